@@ -1,0 +1,69 @@
+using Psyncd.Config;
+using Psyncd.Protocol;
+using Psyncd.Server;
+using Psyncd.Storage;
+
+namespace Psyncd.Commands;
+
+/// <summary>
+/// What a handler works with: the calling client, its selected database, its reply writer, the server,
+/// and the replication stream's propagation controls. One per client, reused for every command.
+/// </summary>
+public sealed class CommandContext
+{
+    internal CommandContext(PsyncdServer server, Client client)
+    {
+        Server = server;
+        Client = client;
+    }
+
+    public PsyncdServer Server { get; }
+
+    public Client Client { get; }
+
+    /// <summary>Where the reply goes (discarded for the master's link on a replica).</summary>
+    public ReplyWriter Reply => Client.Output;
+
+    public Keyspace Keyspace => Server.Keyspace;
+
+    /// <summary>The client's selected database.</summary>
+    public Database Db => new(Server.Keyspace, Client.Db);
+
+    public ServerOptions Options => Server.Options;
+
+    /// <summary>The command being executed.</summary>
+    public CommandDescriptor Command { get; internal set; } = null!;
+
+    /// <summary>The command's request as received, when it arrived as a multibulk (else empty).</summary>
+    internal ReadOnlyMemory<byte> RawRequest { get; set; }
+
+    // ------------------------------------------------------------------
+    // Propagation (what goes to the replication stream)
+    // ------------------------------------------------------------------
+
+    /// <summary>
+    /// Propagates a command of <paramref name="argCount"/> arguments <i>instead of</i> the request (for
+    /// effects that differ from the request: SET ... PXAT for SET ... EX, SREM for SPOP...). The caller
+    /// writes the arguments with <c>WriteBulk</c>. May be called more than once; several commands are
+    /// wrapped in MULTI/EXEC, as Redis 7 does.
+    /// </summary>
+    public ReplyWriter Propagate(int argCount) => Server.Processor.Propagation.Add(Client.Db, argCount, replacesRequest: true);
+
+    /// <summary>Propagates a command of <paramref name="argCount"/> arguments in addition to the request.</summary>
+    public ReplyWriter AlsoPropagate(int argCount) => Server.Processor.Propagation.Add(Client.Db, argCount, replacesRequest: false);
+
+    /// <summary>The request is not propagated, even though it changed the dataset.</summary>
+    public void PreventPropagation() => Server.Processor.Propagation.ReplaceRequest();
+
+    // ------------------------------------------------------------------
+    // Reply helpers for the commonest errors
+    // ------------------------------------------------------------------
+
+    public void WrongType() => Reply.WriteError(ErrorReplies.WrongType);
+
+    public void SyntaxError() => Reply.WriteError(ErrorReplies.Syntax);
+
+    public void NotInteger() => Reply.WriteError(ErrorReplies.NotInteger);
+
+    public void WrongArgCount() => Reply.WriteError(ErrorReplies.WrongArgCount(Command.Name));
+}

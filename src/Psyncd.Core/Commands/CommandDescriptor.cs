@@ -1,0 +1,121 @@
+using System.Text;
+using Psyncd.Protocol;
+
+namespace Psyncd.Commands;
+
+/// <summary>
+/// What the dispatcher needs to know of a command, in Redis's terms (the letters are redis.c's 2.8 table).
+/// The dispatcher, not the handlers, enforces these.
+/// </summary>
+[Flags]
+public enum CommandFlags
+{
+    None = 0,
+
+    /// <summary>w: may modify the dataset; refused on read-only replicas and under MISCONF/NOREPLICAS.</summary>
+    Write = 1 << 0,
+
+    /// <summary>r: never modifies the dataset.</summary>
+    ReadOnly = 1 << 1,
+
+    /// <summary>m: may grow memory; refused with OOM when over maxmemory or when the log is full.</summary>
+    DenyOom = 1 << 2,
+
+    /// <summary>a: an administrative command.</summary>
+    Admin = 1 << 3,
+
+    /// <summary>p: a pub/sub command.</summary>
+    PubSub = 1 << 4,
+
+    /// <summary>s: not allowed from scripts.</summary>
+    NoScript = 1 << 5,
+
+    /// <summary>R: non-deterministic.</summary>
+    Random = 1 << 6,
+
+    /// <summary>S: output sorted when called from scripts.</summary>
+    SortForScript = 1 << 7,
+
+    /// <summary>l: allowed while the dataset is loading.</summary>
+    Loading = 1 << 8,
+
+    /// <summary>t: allowed on a replica with a stale dataset (slave-serve-stale-data no).</summary>
+    Stale = 1 << 9,
+
+    /// <summary>M: not shown to MONITOR clients.</summary>
+    SkipMonitor = 1 << 10,
+
+    /// <summary>F: O(1) or O(log N); never delays the server.</summary>
+    Fast = 1 << 11,
+
+    // ---- psyncd's own dispatch flags (not shown by COMMAND) ----
+
+    /// <summary>Runs at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH...).</summary>
+    NotQueued = 1 << 16,
+
+    /// <summary>Allowed while the connection is in subscribed mode.</summary>
+    AllowedWhileSubscribed = 1 << 17,
+
+    /// <summary>Allowed before AUTH when a password is required.</summary>
+    NoAuth = 1 << 18,
+
+    /// <summary>Never propagated as itself (EXEC, MULTI...: what they run is propagated).</summary>
+    NoPropagate = 1 << 19,
+
+    /// <summary>Propagated even when nothing changed (PUBLISH, FLUSHALL...).</summary>
+    AlwaysPropagate = 1 << 20,
+
+    /// <summary>Touches keys it did not name (SCAN, RANDOMKEY, KEYS): its expiry DELs are not wrapped in MULTI.</summary>
+    TouchesArbitraryKeys = 1 << 21,
+}
+
+/// <summary>Executes one command: parse arguments, call the keyspace, write the reply.</summary>
+public delegate void CommandHandler(CommandContext ctx, in CommandArgs args);
+
+/// <summary>One entry of the command table (Redis's redisCommand).</summary>
+public sealed class CommandDescriptor
+{
+    public CommandDescriptor(string name, int arity, CommandFlags flags, CommandHandler handler, int firstKey = 0, int lastKey = 0, int step = 0)
+    {
+        Name = name.ToLowerInvariant();
+        NameBytes = Encoding.ASCII.GetBytes(Name);
+        Arity = arity;
+        Flags = flags;
+        Handler = handler;
+        FirstKey = firstKey;
+        LastKey = lastKey;
+        Step = step;
+    }
+
+    /// <summary>Lower-case name, as COMMAND and INFO commandstats show it.</summary>
+    public string Name { get; }
+
+    public byte[] NameBytes { get; }
+
+    /// <summary>Argument count, the name included; negative means "at least -Arity".</summary>
+    public int Arity { get; }
+
+    public CommandFlags Flags { get; }
+
+    public CommandHandler Handler { get; }
+
+    /// <summary>Position of the first key argument (0: none).</summary>
+    public int FirstKey { get; }
+
+    /// <summary>Position of the last key argument; negative counts from the end (-1: the last argument).</summary>
+    public int LastKey { get; }
+
+    /// <summary>Distance between key arguments.</summary>
+    public int Step { get; }
+
+    public bool Has(CommandFlags flag) => (Flags & flag) != 0;
+
+    /// <summary>True when <paramref name="argCount"/> arguments (name included) satisfy the arity.</summary>
+    public bool AcceptsArgCount(int argCount) => Arity >= 0 ? argCount == Arity : argCount >= -Arity;
+
+    // ---- Statistics (INFO commandstats), updated by the dispatcher ----
+
+    public long Calls { get; set; }
+
+    public long Microseconds { get; set; }
+}

@@ -1,0 +1,66 @@
+namespace Psyncd.Commands;
+
+/// <summary>
+/// Error replies, word for word as redis-server writes them (checked against redis-server 7.0.15 where the
+/// text changed since 2.8; see each). Handlers write them with <c>ctx.Reply.WriteError(...)</c>.
+/// </summary>
+public static class ErrorReplies
+{
+    public static ReadOnlySpan<byte> WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value"u8;
+
+    public static ReadOnlySpan<byte> NotInteger => "ERR value is not an integer or out of range"u8;
+
+    public static ReadOnlySpan<byte> NotFloat => "ERR value is not a valid float"u8;
+
+    public static ReadOnlySpan<byte> Syntax => "ERR syntax error"u8;
+
+    public static ReadOnlySpan<byte> NoSuchKey => "ERR no such key"u8;
+
+    public static ReadOnlySpan<byte> OutOfRange => "ERR index out of range"u8;
+
+    public static ReadOnlySpan<byte> Overflow => "ERR increment or decrement would overflow"u8;
+
+    public static ReadOnlySpan<byte> InvalidExpire => "ERR invalid expire time in 'set' command"u8;
+
+    public static ReadOnlySpan<byte> DbIndexOutOfRange => "ERR DB index is out of range"u8;
+
+    public static ReadOnlySpan<byte> InvalidCursor => "ERR invalid cursor"u8;
+
+    public static ReadOnlySpan<byte> NoAuth => "NOAUTH Authentication required."u8;
+
+    /// <summary>Redis 2.8 spelling, as the replication issue asks (7.0 says "replica").</summary>
+    public static ReadOnlySpan<byte> ReadOnlyReplica => "READONLY You can't write against a read only slave."u8;
+
+    public static ReadOnlySpan<byte> Oom => "OOM command not allowed when used memory > 'maxmemory'."u8;
+
+    public static ReadOnlySpan<byte> Loading => "LOADING Redis is loading the dataset in memory"u8;
+
+    public static ReadOnlySpan<byte> ExecAbort => "EXECABORT Transaction discarded because of previous errors."u8;
+
+    public static ReadOnlySpan<byte> NoReplicas => "NOREPLICAS Not enough good slaves to write."u8;
+
+    public static ReadOnlySpan<byte> MasterDown => "MASTERDOWN Link with MASTER is down and slave-serve-stale-data is set to 'no'."u8;
+
+    public static ReadOnlySpan<byte> Misconf =>
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."u8;
+
+    /// <summary><c>ERR wrong number of arguments for 'name' command</c>.</summary>
+    public static string WrongArgCount(string command) => "ERR wrong number of arguments for '" + command + "' command";
+
+    /// <summary>Redis 7's form: <c>ERR unknown command 'foo', with args beginning with: 'a' 'b' </c>.</summary>
+    public static string UnknownCommand(string name, IEnumerable<string> args)
+    {
+        // As processCommand builds it: arguments are added while the list is under 128 characters,
+        // each cut to what is left of those 128.
+        var list = new System.Text.StringBuilder();
+        foreach (var arg in args)
+        {
+            if (list.Length >= 128)
+                break;
+            list.Append('\'').Append(Truncate(arg, 128 - list.Length)).Append("' ");
+        }
+        return "ERR unknown command '" + Truncate(name, 128) + "', with args beginning with: " + list;
+    }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+}

@@ -1,0 +1,211 @@
+namespace Psyncd.Config;
+
+/// <summary>A save point: snapshot when at least <see cref="Changes"/> writes happened in <see cref="Seconds"/>.</summary>
+public readonly record struct SavePoint(long Seconds, long Changes);
+
+/// <summary>An output buffer limit of one client class (<c>client-output-buffer-limit</c>).</summary>
+public readonly record struct OutputBufferLimit(long HardBytes, long SoftBytes, long SoftSeconds);
+
+/// <summary>A master to replicate from (<c>slaveof</c> / <c>replicaof</c>).</summary>
+public sealed record MasterAddress(string Host, int Port);
+
+/// <summary>Eviction policies of <c>maxmemory-policy</c>.</summary>
+public enum MaxMemoryPolicy
+{
+    NoEviction,
+    VolatileLru,
+    AllKeysLru,
+    VolatileRandom,
+    AllKeysRandom,
+    VolatileTtl,
+}
+
+/// <summary>Log verbosity, from most to least chatty (<c>loglevel</c>).</summary>
+public enum LogLevel
+{
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+/// <summary>
+/// Every setting of the server, one property per redis.conf directive. Defaults are redis-server 2.8's
+/// unless a remark says otherwise. <see cref="ConfigRegistry"/> maps directive names to these properties;
+/// the file parser, the command line, CONFIG GET/SET and CONFIG REWRITE all go through it.
+/// </summary>
+public sealed class ServerOptions
+{
+    // ---- General ----
+
+    /// <summary>Path of the config file the server was started with, if any (CONFIG REWRITE writes it).</summary>
+    public string? ConfigFile { get; set; }
+
+    /// <summary><c>daemonize</c>: detach from the terminal. Defaults to no.</summary>
+    public bool Daemonize { get; set; }
+
+    /// <summary><c>pidfile</c>: where to write the process id. Defaults to none in the foreground.</summary>
+    public string PidFile { get; set; } = "";
+
+    /// <summary><c>loglevel</c>. Defaults to notice.</summary>
+    public LogLevel LogLevel { get; set; } = LogLevel.Notice;
+
+    /// <summary><c>logfile</c>: empty means standard output.</summary>
+    public string LogFile { get; set; } = "";
+
+    /// <summary><c>databases</c>. Defaults to 16.</summary>
+    public int Databases { get; set; } = 16;
+
+    // ---- Network ----
+
+    /// <summary><c>bind</c>: addresses to listen on; empty means all interfaces.</summary>
+    public List<string> Bind { get; set; } = new();
+
+    /// <summary><c>port</c>: TCP port, 0 to not listen on TCP. Defaults to 6379.</summary>
+    public int Port { get; set; } = 6379;
+
+    /// <summary><c>tcp-backlog</c>. Defaults to 511.</summary>
+    public int TcpBacklog { get; set; } = 511;
+
+    /// <summary><c>unixsocket</c>: path of a Unix socket to listen on, if any.</summary>
+    public string UnixSocket { get; set; } = "";
+
+    /// <summary><c>unixsocketperm</c>: octal permissions of the Unix socket; 0 leaves the default.</summary>
+    public int UnixSocketPerm { get; set; }
+
+    /// <summary><c>timeout</c>: close a client idle for this many seconds; 0 never.</summary>
+    public long Timeout { get; set; }
+
+    /// <summary><c>tcp-keepalive</c>: seconds between TCP keepalive probes; 0 off.</summary>
+    public int TcpKeepalive { get; set; }
+
+    /// <summary><c>maxclients</c>. Defaults to 10000.</summary>
+    public int MaxClients { get; set; } = 10000;
+
+    // ---- Snapshotting ----
+
+    /// <summary><c>save</c> points; empty disables automatic snapshots.</summary>
+    public List<SavePoint> Save { get; set; } = new() { new(900, 1), new(300, 10), new(60, 10000) };
+
+    public bool StopWritesOnBgsaveError { get; set; } = true;
+
+    public bool RdbCompression { get; set; } = true;
+
+    public bool RdbChecksum { get; set; } = true;
+
+    public string DbFilename { get; set; } = "dump.rdb";
+
+    /// <summary><c>dir</c>: the working directory, where the RDB file lives. Defaults to the current directory.</summary>
+    public string Dir { get; set; } = Directory.GetCurrentDirectory();
+
+    // ---- Replication ----
+
+    public MasterAddress? SlaveOf { get; set; }
+
+    public string MasterAuth { get; set; } = "";
+
+    public bool SlaveServeStaleData { get; set; } = true;
+
+    public bool SlaveReadOnly { get; set; } = true;
+
+    public bool ReplDisklessSync { get; set; }
+
+    public int ReplDisklessSyncDelay { get; set; } = 5;
+
+    public int ReplPingSlavePeriod { get; set; } = 10;
+
+    public int ReplTimeout { get; set; } = 60;
+
+    public bool ReplDisableTcpNodelay { get; set; }
+
+    public long ReplBacklogSize { get; set; } = 1024 * 1024;
+
+    public long ReplBacklogTtl { get; set; } = 3600;
+
+    public int SlavePriority { get; set; } = 100;
+
+    public int MinSlavesToWrite { get; set; }
+
+    public int MinSlavesMaxLag { get; set; } = 10;
+
+    /// <summary><c>slave-announce-ip</c>: the address given to the master in REPLCONF ip-address.</summary>
+    public string SlaveAnnounceIp { get; set; } = "";
+
+    /// <summary><c>slave-announce-port</c>: the port given to the master; 0 means <see cref="Port"/>.</summary>
+    public int SlaveAnnouncePort { get; set; }
+
+    // ---- Security ----
+
+    public string RequirePass { get; set; } = "";
+
+    /// <summary><c>rename-command</c> pairs, applied when the command table is built; an empty new name removes the command.</summary>
+    public List<(string From, string To)> RenamedCommands { get; set; } = new();
+
+    // ---- Limits ----
+
+    /// <summary><c>maxmemory</c> in bytes; 0 means no limit.</summary>
+    public long MaxMemory { get; set; }
+
+    /// <summary><c>maxmemory-policy</c>. Defaults to noeviction (Redis 3.0's default; 2.8 defaulted to volatile-lru).</summary>
+    public MaxMemoryPolicy MaxMemoryPolicy { get; set; } = MaxMemoryPolicy.NoEviction;
+
+    public int MaxMemorySamples { get; set; } = 5;
+
+    // ---- Slow log ----
+
+    public long SlowlogLogSlowerThan { get; set; } = 10000;
+
+    public long SlowlogMaxLen { get; set; } = 128;
+
+    // ---- Events ----
+
+    /// <summary><c>notify-keyspace-events</c> classes, as given (empty: off).</summary>
+    public string NotifyKeyspaceEvents { get; set; } = "";
+
+    // ---- Encodings (used for OBJECT ENCODING and compact RDB encodings) ----
+
+    public long HashMaxZiplistEntries { get; set; } = 512;
+
+    public long HashMaxZiplistValue { get; set; } = 64;
+
+    public long ListMaxZiplistEntries { get; set; } = 512;
+
+    public long ListMaxZiplistValue { get; set; } = 64;
+
+    public long SetMaxIntsetEntries { get; set; } = 512;
+
+    public long ZsetMaxZiplistEntries { get; set; } = 128;
+
+    public long ZsetMaxZiplistValue { get; set; } = 64;
+
+    public long HllSparseMaxBytes { get; set; } = 3000;
+
+    // ---- Clients ----
+
+    public OutputBufferLimit NormalOutputLimit { get; set; } = new(0, 0, 0);
+
+    public OutputBufferLimit ReplicaOutputLimit { get; set; } = new(256L * 1024 * 1024, 64L * 1024 * 1024, 60);
+
+    public OutputBufferLimit PubSubOutputLimit { get; set; } = new(32L * 1024 * 1024, 8L * 1024 * 1024, 60);
+
+    /// <summary><c>hz</c>: how many times a second the cron runs (1..500). Defaults to 10.</summary>
+    public int Hz { get; set; } = 10;
+
+    // ---- Store (psyncd's own: FASTER's memory layout) ----
+
+    /// <summary>
+    /// <c>store-log-memory</c>: the most memory FASTER's record log may use, rounded down to a power of two.
+    /// 0 (the default) picks the largest power of two not above three quarters of the machine's memory.
+    /// Writes that would not fit are refused with an OOM error; records are never evicted.
+    /// </summary>
+    public long StoreLogMemory { get; set; }
+
+    /// <summary><c>store-log-page-size</c>: size of one page of the record log (a power of two). Defaults to 4mb.</summary>
+    public long StoreLogPageSize { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary><c>store-index-size</c>: bytes of FASTER's hash index (64 bytes per bucket of 7 keys). Defaults to 16mb.</summary>
+    public long StoreIndexSize { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Directives given that psyncd accepts for compatibility but that change nothing (logged at startup).</summary>
+    public List<string> IgnoredDirectives { get; } = new();
+}

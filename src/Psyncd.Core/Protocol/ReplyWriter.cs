@@ -1,0 +1,201 @@
+using System.Buffers.Text;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Psyncd.Protocol;
+
+/// <summary>
+/// Writes RESP2 replies (and requests, which are arrays of bulk strings) into chunks of memory that a
+/// subclass supplies: a client's output (<c>Server.ClientOutput</c>) or a growable buffer
+/// (<see cref="ByteBufferWriter"/>). Lengths are byte counts, numbers are formatted without allocation.
+/// </summary>
+public abstract class ReplyWriter
+{
+    /// <summary>The memory being filled; bytes [0, <see cref="Position"/>) are written and not yet committed.</summary>
+    protected Memory<byte> Chunk;
+
+    /// <summary>Bytes written into <see cref="Chunk"/>.</summary>
+    protected int Position;
+
+    /// <summary>Commits the bytes of the current chunk and makes <see cref="Chunk"/> a new one of at least <paramref name="sizeHint"/> bytes.</summary>
+    protected abstract void NextChunk(int sizeHint);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> GetSpan(int size)
+    {
+        if (Chunk.Length - Position < size)
+            NextChunk(size);
+        return Chunk.Span[Position..];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Advance(int count) => Position += count;
+
+    public void WriteRaw(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (Chunk.Length == Position)
+                NextChunk(Math.Min(bytes.Length, 64 * 1024));
+            var span = Chunk.Span[Position..];
+            int n = Math.Min(span.Length, bytes.Length);
+            bytes[..n].CopyTo(span);
+            Position += n;
+            bytes = bytes[n..];
+        }
+    }
+
+    /// <summary><c>+text\r\n</c></summary>
+    public void WriteSimpleString(ReadOnlySpan<byte> text)
+    {
+        var span = GetSpan(text.Length + 3);
+        span[0] = (byte)'+';
+        text.CopyTo(span[1..]);
+        span[text.Length + 1] = (byte)'\r';
+        span[text.Length + 2] = (byte)'\n';
+        Position += text.Length + 3;
+    }
+
+    public void WriteSimpleString(string text) => WriteLine((byte)'+', text);
+
+    /// <summary><c>-text\r\n</c>; <paramref name="text"/> carries its own prefix (<c>ERR</c>, <c>WRONGTYPE</c>...).</summary>
+    public void WriteError(string text) => WriteLine((byte)'-', text);
+
+    public void WriteError(ReadOnlySpan<byte> text)
+    {
+        var span = GetSpan(text.Length + 3);
+        span[0] = (byte)'-';
+        text.CopyTo(span[1..]);
+        span[text.Length + 1] = (byte)'\r';
+        span[text.Length + 2] = (byte)'\n';
+        Position += text.Length + 3;
+    }
+
+    /// <summary><c>:n\r\n</c></summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteInteger(long value) => WritePrefixedNumber((byte)':', value);
+
+    /// <summary><c>*n\r\n</c></summary>
+    public void WriteArrayHeader(long count) => WritePrefixedNumber((byte)'*', count);
+
+    /// <summary><c>$-1\r\n</c>, the nil bulk reply.</summary>
+    public void WriteNullBulk() => WriteRaw("$-1\r\n"u8);
+
+    /// <summary><c>*-1\r\n</c>, the nil multi-bulk reply.</summary>
+    public void WriteNullArray() => WriteRaw("*-1\r\n"u8);
+
+    /// <summary><c>+OK\r\n</c></summary>
+    public void WriteOk() => WriteRaw("+OK\r\n"u8);
+
+    /// <summary><c>$len\r\nbytes\r\n</c></summary>
+    public void WriteBulk(ReadOnlySpan<byte> value)
+    {
+        if (value.Length <= 4096)
+        {
+            var span = GetSpan(value.Length + 16);
+            span[0] = (byte)'$';
+            Utf8Formatter.TryFormat(value.Length, span[1..], out int digits);
+            int p = 1 + digits;
+            span[p++] = (byte)'\r';
+            span[p++] = (byte)'\n';
+            value.CopyTo(span[p..]);
+            p += value.Length;
+            span[p++] = (byte)'\r';
+            span[p++] = (byte)'\n';
+            Position += p;
+            return;
+        }
+        WritePrefixedNumber((byte)'$', value.Length);
+        WriteRaw(value);
+        WriteRaw("\r\n"u8);
+    }
+
+    /// <summary>A bulk string holding the text of <paramref name="text"/>, UTF-8 encoded.</summary>
+    public void WriteBulk(string text)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (max <= 1024)
+        {
+            Span<byte> buffer = stackalloc byte[max];
+            int n = Encoding.UTF8.GetBytes(text, buffer);
+            WriteBulk(buffer[..n]);
+            return;
+        }
+        WriteBulk(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>A bulk string holding the decimal text of <paramref name="value"/>.</summary>
+    public void WriteBulk(long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(value, digits, out int n);
+        WriteBulk(digits[..n]);
+    }
+
+    /// <summary>A request or stream command: an array of bulk strings.</summary>
+    public void WriteCommand(ReadOnlySpan<byte> name, ReadOnlySpan<byte> arg1)
+    {
+        WriteArrayHeader(2);
+        WriteBulk(name);
+        WriteBulk(arg1);
+    }
+
+    private void WriteLine(byte prefix, string text)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length) + 3;
+        var span = GetSpan(max);
+        span[0] = prefix;
+        int n = Encoding.UTF8.GetBytes(text, span[1..]);
+        // A status or error line cannot carry a line break: Redis replaces them with blanks.
+        for (int i = 1; i <= n; i++)
+        {
+            if (span[i] is (byte)'\r' or (byte)'\n')
+                span[i] = (byte)' ';
+        }
+        span[n + 1] = (byte)'\r';
+        span[n + 2] = (byte)'\n';
+        Position += n + 3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WritePrefixedNumber(byte prefix, long value)
+    {
+        var span = GetSpan(24);
+        span[0] = prefix;
+        Utf8Formatter.TryFormat(value, span[1..], out int digits);
+        span[digits + 1] = (byte)'\r';
+        span[digits + 2] = (byte)'\n';
+        Position += digits + 3;
+    }
+}
+
+/// <summary>A <see cref="ReplyWriter"/> into one growable array, for replies built ahead (replication stream, MONITOR, tests).</summary>
+public sealed class ByteBufferWriter : ReplyWriter
+{
+    private byte[] _buffer;
+
+    public ByteBufferWriter(int initialCapacity = 256)
+    {
+        _buffer = new byte[initialCapacity];
+        Chunk = _buffer;
+    }
+
+    /// <summary>Bytes written so far.</summary>
+    public int Length => Position;
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, Position);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Position);
+
+    /// <summary>Forgets what was written, keeping the memory.</summary>
+    public void Clear() => Position = 0;
+
+    protected override void NextChunk(int sizeHint)
+    {
+        int needed = Position + sizeHint;
+        var bigger = new byte[Math.Max(needed, _buffer.Length * 2)];
+        _buffer.AsSpan(0, Position).CopyTo(bigger);
+        _buffer = bigger;
+        Chunk = _buffer;
+    }
+}

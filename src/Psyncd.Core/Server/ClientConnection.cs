@@ -1,0 +1,157 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// One accepted connection: the receive loop that feeds the client's input to the command loop, and the
+/// teardown when it ends. Output is the client's <see cref="ClientOutput"/>, flushed by the loop.
+/// </summary>
+internal sealed class ClientConnection : IClientConnection
+{
+    private readonly ConnectionContext _connection;
+    private readonly PsyncdServer _server;
+    private readonly Client _client;
+
+    /// <summary>Bytes of the previous read already counted in the input statistics.</summary>
+    private long _countedInput;
+
+    public ClientConnection(ConnectionContext connection, PsyncdServer server, Client client)
+    {
+        _connection = connection;
+        _server = server;
+        _client = client;
+        client.Connection = this;
+    }
+
+    public Client Client => _client;
+
+    public void Close() => _connection.Abort();
+
+    public void Resume() => _connection.Transport.Input.CancelPendingRead();
+
+    /// <summary>Runs until the peer goes away or the client is closed; never throws.</summary>
+    public async Task RunAsync()
+    {
+        string? reason = null;
+        try
+        {
+            reason = await ReceiveAsync().ConfigureAwait(false);
+        }
+        catch (ConnectionResetException)
+        {
+            reason = "connection reset by peer";
+        }
+        catch (ConnectionAbortedException)
+        {
+            reason = "connection closed";
+        }
+        catch (IOException e)
+        {
+            reason = e.Message;
+        }
+        catch (Exception e)
+        {
+            // A bug: report it loudly, close only this connection, and keep serving everyone else.
+            _server.Log.Warning("Unexpected error on client " + _client.Describe() + ": " + e);
+            reason = "internal error";
+        }
+        finally
+        {
+            await CloseAsync(reason).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The receive loop; returns why it ended.</summary>
+    private async Task<string?> ReceiveAsync()
+    {
+        var input = _connection.Transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            long consumed;
+            bool closing;
+            _server.Loop.Enter();
+            try
+            {
+                _server.Stats.TotalNetInputBytes += buffer.Length - _countedInput;
+                consumed = Process(buffer);
+                _countedInput = buffer.Length - consumed;
+                _client.QueryBufferBytes = buffer.Length - consumed;
+                if (_client.QueryBufferBytes > PsyncdServer.MaxQueryBufferBytes)
+                {
+                    _server.Log.Warning("Closing client that reached max query buffer length: " + _client.Describe());
+                    _client.Flags |= ClientFlags.CloseAsap;
+                }
+                _server.Loop.ScheduleFlush(_client);
+                closing = _client.IsClosing;
+            }
+            finally
+            {
+                _server.Loop.Exit();
+            }
+            input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
+            if (closing)
+                return _client.Has(ClientFlags.CloseAsap) ? "killed" : null;
+            if (result.IsCompleted)
+                return "client closed connection";
+        }
+    }
+
+    /// <summary>Executes the complete requests in <paramref name="buffer"/>; returns the bytes consumed.</summary>
+    private long Process(in ReadOnlySequence<byte> buffer)
+    {
+        var processor = _server.Processor;
+        if (buffer.IsSingleSegment)
+            return processor.ProcessInput(_client, buffer.FirstSpan);
+
+        // Requests that lie whole in the first segment run from it; the rest is copied into one
+        // contiguous buffer, once it holds at least the bytes the next request is known to need.
+        long consumed = processor.ProcessInput(_client, buffer.FirstSpan);
+        if ((_client.Flags & (ClientFlags.Blocked | ClientFlags.CloseAsap | ClientFlags.CloseAfterReply)) != 0)
+            return consumed;
+        var rest = buffer.Slice(consumed);
+        if (rest.Length < _client.Parser.MinimumBytesNeeded || rest.Length > int.MaxValue)
+            return consumed;
+        int length = (int)rest.Length;
+        var linear = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            rest.CopyTo(linear);
+            consumed += processor.ProcessInput(_client, linear.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(linear);
+        }
+        return consumed;
+    }
+
+    private async Task CloseAsync(string? reason)
+    {
+        _server.Loop.Enter();
+        try
+        {
+            if (_client.Has(ClientFlags.CloseAfterReply) && !_client.Has(ClientFlags.CloseAsap))
+                _client.Output.Flush();
+            _server.RemoveClient(_client, reason);
+            _client.Output.Discard();
+        }
+        finally
+        {
+            _server.Loop.Exit();
+        }
+        try
+        {
+            await _connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await _connection.Transport.Input.CompleteAsync().ConfigureAwait(false);
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ConnectionAbortedException)
+        {
+            // The transport is already torn down; nothing left to release.
+        }
+    }
+}

@@ -1,0 +1,288 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Psyncd.Protocol;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// A client's output: replies written by commands inside the loop, flushed to the transport's pipe when
+/// the loop's batch ends.
+/// </summary>
+/// <remarks>
+/// Bytes normally go straight into the pipe's memory. When the pipe is backed up (the peer reads slower
+/// than we write) or the output is held (a replica receiving its RDB first), bytes go to an overflow list
+/// of pooled chunks instead; they move into the pipe as it drains. The overflow is what the output buffer
+/// limits (<c>client-output-buffer-limit</c>) measure, as Redis measures its reply list.
+/// All members are called inside the command loop, except the flush continuation, which enters it.
+/// </remarks>
+public sealed class ClientOutput : ReplyWriter
+{
+    private const int OverflowChunkSize = 16 * 1024;
+
+    private readonly PipeWriter? _pipe;
+    private readonly CommandLoop _loop;
+
+    // Chunks waiting for the pipe, oldest first; each holds [0, Length) bytes.
+    private readonly Queue<(byte[] Buffer, int Length)> _overflow = new();
+
+    /// <summary>Bytes held in <see cref="_overflow"/>, not counting the chunk being filled.</summary>
+    private long _overflowBytes;
+
+    /// <summary>True while <see cref="ReplyWriter.Chunk"/> is an overflow chunk rather than pipe memory.</summary>
+    private bool _writingToOverflow;
+
+    /// <summary>True while a pipe flush is waiting for the peer to read; new bytes overflow meanwhile.</summary>
+    private bool _flushPending;
+
+    /// <summary>True while output is held back on purpose (<see cref="Hold"/>).</summary>
+    private bool _held;
+
+    /// <summary>True once the output is closed or discarded: everything written is dropped.</summary>
+    private bool _discarding;
+
+    private static readonly byte[] s_discardBuffer = new byte[64 * 1024];
+
+    /// <summary>Creates the output of a connection.</summary>
+    public ClientOutput(PipeWriter pipe, CommandLoop loop)
+    {
+        _pipe = pipe;
+        _loop = loop;
+    }
+
+    /// <summary>Creates an output that drops every byte (the master's link on a replica, internal clients).</summary>
+    public ClientOutput(CommandLoop loop)
+    {
+        _loop = loop;
+        _discarding = true;
+        Chunk = s_discardBuffer;
+    }
+
+    /// <summary>The client this output belongs to (set by the client).</summary>
+    internal Client? Owner { get; set; }
+
+    /// <summary>Asks for this output to be flushed when the loop's batch ends (for output written to a client other than the one whose command runs).</summary>
+    public void RequestFlush()
+    {
+        if (Owner is not null && !_discarding)
+            _loop.ScheduleFlush(Owner);
+    }
+
+    /// <summary>Bytes accepted but not yet handed to the transport (the overflow), as output buffer limits count them.</summary>
+    public long PendingBytes => _overflowBytes + (_writingToOverflow ? Position : 0);
+
+    /// <summary>True when written bytes are dropped.</summary>
+    public bool IsDiscarding => _discarding;
+
+    /// <summary>True when nothing is waiting in the overflow or in the current chunk.</summary>
+    public bool IsEmpty => Position == 0 && _overflowBytes == 0;
+
+    /// <summary>From now on, drop everything (the connection is closing, or replies are suppressed).</summary>
+    public void Discard()
+    {
+        _discarding = true;
+        while (_overflow.TryDequeue(out var chunk))
+            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        _overflowBytes = 0;
+        if (_writingToOverflow && Chunk.Length > 0 && MemoryMarshalTryGetArray(Chunk, out var array) && array != s_discardBuffer)
+            ArrayPool<byte>.Shared.Return(array!);
+        _writingToOverflow = false;
+        Chunk = s_discardBuffer;
+        Position = 0;
+    }
+
+    /// <summary>
+    /// Holds output back: what is written from now on waits in the overflow until <see cref="Release"/>.
+    /// Used for a replica whose stream must wait for its RDB payload.
+    /// </summary>
+    public void Hold()
+    {
+        Debug.Assert(_loop.IsInside);
+        if (_discarding)
+            return;
+        CommitToPipe();
+        _held = true;
+        SwitchToOverflow();
+    }
+
+    /// <summary>Ends <see cref="Hold"/>: what waited is sent, in order, after whatever the pipe has.</summary>
+    public void Release()
+    {
+        Debug.Assert(_loop.IsInside);
+        _held = false;
+        Flush();
+    }
+
+    /// <summary>The pipe itself, for a writer that owns the connection while output is held (RDB transfer).</summary>
+    public PipeWriter? Pipe => _pipe;
+
+    /// <summary>Hands what was written to the transport. Never waits: a backed-up pipe leaves bytes in the overflow.</summary>
+    public void Flush()
+    {
+        Debug.Assert(_loop.IsInside);
+        if (_discarding)
+        {
+            Position = 0;
+            return;
+        }
+        if (_held || _flushPending)
+            return;
+        // Each round moves a bounded part of the overflow, so that what the peer has not read yet stays
+        // in the overflow, where the output buffer limits can see it.
+        while (true)
+        {
+            bool drained = !_writingToOverflow || MoveOverflowToPipe(MaxMovePerFlush);
+            if (drained)
+                CommitToPipe();
+            if (!FlushPipe() || drained)
+                return;
+        }
+    }
+
+    /// <summary>Most overflow bytes moved into the pipe before the pipe is flushed again.</summary>
+    private const int MaxMovePerFlush = 256 * 1024;
+
+    protected override void NextChunk(int sizeHint)
+    {
+        if (_discarding)
+        {
+            Position = 0;
+            if (Chunk.Length < sizeHint)
+                Chunk = new byte[sizeHint];
+            return;
+        }
+        if (_writingToOverflow)
+        {
+            if (Position > 0)
+            {
+                MemoryMarshalTryGetArray(Chunk, out var array);
+                _overflow.Enqueue((array!, Position));
+                _overflowBytes += Position;
+            }
+            else if (Chunk.Length > 0 && MemoryMarshalTryGetArray(Chunk, out var unused))
+            {
+                ArrayPool<byte>.Shared.Return(unused!);
+            }
+            Chunk = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, OverflowChunkSize));
+            Position = 0;
+            return;
+        }
+        if (Position > 0)
+            _pipe!.Advance(Position);
+        Chunk = _pipe!.GetMemory(Math.Max(sizeHint, 4096));
+        Position = 0;
+    }
+
+    private void CommitToPipe()
+    {
+        if (_writingToOverflow || _discarding)
+            return;
+        if (Position > 0)
+            _pipe!.Advance(Position);
+        Chunk = default;
+        Position = 0;
+    }
+
+    private void SwitchToOverflow()
+    {
+        if (_writingToOverflow)
+            return;
+        _writingToOverflow = true;
+        Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
+        Position = 0;
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="budget"/> bytes of the overflow into the pipe; returns true when the
+    /// overflow is empty and writes can go straight to the pipe again.
+    /// </summary>
+    private bool MoveOverflowToPipe(int budget)
+    {
+        // The chunk being filled joins the queue so that order is kept.
+        if (Position > 0)
+        {
+            MemoryMarshalTryGetArray(Chunk, out var array);
+            _overflow.Enqueue((array!, Position));
+            _overflowBytes += Position;
+        }
+        else if (Chunk.Length > 0 && MemoryMarshalTryGetArray(Chunk, out var unused))
+        {
+            ArrayPool<byte>.Shared.Return(unused!);
+        }
+        Chunk = default;
+        Position = 0;
+
+        int moved = 0;
+        while (moved < budget && _overflow.TryDequeue(out var chunk))
+        {
+            _pipe!.Write(chunk.Buffer.AsSpan(0, chunk.Length));
+            _overflowBytes -= chunk.Length;
+            moved += chunk.Length;
+            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        }
+        if (_overflow.Count > 0)
+        {
+            Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
+            return false;
+        }
+        _writingToOverflow = false;
+        return true;
+    }
+
+    /// <summary>Flushes the pipe; returns true when the flush completed at once.</summary>
+    private bool FlushPipe()
+    {
+        var flush = _pipe!.FlushAsync();
+        if (flush.IsCompletedSuccessfully)
+        {
+            if (flush.Result.IsCompleted)
+            {
+                Discard(); // the transport is gone: nobody will read what we write
+                return false;
+            }
+            return true;
+        }
+        _flushPending = true;
+        SwitchToOverflow();
+        _ = AwaitFlushAsync(flush);
+        return false;
+    }
+
+    private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+    {
+        bool transportGone;
+        try
+        {
+            transportGone = (await flush.ConfigureAwait(false)).IsCompleted;
+        }
+        catch (Exception)
+        {
+            // The connection failed while we waited; its receive loop reports and cleans up.
+            transportGone = true;
+        }
+        _loop.Enter();
+        try
+        {
+            _flushPending = false;
+            if (transportGone)
+                Discard();
+            else
+                Flush();
+        }
+        finally
+        {
+            _loop.Exit();
+        }
+    }
+
+    private static bool MemoryMarshalTryGetArray(Memory<byte> memory, out byte[]? array)
+    {
+        if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out var segment))
+        {
+            array = segment.Array;
+            return true;
+        }
+        array = null;
+        return false;
+    }
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Text;
+using Psyncd.Commands;
+using Psyncd.Protocol;
+using Psyncd.Replication;
+using Psyncd.Storage;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// Turns a client's input into executed commands (Redis's processInputBuffer, processCommand and call):
+/// parses requests, applies the checks every command must pass, queues inside MULTI, runs the handler,
+/// keeps statistics, and hands the command's effects to the replication stream. Runs inside the loop.
+/// </summary>
+public sealed class CommandProcessor
+{
+    private readonly PsyncdServer _server;
+    private readonly List<Action> _afterCommandHooks = new();
+
+    /// <summary>Depth of EXEC running queued commands: their propagation is flushed when it ends.</summary>
+    private int _execDepth;
+
+    public CommandProcessor(PsyncdServer server)
+    {
+        _server = server;
+    }
+
+    /// <summary>What the command (or transaction) being executed will propagate.</summary>
+    public PropagationList Propagation { get; } = new();
+
+    /// <summary>True while EXEC runs its queued commands.</summary>
+    public bool InExec => _execDepth > 0;
+
+    /// <summary>Registers work to do after every top-level command (serving clients blocked on keys...).</summary>
+    public void AddAfterCommandHook(Action hook) => _afterCommandHooks.Add(hook);
+
+    /// <summary>
+    /// Executes every complete request at the start of <paramref name="input"/>; returns the bytes consumed.
+    /// Stops early when the client blocks or is closing. After a protocol error the error is replied, the
+    /// client is marked to close, and all input is consumed.
+    /// </summary>
+    public int ProcessInput(Client client, ReadOnlySpan<byte> input)
+    {
+        var parser = client.Parser;
+        int offset = 0;
+        while (offset < input.Length)
+        {
+            if ((client.Flags & (ClientFlags.Blocked | ClientFlags.CloseAsap | ClientFlags.CloseAfterReply)) != 0)
+                break;
+            var status = parser.TryParse(input[offset..], out int consumed);
+            if (status == ParseStatus.Incomplete)
+                break;
+            if (status == ParseStatus.Error)
+            {
+                client.Output.WriteError("ERR " + parser.Error);
+                client.Flags |= ClientFlags.CloseAfterReply;
+                _server.Log.Verbose("Protocol error (" + parser.Error + ") from client: " + client.Describe());
+                return input.Length;
+            }
+            var request = input.Slice(offset, consumed);
+            offset += consumed;
+            client.LastInteractionMs = Environment.TickCount64;
+            if (parser.Args.Length == 0)
+            {
+                _server.OnEmptyRequest(client);
+                continue;
+            }
+            if (parser.LastWasInline)
+            {
+                var args = new CommandArgs(parser.InlineBuffer, parser.Args);
+                Execute(client, args, default);
+            }
+            else
+            {
+                var args = new CommandArgs(request, parser.Args);
+                Execute(client, args, request);
+            }
+            if (client.Has(ClientFlags.Master))
+                _server.OnMasterRequestApplied(client, request);
+        }
+        return offset;
+    }
+
+    /// <summary>The checks of Redis's processCommand, then the command (or its queuing inside MULTI).</summary>
+    public void Execute(Client client, in CommandArgs args, ReadOnlySpan<byte> raw)
+    {
+        var ctx = client.Context!;
+        var reply = client.Output;
+        var cmd = _server.Commands.Find(args[0]);
+        if (cmd is null)
+        {
+            RejectInMulti(client);
+            reply.WriteError(ErrorReplies.UnknownCommand(Encoding.UTF8.GetString(args[0]), ArgStrings(args)));
+            return;
+        }
+        ctx.Command = cmd;
+        if (!cmd.AcceptsArgCount(args.Count))
+        {
+            RejectInMulti(client);
+            reply.WriteError(ErrorReplies.WrongArgCount(cmd.Name));
+            return;
+        }
+        if (!client.Authenticated && !cmd.Has(CommandFlags.NoAuth) && _server.Options.RequirePass.Length > 0)
+        {
+            RejectInMulti(client);
+            reply.WriteError(ErrorReplies.NoAuth);
+            return;
+        }
+        bool fromMaster = client.Has(ClientFlags.Master);
+        if (!fromMaster)
+        {
+            var refusal = _server.CheckCommandAllowed(client, cmd, args);
+            if (refusal is not null)
+            {
+                RejectInMulti(client);
+                reply.WriteError(refusal);
+                return;
+            }
+        }
+        if (client.SubscriptionCount > 0 && !cmd.Has(CommandFlags.AllowedWhileSubscribed))
+        {
+            reply.WriteError("ERR Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT are allowed in this context");
+            return;
+        }
+        if (client.MultiQueue is not null && !cmd.Has(CommandFlags.NotQueued))
+        {
+            client.MultiQueue.Add(new QueuedCommand(cmd, args.ToArrays()));
+            reply.WriteSimpleString("QUEUED"u8);
+            return;
+        }
+        Call(ctx, cmd, args, raw);
+        if (_execDepth == 0)
+        {
+            foreach (var hook in _afterCommandHooks)
+                hook();
+        }
+    }
+
+    /// <summary>
+    /// Runs one command (Redis's call()): MONITOR feed, the handler, statistics, slow log, propagation.
+    /// <paramref name="raw"/> is the request as received when it was a multibulk (propagated as is).
+    /// </summary>
+    public void Call(CommandContext ctx, CommandDescriptor cmd, in CommandArgs args, ReadOnlySpan<byte> raw)
+    {
+        var client = ctx.Client;
+        var keyspace = _server.Keyspace;
+        ctx.Command = cmd;
+        if (_server.Monitors.Count > 0 && !cmd.Has(CommandFlags.SkipMonitor) && !cmd.Has(CommandFlags.Admin))
+            _server.FeedMonitors(client, args);
+
+        bool fromMaster = client.Has(ClientFlags.Master);
+        int db = client.Db;
+        long dirtyBefore = keyspace.Dirty;
+        Propagation.BeginCommand();
+        keyspace.RefreshTime();
+        keyspace.ExpiryMode = fromMaster ? ExpiryMode.Ignore : _server.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            cmd.Handler(ctx, args);
+        }
+        catch (StoreFullException)
+        {
+            client.Output.WriteError(ErrorReplies.Oom);
+            _server.Log.Warning("Write refused: the record log is full (store-log-memory " + _server.Options.StoreLogMemory + "); command " + cmd.Name);
+        }
+        long elapsedTicks = Stopwatch.GetTimestamp() - start;
+        long micros = elapsedTicks * 1_000_000 / Stopwatch.Frequency;
+        cmd.Calls++;
+        cmd.Microseconds += micros;
+        _server.Stats.TotalCommandsProcessed++;
+        client.LastCommand = cmd.Name;
+        if (_server.SlowLog.IsEnabled)
+            _server.SlowLog.Record(client, args, micros);
+
+        if (fromMaster)
+        {
+            // A replica forwards its master's bytes verbatim (see OnMasterRequestApplied); its own
+            // propagation is off, and nothing it collected is kept.
+            Propagation.Clear();
+            return;
+        }
+        bool changed = keyspace.Dirty != dirtyBefore;
+        if ((changed || cmd.Has(CommandFlags.AlwaysPropagate)) && !cmd.Has(CommandFlags.NoPropagate) && !Propagation.RequestReplaced)
+        {
+            if (raw.IsEmpty)
+                Propagation.AddArgs(db, args);
+            else
+                Propagation.AddEncoded(db, raw);
+        }
+        if (_execDepth == 0)
+            Propagation.FlushTo(_server.Stream, wrap: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
+    }
+
+    /// <summary>
+    /// EXEC: runs the queued commands as one unit. Their propagation is collected and written at the end,
+    /// wrapped in MULTI/EXEC when more than one command changed something (Redis 7's rule).
+    /// </summary>
+    public void RunTransaction(CommandContext ctx, List<QueuedCommand> queue, Action<int> beforeEach)
+    {
+        _execDepth++;
+        try
+        {
+            for (int i = 0; i < queue.Count; i++)
+            {
+                beforeEach(i);
+                var queued = queue[i];
+                var slices = new ArgSlice[queued.Args.Length];
+                int total = 0;
+                foreach (var arg in queued.Args)
+                    total += arg.Length;
+                var buffer = new byte[total];
+                int offset = 0;
+                for (int a = 0; a < queued.Args.Length; a++)
+                {
+                    queued.Args[a].CopyTo(buffer, offset);
+                    slices[a] = new ArgSlice(offset, queued.Args[a].Length);
+                    offset += queued.Args[a].Length;
+                }
+                Call(ctx, queued.Command, new CommandArgs(buffer, slices), default);
+            }
+        }
+        finally
+        {
+            _execDepth--;
+        }
+        if (_execDepth == 0)
+        {
+            Propagation.FlushTo(_server.Stream, wrap: true);
+            foreach (var hook in _afterCommandHooks)
+                hook();
+        }
+    }
+
+    /// <summary>A command refused inside MULTI makes EXEC fail (Redis's flagTransaction).</summary>
+    private static void RejectInMulti(Client client)
+    {
+        if (client.MultiQueue is not null)
+            client.Flags |= ClientFlags.DirtyExec;
+    }
+
+    private static IEnumerable<string> ArgStrings(CommandArgs args)
+    {
+        var list = new List<string>(Math.Min(args.Count, 8));
+        for (int i = 1; i < args.Count && i < 8; i++)
+            list.Add(Encoding.UTF8.GetString(args[i]));
+        return list;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Psyncd.Commands;
+using Psyncd.Config;
+using Psyncd.Replication;
+using Psyncd.Storage;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// The server: owns the command loop and every subsystem, listens, accepts, and shuts down. Subsystems
+/// keep their server-level state in partial files of this class (clients, cron, checks, ...).
+/// </summary>
+public sealed partial class PsyncdServer : IAsyncDisposable
+{
+    /// <summary>The version psyncd reports as <c>redis_version</c>: the Redis it behaves like.</summary>
+    public const string RedisVersion = "2.8.24";
+
+    /// <summary>psyncd's own version.</summary>
+    public const string Version = "0.1.0";
+
+    /// <summary>A client whose unprocessed input exceeds this is closed (Redis's client-query-buffer-limit default).</summary>
+    public const long MaxQueryBufferBytes = 1L << 30;
+
+    private readonly List<IConnectionListener> _listeners = new();
+    private readonly List<Task> _acceptLoops = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource<int> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SocketTransportFactory? _transport;
+
+    public PsyncdServer(ServerOptions options, ServerLog log)
+    {
+        Options = options;
+        Log = log;
+        RunId = Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+        Loop = new CommandLoop();
+        Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
+        Commands = CommandTable.Create(options.RenamedCommands);
+        Processor = new CommandProcessor(this);
+        Stats = new ServerStats();
+        SlowLog = new SlowLog(options);
+        Stream = new ReplicationStream();
+        Loop.AddEnterHook(Keyspace.EnterLoop);
+        Loop.AddExitHook(Keyspace.ExitLoop);
+        Keyspace.Observer = new KeyspaceEvents(this);
+        InitializeSubsystems();
+    }
+
+    public ServerOptions Options { get; }
+
+    public ServerLog Log { get; }
+
+    /// <summary>40 hex characters, new at every start (INFO's run_id).</summary>
+    public string RunId { get; }
+
+    public CommandLoop Loop { get; }
+
+    public Keyspace Keyspace { get; }
+
+    public CommandTable Commands { get; }
+
+    public CommandProcessor Processor { get; }
+
+    public ServerStats Stats { get; }
+
+    public SlowLog SlowLog { get; }
+
+    /// <summary>The replication stream every executed write is appended to.</summary>
+    public ReplicationStream Stream { get; }
+
+    /// <summary>When the server started (Environment.TickCount64).</summary>
+    public long StartedAtMs { get; } = Environment.TickCount64;
+
+    /// <summary>The TCP port actually listened on (differs from the option when it was 0).</summary>
+    public int BoundPort { get; private set; }
+
+    /// <summary>True while this server replicates from a master.</summary>
+    public bool IsReplica => Options.SlaveOf is not null;
+
+    /// <summary>Completes with the exit code once the server has shut down.</summary>
+    public Task<int> Stopped => _stopped.Task;
+
+    /// <summary>Signalled when shutdown begins.</summary>
+    public CancellationToken StoppingToken => _stopping.Token;
+
+    /// <summary>Hook for subsystems that partial files add (persistence, replication, pub/sub...).</summary>
+    partial void InitializeSubsystems();
+
+    /// <summary>Binds the listeners; throws <see cref="ServerStartException"/> with the reason when one cannot be bound.</summary>
+    public async Task StartAsync()
+    {
+        var transportOptions = new SocketTransportOptions
+        {
+            // Continuations run on the socket's own I/O thread, as a single-threaded event loop would.
+            UnsafePreferInlineScheduling = true,
+            NoDelay = true,
+            Backlog = Options.TcpBacklog,
+            // Query buffer size is checked by the server itself (MaxQueryBufferBytes), so a large bulk
+            // argument is never stuck behind the transport's back-pressure.
+            MaxReadBufferSize = null,
+            MaxWriteBufferSize = 1024 * 1024,
+            WaitForDataBeforeAllocatingBuffer = true,
+        };
+        _transport = new SocketTransportFactory(new OptionsWrapper<SocketTransportOptions>(transportOptions), NullLoggerFactory.Instance);
+
+        if (Options.Port != 0)
+        {
+            var addresses = Options.Bind.Count > 0 ? Options.Bind : new List<string> { "0.0.0.0" };
+            foreach (var address in addresses)
+            {
+                if (!IPAddress.TryParse(address, out var ip))
+                {
+                    var resolved = Dns.GetHostAddresses(address);
+                    ip = resolved.Length > 0 ? resolved[0] : throw new ServerStartException("Could not create server TCP listening socket " + address + ":" + Options.Port + ": unknown host");
+                }
+                await BindAsync(new IPEndPoint(ip, Options.Port), address + ":" + Options.Port).ConfigureAwait(false);
+            }
+        }
+        if (Options.UnixSocket.Length > 0)
+        {
+            if (File.Exists(Options.UnixSocket))
+                File.Delete(Options.UnixSocket);
+            await BindAsync(new UnixDomainSocketEndPoint(Options.UnixSocket), Options.UnixSocket).ConfigureAwait(false);
+            if (Options.UnixSocketPerm != 0 && !OperatingSystem.IsWindows())
+                File.SetUnixFileMode(Options.UnixSocket, (UnixFileMode)Options.UnixSocketPerm);
+            Log.Notice("The server is now ready to accept connections at " + Options.UnixSocket);
+        }
+        // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
+        OnStarted();
+        StartCron();
+        foreach (var listener in _listeners)
+            _acceptLoops.Add(AcceptLoopAsync(listener));
+        Log.Notice("Ready to accept connections");
+    }
+
+    private async Task BindAsync(EndPoint endPoint, string description)
+    {
+        try
+        {
+            var listener = await _transport!.BindAsync(endPoint).ConfigureAwait(false);
+            _listeners.Add(listener);
+            if (listener.EndPoint is IPEndPoint bound)
+                BoundPort = bound.Port;
+        }
+        catch (Exception e) when (e is AddressInUseException or SocketException or IOException)
+        {
+            string why = e is AddressInUseException ? "bind: Address already in use" : e.Message;
+            throw new ServerStartException("Could not create server TCP listening socket " + description + ": " + why);
+        }
+    }
+
+    /// <summary>Hook run once the listeners are bound, before connections are accepted (loading data, starting replication...).</summary>
+    partial void OnStartedCore();
+
+    private void OnStarted() => OnStartedCore();
+
+    /// <summary>
+    /// Begins shutdown (SHUTDOWN, SIGTERM, SIGINT): optionally saves, closes every connection and listener,
+    /// and completes <see cref="Stopped"/> with <paramref name="exitCode"/>. Safe to call more than once.
+    /// </summary>
+    public void RequestShutdown(int exitCode = 0)
+    {
+        if (_stopping.IsCancellationRequested)
+            return;
+        _stopping.Cancel();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await ShutdownAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Log.Warning("Error during shutdown: " + e.Message);
+            }
+            _stopped.TrySetResult(exitCode);
+        });
+    }
+
+    private async Task ShutdownAsync()
+    {
+        foreach (var listener in _listeners)
+        {
+            try
+            {
+                await listener.UnbindAsync().ConfigureAwait(false);
+                await listener.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // Already closed.
+            }
+        }
+        StopCron();
+        Loop.Run(CloseAllClients);
+        if (Options.UnixSocket.Length > 0 && File.Exists(Options.UnixSocket))
+            File.Delete(Options.UnixSocket);
+        if (Options.PidFile.Length > 0 && File.Exists(Options.PidFile))
+            File.Delete(Options.PidFile);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        RequestShutdown();
+        await Stopped.ConfigureAwait(false);
+        Keyspace.Dispose();
+    }
+
+    private static StoreSettings StoreSettingsFrom(ServerOptions options)
+    {
+        long memory = options.StoreLogMemory;
+        if (memory == 0)
+        {
+            long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            memory = Math.Max(total / 4 * 3, 256L << 20);
+        }
+        memory = 1L << (63 - (int)long.LeadingZeroCount(memory)); // round down to a power of two
+        return new StoreSettings(memory, options.StoreLogPageSize, options.StoreIndexSize);
+    }
+}
+
+/// <summary>The server could not start; the message is the log line that says why.</summary>
+public sealed class ServerStartException : Exception
+{
+    public ServerStartException(string message)
+        : base(message)
+    {
+    }
+}

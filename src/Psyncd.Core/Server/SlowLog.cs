@@ -1,0 +1,59 @@
+using Psyncd.Config;
+using Psyncd.Protocol;
+
+namespace Psyncd.Server;
+
+/// <summary>One slow log entry, as SLOWLOG GET shows it.</summary>
+public sealed record SlowLogEntry(long Id, long UnixTime, long Microseconds, byte[][] Args, string ClientAddress, string ClientName);
+
+/// <summary>
+/// Commands that took longer than <c>slowlog-log-slower-than</c> microseconds, newest first, at most
+/// <c>slowlog-max-len</c> of them. Arguments are shortened as Redis shortens them: at most 32, each at
+/// most 128 bytes.
+/// </summary>
+public sealed class SlowLog
+{
+    private const int MaxArgs = 32;
+    private const int MaxArgLength = 128;
+
+    private readonly ServerOptions _options;
+    private readonly LinkedList<SlowLogEntry> _entries = new();
+    private long _nextId;
+
+    public SlowLog(ServerOptions options)
+    {
+        _options = options;
+    }
+
+    /// <summary>False when logging is off (a negative threshold).</summary>
+    public bool IsEnabled => _options.SlowlogLogSlowerThan >= 0;
+
+    public int Count => _entries.Count;
+
+    public IEnumerable<SlowLogEntry> Entries => _entries;
+
+    public void Record(Client client, in CommandArgs args, long micros)
+    {
+        if (micros < _options.SlowlogLogSlowerThan)
+            return;
+        int count = Math.Min(args.Count, MaxArgs);
+        var saved = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            if (i == MaxArgs - 1 && args.Count > MaxArgs)
+            {
+                saved[i] = System.Text.Encoding.ASCII.GetBytes("... (" + (args.Count - MaxArgs + 1) + " more arguments)");
+                break;
+            }
+            var arg = args[i];
+            saved[i] = arg.Length <= MaxArgLength
+                ? arg.ToArray()
+                : [.. arg[..MaxArgLength], .. System.Text.Encoding.ASCII.GetBytes("... (" + (arg.Length - MaxArgLength) + " more bytes)")];
+        }
+        _entries.AddFirst(new SlowLogEntry(_nextId++, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), micros, saved, client.Address, client.Name ?? ""));
+        while (_entries.Count > _options.SlowlogMaxLen)
+            _entries.RemoveLast();
+    }
+
+    public void Reset() => _entries.Clear();
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using CommandLine;
+using Psyncd.Config;
+using Psyncd.Server;
+
+namespace Psyncd.Host;
+
+/// <summary>
+/// The psyncd executable, with redis-server's command line:
+/// <c>psyncd [config-file] [--directive value ...]</c>, <c>psyncd -v|--version</c>, <c>psyncd -h|--help</c>.
+/// </summary>
+public static class Program
+{
+    /// <summary>The flags CommandLineParser handles; everything else is configuration.</summary>
+    private sealed class InfoFlags
+    {
+        [Option('v', "version", HelpText = "Print the version and exit.")]
+        public bool Version { get; set; }
+
+        [Option('h', "help", HelpText = "Print usage and exit.")]
+        public bool Help { get; set; }
+    }
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] is "-v" or "--version" or "-h" or "--help")
+            return PrintInfo(args[0]);
+
+        var options = new ServerOptions();
+        try
+        {
+            var parser = new ConfigFileParser(options);
+            int next = 0;
+            if (args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
+            {
+                parser.LoadFile(args[0]);
+                next = 1;
+            }
+            if (next < args.Length)
+                parser.LoadText(ConfigFileParser.FromCommandLine(args[next..]));
+        }
+        catch (ConfigFileException e)
+        {
+            Console.Error.Write(e.Report);
+            return 1;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+
+        if (options.Daemonize)
+            return Daemonize(args);
+
+        using var log = OpenLog(options);
+        if (log is null)
+            return 1;
+        log.Role = 'C';
+        log.Warning("oO0OoO0OoO0Oo psyncd is starting oO0OoO0OoO0Oo");
+        log.Warning("psyncd version=" + PsyncdServer.Version + " (Redis " + PsyncdServer.RedisVersion + " compatible), bits=64, pid=" + Environment.ProcessId + ", just started");
+        if (args.Length == 0)
+            log.Warning("Warning: no config file specified, using the default config. In order to specify a config file use psyncd /path/to/redis.conf");
+        else
+            log.Warning("Configuration loaded");
+        foreach (var ignored in options.IgnoredDirectives)
+            log.Warning("Directive '" + ignored + "' is accepted for compatibility but has no effect in psyncd");
+        log.Role = options.SlaveOf is null ? 'M' : 'S';
+
+        if (options.PidFile.Length > 0)
+        {
+            try
+            {
+                File.WriteAllText(options.PidFile, Environment.ProcessId + "\n");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log.Warning("Failed to write PID file: " + e.Message);
+            }
+        }
+
+        var server = new PsyncdServer(options, log);
+        try
+        {
+            await server.StartAsync().ConfigureAwait(false);
+        }
+        catch (ServerStartException e)
+        {
+            log.Warning(e.Message);
+            log.Warning("Failed listening on port " + options.Port + " (TCP), aborting.");
+            return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.Warning("Fatal error at startup: " + e.Message);
+            return 1;
+        }
+
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            log.Warning("Received SIGTERM scheduling shutdown...");
+            server.RequestShutdown();
+        });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            log.Warning("Received SIGINT scheduling shutdown...");
+            server.RequestShutdown();
+        });
+
+        int exitCode = await server.Stopped.ConfigureAwait(false);
+        log.Warning("psyncd is now ready to exit, bye bye...");
+        return exitCode;
+    }
+
+    private static int PrintInfo(string flag)
+    {
+        var result = new Parser(settings =>
+        {
+            settings.AutoHelp = false;
+            settings.AutoVersion = false;
+            settings.HelpWriter = null;
+        }).ParseArguments<InfoFlags>(new[] { flag });
+        bool version = result is Parsed<InfoFlags> parsed && parsed.Value.Version;
+        if (version)
+        {
+            Console.WriteLine("psyncd v=" + PsyncdServer.Version + " redis_version=" + PsyncdServer.RedisVersion + " bits=64 runtime=" + RuntimeInformation.FrameworkDescription);
+            return 0;
+        }
+        Console.Error.WriteLine(
+            """
+            Usage: psyncd [/path/to/redis.conf] [options]
+                   psyncd - (read config from stdin)
+                   psyncd -v or --version
+                   psyncd -h or --help
+
+            Any directive of redis.conf can be given as --directive value [value ...],
+            after the config file if there is one; command-line directives win.
+
+            Examples:
+                   psyncd (run the server with the default configuration, port 6379)
+                   psyncd /etc/redis/6379.conf
+                   psyncd --port 7777
+                   psyncd --port 7777 --slaveof 127.0.0.1 8888
+                   psyncd /etc/myredis.conf --loglevel verbose --save ""
+            """);
+        return 1;
+    }
+
+    private static ServerLog? OpenLog(ServerOptions options)
+    {
+        try
+        {
+            return new ServerLog(options.LogFile, options.LogLevel);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine("Can't open the log file: " + e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <c>daemonize yes</c>: .NET cannot fork, so the server starts itself again detached (standard streams
+    /// to /dev/null, same arguments plus <c>--daemonize no</c>) and this process exits.
+    /// </summary>
+    private static int Daemonize(string[] args)
+    {
+        var self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+            UseShellExecute = false,
+        };
+        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            start.ArgumentList.Add(entry);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        start.ArgumentList.Add("--daemonize");
+        start.ArgumentList.Add("no");
+        // As redis-server does when daemonized: no terminal to log to, and a pid file by default.
+        var probe = new ServerOptions();
+        var parser = new ConfigFileParser(probe);
+        if (args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
+            parser.LoadFile(args[0]);
+        if (probe.LogFile.Length == 0 && !args.Contains("--logfile"))
+        {
+            start.ArgumentList.Add("--logfile");
+            start.ArgumentList.Add("/dev/null");
+        }
+        if (probe.PidFile.Length == 0 && !args.Contains("--pidfile"))
+        {
+            start.ArgumentList.Add("--pidfile");
+            start.ArgumentList.Add("/var/run/psyncd.pid");
+        }
+        using var child = Process.Start(start);
+        if (child is null)
+        {
+            Console.Error.WriteLine("Could not start the daemon process");
+            return 1;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Psyncd.Tests.Support;
+
+/// <summary>
+/// A server process started by a test on 127.0.0.1 and a free port, in a directory of its own: psyncd
+/// (<see cref="StartPsyncd"/>) or a real redis-server (<see cref="StartRedis"/>). Stopped by its PID only.
+/// </summary>
+public sealed class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServerProcess(Process process, int port, string dir, string name)
+    {
+        _process = process;
+        Port = port;
+        Dir = dir;
+        Name = name;
+    }
+
+    public int Port { get; }
+
+    /// <summary>The server's working directory (its <c>dir</c>), deleted when disposed.</summary>
+    public string Dir { get; }
+
+    public string Name { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>What the process wrote to stdout and stderr so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    /// <summary>Starts psyncd with redis-server's command line; <paramref name="args"/> are added after the defaults.</summary>
+    public static ServerProcess StartPsyncd(params string[] args) => StartPsyncdIn(NewDir(), FreePort.Next(), args);
+
+    public static ServerProcess StartPsyncdIn(string dir, int port, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
+        start.ArgumentList.Add(PsyncdBuild.HostDll);
+        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        AddDefaults(start, port, dir, args);
+        return Launch(start, port, dir, "psyncd", waitReady: true);
+    }
+
+    /// <summary>Starts the installed redis-server (fails in CI when it is missing).</summary>
+    public static ServerProcess StartRedis(params string[] args)
+    {
+        var start = new ProcessStartInfo(Tools.Require("redis-server")) { UseShellExecute = false };
+        int port = FreePort.Next();
+        string dir = NewDir();
+        AddDefaults(start, port, dir, args);
+        return Launch(start, port, dir, "redis-server", waitReady: true);
+    }
+
+    /// <summary>Starts psyncd without waiting for it to serve (for tests of startup failures).</summary>
+    public static ServerProcess LaunchPsyncdRaw(string dir, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
+        start.ArgumentList.Add(PsyncdBuild.HostDll);
+        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return Launch(start, 0, dir, "psyncd", waitReady: false);
+    }
+
+    public static string NewDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "psyncd-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static void AddDefaults(ProcessStartInfo start, int port, string dir, string[] args)
+    {
+        string[] defaults = { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--dir", dir };
+        foreach (var arg in defaults)
+            start.ArgumentList.Add(arg);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+    }
+
+    private static ServerProcess Launch(ProcessStartInfo start, int port, string dir, string name, bool waitReady)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.WorkingDirectory = dir;
+        var process = new Process { StartInfo = start };
+        var server = new ServerProcess(process, port, dir, name);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (waitReady)
+            server.WaitReady(TimeSpan.FromSeconds(60));
+        return server;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+            _output.AppendLine(line);
+    }
+
+    /// <summary>Waits until the server answers PING with PONG (or a LOADING error is over).</summary>
+    public void WaitReady(TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+                Assert.Fail(Name + " exited with code " + _process.ExitCode + " before serving:\n" + Output);
+            try
+            {
+                using var client = new RawClient(Port);
+                if (client.Command("PING") == "+PONG\r\n")
+                    return;
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                // Not listening yet.
+            }
+            Thread.Sleep(50);
+        }
+        Assert.Fail(Name + " did not answer PING within " + timeout.TotalSeconds + " s:\n" + Output);
+    }
+
+    /// <summary>A raw RESP client to this server.</summary>
+    public RawClient Connect() => new(Port);
+
+    /// <summary>SIGTERM, then waits for the exit; SIGKILL if it takes longer than <paramref name="timeout"/>.</summary>
+    public int Stop(TimeSpan? timeout = null)
+    {
+        if (_process.HasExited)
+            return _process.ExitCode;
+        Posix.Signal(_process.Id, Posix.SIGTERM);
+        if (!_process.WaitForExit(timeout ?? TimeSpan.FromSeconds(15)))
+        {
+            Posix.Signal(_process.Id, Posix.SIGKILL);
+            _process.WaitForExit();
+        }
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the process dies at once, without saving.</summary>
+    public void Kill()
+    {
+        if (_process.HasExited)
+            return;
+        Posix.Signal(_process.Id, Posix.SIGKILL);
+        _process.WaitForExit();
+    }
+
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    public void Dispose()
+    {
+        try
+        {
+            Kill();
+        }
+        finally
+        {
+            _process.Dispose();
+            try
+            {
+                Directory.Delete(Dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open by a child; the temp directory is cleaned later.
+            }
+        }
+    }
+}
+
+/// <summary>Where the built psyncd host is.</summary>
+public static class PsyncdBuild
+{
+    /// <summary>The repository's root (the directory with Psyncd.sln).</summary>
+    public static string RepoRoot { get; } = FindRoot();
+
+    /// <summary>The psyncd.dll built alongside the tests, in the same configuration.</summary>
+    public static string HostDll
+    {
+        get
+        {
+#if DEBUG
+            const string configuration = "Debug";
+#else
+            const string configuration = "Release";
+#endif
+            var path = Path.Combine(RepoRoot, "src", "Psyncd.Host", "bin", configuration, "net10.0", "psyncd.dll");
+            if (!File.Exists(path))
+                Assert.Fail("psyncd is not built at " + path);
+            return path;
+        }
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Psyncd.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Psyncd.sln not found above " + AppContext.BaseDirectory);
+    }
+}
