@@ -24,6 +24,10 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // Socket completions run on the I/O thread that received them, which then runs the command
+        // loop: no hand-off to the thread pool. Read once by the sockets engine, before its first use.
+        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         if (args.Length > 0 && args[0] is "-v" or "--version" or "-h" or "--help")
             return PrintInfo(args[0]);
 
