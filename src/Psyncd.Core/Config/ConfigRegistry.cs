@@ -83,7 +83,7 @@ public static class ConfigRegistry
         }, o => o.DbFilename));
         Add(new("dir", (o, a) =>
         {
-            var full = Path.GetFullPath(a[0]);
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(a[0]));
             if (!Directory.Exists(full))
                 throw new ConfigException("No such file or directory");
             o.Dir = full;

@@ -5,7 +5,7 @@ namespace Psyncd.Config;
 /// person wrote. Comments, blank lines, <c>include</c> lines and lines psyncd does not manage stay as
 /// they are; the first line of each known directive is replaced by the current value (later lines of the
 /// same directive are dropped); directives not in the file whose value differs from the default are
-/// appended after a marker comment. The new text replaces the file through a temporary file.
+/// appended at the end, after a marker comment written once. The new text replaces the file through a temporary file.
 /// </summary>
 public static class ConfigRewriter
 {
@@ -29,10 +29,9 @@ public static class ConfigRewriter
         foreach (var line in lines)
         {
             string trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed[0] == '#' || trimmed == Marker)
+            if (trimmed.Length == 0 || trimmed[0] == '#')
             {
-                if (trimmed != Marker)
-                    output.Add(line);
+                output.Add(line);
                 continue;
             }
             var args = ConfigFileParser.SplitArgs(trimmed);
@@ -45,7 +44,7 @@ public static class ConfigRewriter
             if (written.Add(directive))
                 output.AddRange(LinesFor(directive, options));
         }
-        bool markerWritten = false;
+        bool markerWritten = output.Exists(l => l.Trim() == Marker);
         foreach (var directive in ConfigRegistry.All)
         {
             if (written.Contains(directive) || ConfigRegistry.IsIgnored(directive.Name))
