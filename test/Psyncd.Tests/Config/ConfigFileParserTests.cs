@@ -96,7 +96,7 @@ public class ConfigFileParserTests
         Assert.That(e.Report, Does.Contain("Reading the configuration file, at line 3"));
         Assert.That(e.Report, Does.Contain(">>> 'nosuch-directive 1'"));
 
-        Assert.That(LoadFails("port 99999").Reason, Is.EqualTo("Invalid port"));
+        Assert.That(LoadFails("port 99999").Reason, Is.EqualTo("argument must be between 0 and 65535 inclusive"));
         Assert.That(LoadFails("maxmemory lots").Reason, Is.EqualTo("argument must be a memory value"));
         Assert.That(LoadFails("port").Reason, Is.EqualTo("Bad directive or wrong number of arguments"));
         Assert.That(LoadFails("requirepass \"open").Reason, Is.EqualTo("Unbalanced quotes in configuration line"));
