@@ -25,7 +25,7 @@ internal static class DebugCommands
         if (Args.Is(sub, "SLEEP"u8) && args.Count == 3)
             Sleep(ctx, args[2]);
         else if (Args.Is(sub, "DIGEST"u8) && args.Count == 2)
-            ctx.Reply.WriteSimpleString(Hex(Digest.OfKeyspace(ctx.Keyspace, ctx.Options)));
+            ctx.Reply.WriteSimpleString(Hex(Digest.OfKeyspace(ctx.Keyspace)));
         else if (Args.Is(sub, "DIGEST-VALUE"u8))
         {
             ctx.Reply.WriteArrayHeader(args.Count - 2);
@@ -109,7 +109,7 @@ public static class Digest
 {
     public const int Size = 20;
 
-    public static byte[] OfKeyspace(Keyspace keyspace, Config.ServerOptions options)
+    public static byte[] OfKeyspace(Keyspace keyspace)
     {
         var final = new byte[Size];
         var dbBytes = new byte[4];

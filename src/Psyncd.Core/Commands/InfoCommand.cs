@@ -157,7 +157,6 @@ internal static partial class InfoCommand
         Line(sb, "client_recent_max_output_buffer", maxOutput);
         Line(sb, "blocked_clients", blocked);
         Line(sb, "tracking_clients", 0);
-        Line(sb, "clients_in_timeout_table", 0);
     }
 
     private static void Memory(StringBuilder sb, PsyncdServer server)
@@ -178,8 +177,6 @@ internal static partial class InfoCommand
         Line(sb, "used_memory_peak_perc", F2(peak == 0 ? 0 : used * 100.0 / peak) + "%");
         Line(sb, "total_system_memory", total);
         Line(sb, "total_system_memory_human", HumanBytes(total));
-        Line(sb, "used_memory_lua", 0);
-        Line(sb, "used_memory_lua_human", "0B");
         Line(sb, "maxmemory", options.MaxMemory);
         Line(sb, "maxmemory_human", HumanBytes(options.MaxMemory));
         Line(sb, "maxmemory_policy", ConfigRegistry.FormatPolicy(options.MaxMemoryPolicy));
@@ -234,10 +231,6 @@ internal static partial class InfoCommand
         sb.Append("# Persistence\r\n");
         Line(sb, "loading", server.Loading ? 1 : 0);
         Line(sb, "async_loading", 0);
-        Line(sb, "current_cow_peak", 0);
-        Line(sb, "current_cow_size", 0);
-        Line(sb, "current_cow_size_age", 0);
-        Line(sb, "current_fork_perc", "0.00");
         Line(sb, "current_save_keys_processed", server.Keyspace.SnapshotKeysWritten);
         Line(sb, "current_save_keys_total", server.BgsaveInProgress ? TotalKeys(server) : 0);
         Line(sb, "rdb_changes_since_last_save", server.Keyspace.Dirty - server.DirtyAtLastSave);
@@ -246,7 +239,6 @@ internal static partial class InfoCommand
         Line(sb, "rdb_last_bgsave_status", server.LastBgsaveStatusOk ? "ok" : "err");
         Line(sb, "rdb_last_bgsave_time_sec", server.LastBgsaveDurationSeconds);
         Line(sb, "rdb_current_bgsave_time_sec", server.BgsaveInProgress && server.BgsaveStartedAt >= 0 ? now - server.BgsaveStartedAt : -1);
-        Line(sb, "rdb_last_cow_size", 0);
         Line(sb, "aof_enabled", 0);
         Line(sb, "aof_rewrite_in_progress", 0);
         Line(sb, "aof_rewrite_scheduled", 0);
@@ -254,7 +246,6 @@ internal static partial class InfoCommand
         Line(sb, "aof_current_rewrite_time_sec", -1);
         Line(sb, "aof_last_bgrewrite_status", "ok");
         Line(sb, "aof_last_write_status", "ok");
-        Line(sb, "aof_last_cow_size", 0);
     }
 
     private static long TotalKeys(PsyncdServer server)
@@ -275,8 +266,6 @@ internal static partial class InfoCommand
         Line(sb, "instantaneous_ops_per_sec", (long)Math.Round(stats.InstantaneousOpsPerSec));
         Line(sb, "total_net_input_bytes", stats.TotalNetInputBytes);
         Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes);
-        Line(sb, "instantaneous_input_kbps", "0.00");
-        Line(sb, "instantaneous_output_kbps", "0.00");
         Line(sb, "rejected_connections", stats.RejectedConnections);
         Line(sb, "sync_full", stats.SyncFull);
         Line(sb, "sync_partial_ok", stats.SyncPartialOk);
@@ -314,7 +303,7 @@ internal static partial class InfoCommand
             sb.Append("cmdstat_").Append(cmd.Name).Append(":calls=").Append(cmd.Calls.ToString(CultureInfo.InvariantCulture))
               .Append(",usec=").Append(cmd.Microseconds.ToString(CultureInfo.InvariantCulture))
               .Append(",usec_per_call=").Append(F2((double)cmd.Microseconds / cmd.Calls))
-              .Append(",rejected_calls=0,failed_calls=0\r\n");
+              .Append("\r\n");
         }
     }
 

@@ -96,20 +96,26 @@ public sealed partial class PsyncdServer
         {
             Log.Notice("Saving the final RDB snapshot before exiting.");
             bool saved;
-            if (SaveOnShutdown is null)
-            {
-                Log.Warning("Error trying to save the DB: no persistence subsystem is available.");
-                saved = false;
-            }
-            else
+            if (SaveOnShutdown is not null)
             {
                 saved = SaveOnShutdown();
             }
-            if (saved)
+            else if (save is null)
+            {
+                // Save points configured, but this build has no persistence: there is nothing that could save.
+                Log.Warning("Not saving the final snapshot: persistence is not available.");
+                saved = true;
+            }
+            else
+            {
+                Log.Warning("Error trying to save the DB: persistence is not available.");
+                saved = false;
+            }
+            if (saved && SaveOnShutdown is not null)
             {
                 Log.Notice("DB saved on disk");
             }
-            else if (!force)
+            else if (!saved && !force)
             {
                 Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
                 return false;
