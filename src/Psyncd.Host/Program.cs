@@ -104,14 +104,12 @@ public static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
-            log.Warning("Received SIGTERM scheduling shutdown...");
-            server.RequestShutdown();
+            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGTERM scheduling shutdown..."));
         });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
         {
             context.Cancel = true;
-            log.Warning("Received SIGINT scheduling shutdown...");
-            server.RequestShutdown();
+            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGINT scheduling shutdown..."));
         });
 
         int exitCode = await server.Stopped.ConfigureAwait(false);
