@@ -572,7 +572,8 @@ public sealed class RdbReader
                     ulong compressed = ReadLength();
                     ulong original = ReadLength();
                     CheckLength(compressed, offset);
-                    CheckLength(original, offset);
+                    if (original > int.MaxValue - 64 || original > compressed * 1024 + 1024)
+                        throw Corrupt(offset, "Invalid LZF compressed string (length " + original + ")");
                     byte[] packed = System.Buffers.ArrayPool<byte>.Shared.Rent((int)compressed);
                     try
                     {
