@@ -27,6 +27,7 @@ public sealed class CommandTable
         ConfigCommands.Register,
         ClientCommands.Register,
         DebugCommands.Register,
+        PersistenceCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>

@@ -92,34 +92,10 @@ public sealed partial class PsyncdServer
     public bool Shutdown(bool? save, bool force, string reason)
     {
         Log.Warning(reason);
-        if (save ?? Options.Save.Count > 0)
+        if (!SaveOnShutdown(save) && !force)
         {
-            Log.Notice("Saving the final RDB snapshot before exiting.");
-            bool saved;
-            if (SaveOnShutdown is not null)
-            {
-                saved = SaveOnShutdown();
-            }
-            else if (save is null)
-            {
-                // Save points configured, but this build has no persistence: there is nothing that could save.
-                Log.Warning("Not saving the final snapshot: persistence is not available.");
-                saved = true;
-            }
-            else
-            {
-                Log.Warning("Error trying to save the DB: persistence is not available.");
-                saved = false;
-            }
-            if (saved && SaveOnShutdown is not null)
-            {
-                Log.Notice("DB saved on disk");
-            }
-            else if (!saved && !force)
-            {
-                Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
-                return false;
-            }
+            Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
+            return false;
         }
         RequestShutdown(0);
         return true;
