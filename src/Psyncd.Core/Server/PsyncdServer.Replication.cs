@@ -1,0 +1,27 @@
+using Psyncd.Replication;
+
+namespace Psyncd.Server;
+
+/// <summary>Wiring of the replication subsystem into the server.</summary>
+public sealed partial class PsyncdServer
+{
+    /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
+    public ReplicationManager Replication { get; private set; } = null!;
+
+    private void InitializeReplication()
+    {
+        Replication = new ReplicationManager(this);
+        MasterRequestHandler = (master, request) => Replication.Master?.OnRequestApplied(master, request);
+        EmptyRequestHandler = client => Replication.Keepalive(client);
+        AddSecondJob(Replication.Cron);
+        Loop.AddExitHook(Replication.BeforeSleep);
+        ClientRemovedHandlers.Add(Replication.OnClientRemoved);
+    }
+
+    /// <summary>Starts replicating from the configured master (the slaveof directive), once listening.</summary>
+    private void StartReplicationFromConfig()
+    {
+        if (Options.SlaveOf is { } master)
+            Loop.Run(() => Replication.BecomeReplicaOf(master.Host, master.Port));
+    }
+}
