@@ -57,6 +57,9 @@ public sealed class ReplicaLink : IStreamListener
     /// <summary>It spoke SYNC, not PSYNC: no +FULLRESYNC line, no ACKs expected, never timed out.</summary>
     public bool PrePsync { get; set; }
 
+    /// <summary>A keepalive flush still in progress on the held output (the payload waits for it).</summary>
+    internal Task KeepaliveFlush { get; set; } = Task.CompletedTask;
+
     /// <summary>Since when the output has been over the soft limit (0: not over it).</summary>
     public long SoftLimitSinceMs { get; set; }
 

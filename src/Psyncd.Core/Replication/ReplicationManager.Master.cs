@@ -193,6 +193,7 @@ public sealed partial class ReplicationManager
         {
             if (pipe is not null)
             {
+                await link.KeepaliveFlush.ConfigureAwait(false);
                 await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, useAsync: true);
                 long size = file.Length;
                 Log.Notice("Synchronization with replica " + link.Ip + ":" + link.ListeningPort + ": sending " + size + " bytes of RDB");
@@ -425,11 +426,12 @@ public sealed partial class ReplicationManager
     private static void WriteBypassingHold(ReplicaLink link, ReadOnlySpan<byte> bytes)
     {
         var pipe = link.Client.Output.Pipe;
-        if (pipe is null || link.Client.IsClosing)
+        // Never two flushes at once on a pipe: skip this keepalive while the last one is pending.
+        if (pipe is null || link.Client.IsClosing || !link.KeepaliveFlush.IsCompleted)
             return;
         pipe.Write(bytes);
         var flush = pipe.FlushAsync();
         if (!flush.IsCompleted)
-            _ = flush.AsTask();
+            link.KeepaliveFlush = flush.AsTask();
     }
 }

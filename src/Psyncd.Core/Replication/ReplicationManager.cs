@@ -133,7 +133,11 @@ public sealed partial class ReplicationManager
         _server.Log.Role = 'S';
         // Keys are never expired by a replica on its own: its master sends DELs.
         _server.MasterLinkUp = false;
-        Master = new MasterLink(_server, this, host, port, wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset) : Master?.Cached);
+        // A master being demoted can continue its own history with the new master (PSYNC2); a replica
+        // restarted on its RDB continues the history the RDB recorded.
+        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset) : Master?.Cached);
+        _restoredCache = null;
+        Master = new MasterLink(_server, this, host, port, cached);
         Log.Notice("Connecting to MASTER " + host + ":" + port);
         Master.Start();
     }
