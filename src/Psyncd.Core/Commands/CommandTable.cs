@@ -28,6 +28,7 @@ public sealed class CommandTable
         ClientCommands.Register,
         DebugCommands.Register,
         PersistenceCommands.Register,
+        ReplicationCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>

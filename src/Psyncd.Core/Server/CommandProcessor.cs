@@ -192,6 +192,7 @@ public sealed class CommandProcessor
         }
         if (_execDepth == 0)
             Propagation.FlushTo(_server.Stream, wrap: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
+        client.ReplicationOffset = _server.Stream.MasterReplOffset;
     }
 
     /// <summary>

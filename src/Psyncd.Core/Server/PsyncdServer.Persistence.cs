@@ -60,7 +60,22 @@ public sealed partial class PsyncdServer
     }
 
     /// <summary>The header of RDBs this server writes (replication adds the repl-* fields with a <c>with</c> expression).</summary>
-    public RdbHeader MakeRdbHeader() => new(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), UsedMemory());
+    public RdbHeader MakeRdbHeader()
+    {
+        var header = new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), UsedMemory());
+        // With a replication history (a master with a backlog, or a replica), the RDB records it, so that
+        // after a restart the server can continue it with PSYNC (Redis 4.0+).
+        var aux = Replication.AuxFieldsForSave();
+        if (aux.Count == 0)
+            return header;
+        var fields = aux.ToDictionary(p => p.Key, p => p.Value);
+        return header with
+        {
+            ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
+            ReplId = fields["repl-id"],
+            ReplOffset = long.Parse(fields["repl-offset"], CultureInfo.InvariantCulture),
+        };
+    }
 
     // ------------------------------------------------------------------
     // Loading
@@ -75,7 +90,7 @@ public sealed partial class PsyncdServer
         Loading = true;
         try
         {
-            Loop.Run(() => LoadRdbFile(path));
+            Loop.Run(() => Replication.RestoreFromRdb(LoadRdbFile(path).Aux));
         }
         catch (RdbCorruptException e)
         {
@@ -167,14 +182,14 @@ public sealed partial class PsyncdServer
     // ------------------------------------------------------------------
 
     /// <summary>BGSAVE (inside the loop): starts a background save; returns null when started, else the error text.</summary>
-    public string? StartBgsave()
+    public string? StartBgsave(RdbHeader? header = null)
     {
         Debug.Assert(Loop.IsInside);
         if (_bgsave is not null || Keyspace.IsSnapshotRunning)
             return "ERR Background save already in progress";
         _lastBgsaveTryUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         long beginTicks = Stopwatch.GetTimestamp();
-        var snapshot = RdbSnapshot.Begin(Loop, Keyspace, MakeRdbHeader(), Options.RdbCompression);
+        var snapshot = RdbSnapshot.Begin(Loop, Keyspace, header ?? MakeRdbHeader(), Options.RdbCompression);
         LatestForkMicroseconds = (Stopwatch.GetTimestamp() - beginTicks) * 1_000_000 / Stopwatch.Frequency;
         _bgsave = snapshot;
         _bgsaveStartedMs = Environment.TickCount64;
