@@ -639,6 +639,12 @@ internal static class StringCommands
                 ctx.NotInteger();
                 return;
             }
+            // 7.0 answers an inverted negative range before it looks at BYTE|BIT.
+            if (start < 0 && end < 0 && start > end)
+            {
+                ctx.Reply.WriteInteger(0);
+                return;
+            }
             bool bits = false;
             if (args.Count == 5)
             {
@@ -651,11 +657,6 @@ internal static class StringCommands
                 }
             }
             long total = bits ? (long)value.Length * 8 : value.Length;
-            if (start < 0 && end < 0 && start > end)
-            {
-                ctx.Reply.WriteInteger(0);
-                return;
-            }
             ClampRange(ref start, ref end, total);
             if (start > end)
             {
