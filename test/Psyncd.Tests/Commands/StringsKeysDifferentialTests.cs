@@ -246,6 +246,9 @@ public class StringsKeysDifferentialTests
         _ => random.Next(0, 40).ToString(CultureInfo.InvariantCulture),
     };
 
+    /// <summary>A time to live SETEX and PSETEX refuse (a small positive one would expire at a moment that differs between the servers).</summary>
+    private static string BadTtl(Random random) => new[] { "0", "-5", "x", "", "1.5", "9223372036854775807", "-9223372036854775808" }[random.Next(7)];
+
     private static string Index(Random random) => random.Next(10) switch
     {
         0 => random.Next(-300, 0).ToString(CultureInfo.InvariantCulture),
@@ -292,9 +295,9 @@ public class StringsKeysDifferentialTests
             case 4:
                 return new[] { "SETNX", k, Value(random) };
             case 5:
-                return new[] { "SETEX", k, random.Next(6) == 0 ? Int(random) : (200 + random.Next(500)).ToString(CultureInfo.InvariantCulture), Value(random) };
+                return new[] { "SETEX", k, random.Next(6) == 0 ? BadTtl(random) : (200 + random.Next(500)).ToString(CultureInfo.InvariantCulture), Value(random) };
             case 6:
-                return new[] { "PSETEX", k, random.Next(6) == 0 ? Int(random) : FutureMs(random), Value(random) };
+                return new[] { "PSETEX", k, random.Next(6) == 0 ? BadTtl(random) : FutureMs(random), Value(random) };
             case 7:
             {
                 var args = new List<string> { "MGET" };
