@@ -68,6 +68,43 @@ public class StringsKeysDifferentialTests
         CompareDatasets(p, r, log);
     }
 
+    /// <summary>
+    /// INCRBYFLOAT's long double arithmetic and "%.17Lf" printing, digit for digit: long chains of sums on a
+    /// few keys, with increments from tiny to huge, hexadecimal, and near the range's ends.
+    /// </summary>
+    [TestCase(7)]
+    [TestCase(8)]
+    public void IncrByFloatChainsPrintTheSameDigits(int seed)
+    {
+        using var p = _psyncd.Connect();
+        using var r = _redis.Connect();
+        var random = new Random(seed);
+        var log = new List<string>();
+        for (int i = 0; i < 1500; i++)
+        {
+            string key = "f" + random.Next(3).ToString(CultureInfo.InvariantCulture);
+            string increment = random.Next(10) switch
+            {
+                0 => "0x" + random.Next(1, 0xFFFF).ToString("x", CultureInfo.InvariantCulture) + (random.Next(2) == 0 ? "" : ".8p" + random.Next(-70, 70).ToString(CultureInfo.InvariantCulture)),
+                1 => random.Next(1, 99) + "e" + random.Next(-4960, 4935).ToString(CultureInfo.InvariantCulture),
+                2 => "-" + random.Next(1, 99) + "." + random.Next(0, 99) + "e" + random.Next(-30, 40).ToString(CultureInfo.InvariantCulture),
+                3 => random.NextInt64(long.MinValue, long.MaxValue).ToString(CultureInfo.InvariantCulture),
+                _ => Float(random),
+            };
+            if (random.Next(40) == 0)
+            {
+                var set = new[] { "SET", key, Float(random) };
+                log.Add(Describe(set));
+                Assert.That(p.Command(set), Is.EqualTo(r.Command(set)));
+            }
+            var command = new[] { "INCRBYFLOAT", key, increment };
+            log.Add(Describe(command));
+            if (log.Count > 10)
+                log.RemoveAt(0);
+            Assert.That(p.Command(command), Is.EqualTo(r.Command(command)), Context("reply", log));
+        }
+    }
+
     private void CompareOne(RawClient p, RawClient r, string[] command, List<string> log)
     {
         string name = command[0].ToUpperInvariant();
