@@ -474,7 +474,7 @@ public class StringsKeysDifferentialTests
             case 43:
                 return new[] { "RANDOMKEY" };
             case 44:
-                return new[] { "OBJECT", new[] { "REFCOUNT", "FREQ", "NOSUCH", "help" }[random.Next(4)], k };
+                return new[] { "OBJECT", new[] { "REFCOUNT", "FREQ", "NOSUCH", "help", "ENCODING", "encoding" }[random.Next(6)], k };
             case 45:
                 return random.Next(2) == 0 ? new[] { "OBJECT", "ENCODING" } : new[] { "OBJECT", "HELP" };
             case 46:
