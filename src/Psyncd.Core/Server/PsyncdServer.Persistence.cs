@@ -229,6 +229,8 @@ public sealed partial class PsyncdServer
 
     private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart)
     {
+        if (error is not null)
+            snapshot.Cancel(); // the walk may not have started (the file could not be created)
         if (_bgsave != snapshot)
             return;
         _bgsave = null;
