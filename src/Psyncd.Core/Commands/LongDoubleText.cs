@@ -33,6 +33,8 @@ internal static class LongDoubleText
     {
         value = default;
         infinite = false;
+        if (IsHex(text))
+            return TryParseHex(text, out value);
         if (!Args.TryParseDouble(text, out _))
             return false;
         int p = 0;
@@ -112,6 +114,90 @@ internal static class LongDoubleText
         if (!TryRound(negative, num, den, 0, out value))
             return false;
         return true;
+    }
+
+    private static bool IsHex(ReadOnlySpan<byte> text)
+    {
+        int p = text.Length > 0 && text[0] is (byte)'+' or (byte)'-' ? 1 : 0;
+        return text.Length > p + 1 && text[p] == (byte)'0' && (text[p + 1] | 0x20) == 'x';
+    }
+
+    /// <summary>strtold's hexadecimal form: 0x, hex digits with an optional point, an optional p-exponent (power of two).</summary>
+    private static bool TryParseHex(ReadOnlySpan<byte> text, out Value value)
+    {
+        value = default;
+        int p = 0;
+        bool negative = false;
+        if (text[0] is (byte)'+' or (byte)'-')
+        {
+            negative = text[0] == (byte)'-';
+            p = 1;
+        }
+        p += 2;
+        BigInteger mantissa = BigInteger.Zero;
+        long exponent = 0;
+        bool anyDigit = false;
+        bool seenPoint = false;
+        for (; p < text.Length; p++)
+        {
+            int c = text[p];
+            int digit = c is >= '0' and <= '9' ? c - '0' : (c | 0x20) is >= 'a' and <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+            if (digit >= 0)
+            {
+                mantissa = (mantissa << 4) + digit;
+                anyDigit = true;
+                if (seenPoint)
+                    exponent -= 4;
+            }
+            else if (c == '.' && !seenPoint)
+            {
+                seenPoint = true;
+            }
+            else
+            {
+                break;
+            }
+        }
+        if (!anyDigit)
+            return false;
+        if (p < text.Length)
+        {
+            if ((text[p] | 0x20) != 'p')
+                return false;
+            p++;
+            bool expNegative = false;
+            if (p < text.Length && text[p] is (byte)'+' or (byte)'-')
+            {
+                expNegative = text[p] == (byte)'-';
+                p++;
+            }
+            if (p == text.Length)
+                return false;
+            long e = 0;
+            for (; p < text.Length; p++)
+            {
+                if (text[p] < '0' || text[p] > '9')
+                    return false;
+                e = Math.Min(e * 10 + (text[p] - '0'), 1_000_000_000);
+            }
+            exponent += expNegative ? -e : e;
+        }
+        if (mantissa.IsZero)
+        {
+            value = new Value(negative, BigInteger.Zero, 0);
+            return true;
+        }
+        long bits = (long)mantissa.GetBitLength() + exponent;
+        if (bits > MaxExponent || bits < MinExponent)
+            return false;
+        return TryRound(negative, mantissa, BigInteger.One, (int)exponent, out value);
+    }
+
+    /// <summary>The nearest double (for timeouts).</summary>
+    public static double ToDouble(in Value v)
+    {
+        double magnitude = Math.ScaleB((double)v.Mantissa, v.Exponent);
+        return v.Negative ? -magnitude : magnitude;
     }
 
     /// <summary>a + b rounded to long double; false on overflow.</summary>

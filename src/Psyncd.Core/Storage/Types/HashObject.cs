@@ -26,6 +26,11 @@ public sealed class HashObject : RedisObject
     private int _mask;
     private int _count;
 
+    /// <summary>The most fields this hash ever held, and its longest field or value ever: Redis converts a
+    /// compact hash to a table once past the limits and never back, which OBJECT ENCODING and HSCAN show.</summary>
+    private int _peakCount;
+    private int _peakLength;
+
     public HashObject()
         : this(4)
     {
@@ -49,6 +54,9 @@ public sealed class HashObject : RedisObject
     /// <summary>Sets a field; returns true when the field is new.</summary>
     public bool Set(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
     {
+        int longest = Math.Max(field.Length, value.Length);
+        if (longest > _peakLength)
+            _peakLength = longest;
         int hash = Hash(field);
         int slot = Find(field, hash);
         if (slot >= 0)
@@ -73,6 +81,8 @@ public sealed class HashObject : RedisObject
         _slots[slot] = Pack(field, value);
         _hashes[slot] = hash;
         _count++;
+        if (_count > _peakCount)
+            _peakCount = _count;
         return true;
     }
 
@@ -350,14 +360,7 @@ public sealed class HashObject : RedisObject
 
     public override string EncodingName(EncodingLimits limits)
     {
-        if (_count > limits.HashMaxZiplistEntries)
-            return "hashtable";
-        for (int i = 0; i < _slots.Length; i++)
-        {
-            if (TryGetSlot(i, out var field, out var value) && (field.Length > limits.HashMaxZiplistValue || value.Length > limits.HashMaxZiplistValue))
-                return "hashtable";
-        }
-        return "ziplist";
+        return _peakCount > limits.HashMaxZiplistEntries || _peakLength > limits.HashMaxZiplistValue ? "hashtable" : "ziplist";
     }
 
     public override RedisObject Clone()
@@ -370,6 +373,8 @@ public sealed class HashObject : RedisObject
         }
         _hashes.AsSpan().CopyTo(copy._hashes);
         copy._count = _count;
+        copy._peakCount = _peakCount;
+        copy._peakLength = _peakLength;
         return copy;
     }
 }
