@@ -168,7 +168,10 @@ public sealed class BlockingRegistry
         if (resume)
         {
             client.Output.RequestFlush();
-            client.Connection?.Resume();
+            // Not inline: with inline socket scheduling, resuming runs the client's receive continuation on
+            // this very thread, which would process its pending input in the middle of this pass.
+            if (client.Connection is { } connection)
+                ThreadPool.UnsafeQueueUserWorkItem(static c => c.Resume(), connection, preferLocal: false);
         }
     }
 
