@@ -29,6 +29,8 @@ public sealed class CommandTable
         DebugCommands.Register,
         PersistenceCommands.Register,
         ReplicationCommands.Register,
+        ListCommands.Register,
+        HashCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>
