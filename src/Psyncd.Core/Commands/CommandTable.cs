@@ -23,6 +23,9 @@ public sealed class CommandTable
         StringCommands.Register,
         KeyCommands.Register,
         ServerCommands.Register,
+        SetCommands.Register,
+        SortedSetCommands.Register,
+        SortCommand.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>
