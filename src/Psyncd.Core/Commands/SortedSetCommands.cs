@@ -147,6 +147,15 @@ internal static class SortedSetCommands
             return;
         }
         var zset = isNew ? new SortedSetObject() : entry.As<SortedSetObject>();
+        long maxEntries = ctx.Options.ZsetMaxZiplistEntries, maxValue = ctx.Options.ZsetMaxZiplistValue;
+        if (isNew)
+        {
+            // Redis sizes a new sorted set's encoding by the request: its pairs and its longest member.
+            int longest = 0;
+            for (int j = 0; j < elements; j++)
+                longest = Math.Max(longest, args[scoreIndex + j * 2 + 1].Length);
+            zset.Compact = maxEntries != 0 && elements <= maxEntries && longest <= maxValue;
+        }
         long added = 0, updated = 0, processed = 0;
         double score = 0;
         for (int j = 0; j < elements; j++)
@@ -180,6 +189,8 @@ internal static class SortedSetCommands
             }
             else if ((flags & AddFlags.Xx) == 0)
             {
+                if (zset.Compact && (zset.Count + 1 > maxEntries || member.Length > maxValue))
+                    zset.Compact = false;
                 zset.Add(member, score);
                 added++;
                 processed++;
@@ -806,12 +817,15 @@ internal static class SortedSetCommands
             }
         }
 
-        var result = new SortedSetObject();
+        // Inputs are taken smallest first (a stable order, as redis-server's sort of them is): the order of
+        // the aggregation decides rounding, and whether inf + -inf (NaN, hence 0) happens at all.
+        var ordered = sources.OrderBy(s => s.Count).ToArray();
+        var result = new SortedSetObject { Compact = false };
         if (union)
         {
             var scores = new Dictionary<byte[], double>(ByteArrayComparer.Instance);
             var order = new List<byte[]>();
-            foreach (var source in sources)
+            foreach (var source in ordered)
             {
                 foreach (var (member, raw) in Elements(source))
                 {
@@ -830,9 +844,6 @@ internal static class SortedSetCommands
         }
         else
         {
-            // Walk the smallest input, as redis-server does (the sum's rounding depends on the order).
-            var ordered = sources.ToArray();
-            Array.Sort(ordered, (a, b) => a.Count.CompareTo(b.Count));
             if (ordered[0].Count > 0)
             {
                 foreach (var (member, raw) in Elements(ordered[0]))
@@ -862,6 +873,11 @@ internal static class SortedSetCommands
             ctx.Reply.WriteInteger(0);
             return;
         }
+        // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
+        result.Compact = true;
+        result.Compact = result.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist";
+        if (result.Compact)
+            result.NormalizeZeros();
         db.LookupWrite(dstKey);
         db.SetObject(dstKey, result);
         ctx.Reply.WriteInteger(result.Count);

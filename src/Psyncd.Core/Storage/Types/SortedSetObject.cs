@@ -61,11 +61,20 @@ public sealed class SortedSetObject : RedisObject
 
     public override ValueKind Kind => ValueKind.SortedSet;
 
+    /// <summary>
+    /// True while redis-server would hold this sorted set in its compact encoding (listpack): commands
+    /// clear it when the set outgrows zset-max-ziplist-entries/value, and it never comes back (as in Redis
+    /// 7.0). It decides OBJECT ENCODING, whether ZSCAN answers in one step, and whether a score of -0
+    /// survives (the compact encoding turns it into 0).
+    /// </summary>
+    internal bool Compact { get; set; } = true;
+
     public override long Count => _map.Count;
 
     /// <summary>Adds a member or changes its score; true when the member is new.</summary>
     public bool Add(ReadOnlySpan<byte> member, double score)
     {
+        score = NormalizeZero(score);
         int hash = ByteArrayComparer.Hash(member);
         int index = _map.Find(member, hash);
         if (index >= 0)
@@ -115,7 +124,7 @@ public sealed class SortedSetObject : RedisObject
 
     public override string EncodingName(EncodingLimits limits)
     {
-        if (Count > limits.ZsetMaxZiplistEntries)
+        if (!Compact || Count > limits.ZsetMaxZiplistEntries)
             return "skiplist";
         for (var x = _header.Next; x is not null; x = x.Next)
         {
@@ -146,12 +155,23 @@ public sealed class SortedSetObject : RedisObject
     /// <summary>The lowest element.</summary>
     internal Node? First => _header.Next;
 
+    /// <summary>Turns scores of -0 into 0 (when the set becomes compact); the order does not change.</summary>
+    internal void NormalizeZeros()
+    {
+        for (var x = _header.Next; x is not null; x = x.Next)
+        {
+            if (x.Score == 0)
+                x.Score = 0;
+        }
+    }
+
     /// <summary>The highest element.</summary>
     internal Node? Last => _tail;
 
     /// <summary>Changes a member's score, moving its node only if the order requires it.</summary>
     internal void UpdateScore(Node node, double score)
     {
+        score = NormalizeZero(score);
         if (node.Score == score)
             return;
         if ((node.Backward is null || node.Backward.Score < score) && (node.Next is null || node.Next.Score > score))
@@ -290,6 +310,12 @@ public sealed class SortedSetObject : RedisObject
 
     /// <summary>One ZSCAN step: visits a bucket's nodes and returns the next cursor (0: done).</summary>
     internal ulong ScanStep(ulong cursor, Action<Node> visit) => _map.ScanStep(cursor, visit);
+
+    /// <summary>
+    /// In the compact encoding -0 is kept as 0, as redis-server's listpack does (a client never sees "-0"
+    /// from a small sorted set, but can from a large one).
+    /// </summary>
+    private double NormalizeZero(double score) => score == 0 && Compact ? 0 : score;
 
     // ------------------------------------------------------------------
     // The skiplist
