@@ -35,11 +35,11 @@ public class SortedSetCommandsTests
         Assert.That(Do("ZSCORE", "zf", "b"), Is.EqualTo("$5\r\n1e+20\r\n"));
         Assert.That(Do("ZSCORE", "zf", "c"), Is.EqualTo("$4\r\n-inf\r\n"));
         Assert.That(Do("ZSCORE", "zf", "d"), Is.EqualTo("$1\r\n3\r\n"));
-        Assert.That(Do("ZSCORE", "zf", "e"), Is.EqualTo("$23\r\n1.4999999999999999e-07\r\n"));
+        Assert.That(Do("ZSCORE", "zf", "e"), Is.EqualTo("$22\r\n1.4999999999999999e-07\r\n"));
         Assert.That(Do("ZSCORE", "zf", "f"), Is.EqualTo("$22\r\n1.2345678901234568e+17\r\n"));
         Assert.That(Do("ZSCORE", "zf", "g"), Is.EqualTo("$3\r\ninf\r\n"));
         Assert.That(Do("ZSCORE", "zf", "h"), Is.EqualTo("$1\r\n0\r\n"), "a small sorted set holds -0 as 0");
-        Assert.That(Do("ZRANGE", "zf", "0", "2", "WITHSCORES"), Is.EqualTo(Array("c", "-inf", "e", "1.4999999999999999e-07", "h", "0")));
+        Assert.That(Do("ZRANGE", "zf", "0", "2", "WITHSCORES"), Is.EqualTo(Array("c", "-inf", "h", "0", "e", "1.4999999999999999e-07")));
         Assert.That(Do("ZSCORE", "zf", "nope"), Is.EqualTo("$-1\r\n"));
         Assert.That(Do("ZSCORE", "znone", "a"), Is.EqualTo("$-1\r\n"));
     }
@@ -230,20 +230,25 @@ public class SortedSetCommandsTests
         // Enough elements for many skiplist levels; ranks checked against a model after updates and removals.
         var rng = new Random(7);
         var model = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        using var pipe = _server.Connect();
+        int sent = 0;
         for (int i = 0; i < 3000; i++)
         {
             string member = "k" + rng.Next(1500);
             double score = rng.Next(200);
-            _c.Send("ZADD", "zbig", score.ToString(), member);
+            pipe.Send("ZADD", "zbig", score.ToString(), member);
+            sent++;
             model[member] = score;
             if (i % 7 == 0)
             {
                 string gone = "k" + rng.Next(1500);
-                _c.Send("ZREM", "zbig", gone);
+                pipe.Send("ZREM", "zbig", gone);
+                sent++;
                 model.Remove(gone);
             }
         }
-        Do("PING");
+        for (int i = 0; i < sent; i++)
+            Assert.That(pipe.ReadReply(), Does.StartWith(":"));
         var ordered = model.OrderBy(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Key).ToArray();
         Assert.That(_c.Call("ZCARD", "zbig"), Is.EqualTo((long)ordered.Length));
         for (int i = 0; i < ordered.Length; i += 37)
