@@ -31,6 +31,9 @@ public sealed class CommandTable
         ReplicationCommands.Register,
         ListCommands.Register,
         HashCommands.Register,
+        SetCommands.Register,
+        SortedSetCommands.Register,
+        SortCommand.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>
