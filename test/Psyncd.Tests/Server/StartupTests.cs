@@ -178,7 +178,7 @@ public class StartupTests
         Assert.That(lines, Is.Not.Empty);
         foreach (var line in lines)
             Assert.That(format.IsMatch(line), Is.True, "not in redis-server's format: " + line);
-        Assert.That(lines, Has.Some.Contains(" * Ready to accept connections"));
+        Assert.That(lines, Has.Some.Contains(" * Ready to accept connections"), "exit " + server.ExitCode + " file:\n" + File.ReadAllText(log) + "\nstdout:\n" + server.Output);
         Assert.That(lines, Has.Some.StartWith(server.Pid + ":M "));
         Assert.That(server.Output, Does.Not.Contain("Ready to accept connections"), "nothing goes to stdout with a logfile");
 
