@@ -211,6 +211,8 @@ public class AdminCommandTests
     {
         using var server = ServerProcess.StartPsyncd();
         using var killer = server.Connect();
+        Eventually.True(() => ((string)killer.Call("INFO", "clients")!).Contains("connected_clients:1\r\n"), TimeSpan.FromSeconds(10),
+            "the startup probe's connection is gone");
         using var v1 = server.Connect();
         using var v2 = server.Connect();
         v1.Command("PING");
