@@ -69,6 +69,7 @@ public sealed partial class PsyncdServer
         {
             _lastSecondJobs = now;
             CloseIdleClients();
+            SampleUsedMemory();
             foreach (var job in _secondJobs)
                 job();
         }
