@@ -265,7 +265,7 @@ internal static partial class InfoCommand
         Line(sb, "total_commands_processed", stats.TotalCommandsProcessed);
         Line(sb, "instantaneous_ops_per_sec", (long)Math.Round(stats.InstantaneousOpsPerSec));
         Line(sb, "total_net_input_bytes", stats.TotalNetInputBytes);
-        Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes);
+        Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes + server.Loop.OutputBytes);
         Line(sb, "rejected_connections", stats.RejectedConnections);
         Line(sb, "sync_full", stats.SyncFull);
         Line(sb, "sync_partial_ok", stats.SyncPartialOk);
