@@ -14,8 +14,8 @@ namespace Psyncd.Commands;
 /// </summary>
 internal static partial class InfoCommand
 {
-    private static readonly string[] s_defaultSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace" };
-    private static readonly string[] s_allSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "keyspace" };
+    private static readonly string[] s_defaultSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace" };
+    private static readonly string[] s_allSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace" };
 
     public static void Register(CommandTable table)
     {
@@ -70,6 +70,7 @@ internal static partial class InfoCommand
                 case "replication": Replication(sb, server); break;
                 case "cpu": Cpu(sb); break;
                 case "commandstats": CommandStats(sb, server); break;
+                case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
                 case "keyspace": Keyspace(sb, server); break;
             }
         }
