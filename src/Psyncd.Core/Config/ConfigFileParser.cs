@@ -137,7 +137,9 @@ public sealed class ConfigFileParser
             }
             else
             {
-                sb.Append(ConfigValues.QuoteIfNeeded(arg)).Append(' ');
+                // Always quoted, as redis-server 7 does, so an error report shows e.g. >>> 'port "99999"'.
+                string quoted = ConfigValues.QuoteIfNeeded(arg);
+                sb.Append(quoted.StartsWith('"') ? quoted : "\"" + quoted + "\"").Append(' ');
             }
         }
         return sb.ToString();
