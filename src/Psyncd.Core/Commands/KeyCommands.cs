@@ -11,6 +11,7 @@ internal static class KeyCommands
     public static void Register(CommandTable table)
     {
         table.Add("del", -2, CommandFlags.Write, Del, 1, -1, 1);
+        table.Add("unlink", -2, CommandFlags.Write, Del, 1, -1, 1);
         table.Add("exists", -2, CommandFlags.ReadOnly | CommandFlags.Fast, Exists, 1, -1, 1);
         table.Add("type", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Type, 1, 1, 1);
         table.Add("rename", 3, CommandFlags.Write, Rename, 1, 2, 1);
