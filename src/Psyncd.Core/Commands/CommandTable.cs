@@ -24,6 +24,7 @@ public sealed class CommandTable
         KeyCommands.Register,
         ServerCommands.Register,
         PersistenceCommands.Register,
+        PersistenceCommands.RegisterDebugFallback, // keep last: a full DEBUG registered by another family wins
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>

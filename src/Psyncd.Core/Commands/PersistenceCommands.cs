@@ -18,6 +18,15 @@ internal static class PersistenceCommands
         table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
         table.Add("dump", 2, CommandFlags.ReadOnly | CommandFlags.Random, Dump, 1, 1, 1);
         table.Add("restore", -4, CommandFlags.Write | CommandFlags.DenyOom, Restore, 1, 1, 1);
+    }
+
+    /// <summary>
+    /// DEBUG with only its RELOAD subcommand, registered when no other family has DEBUG (listed last in
+    /// <c>CommandTable.s_families</c>, so a full DEBUG elsewhere wins; that one should call
+    /// <c>PsyncdServer.DebugReload</c> for RELOAD).
+    /// </summary>
+    public static void RegisterDebugFallback(CommandTable table)
+    {
         if (table.Find("debug") is null)
             table.Add("debug", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Debug);
     }
