@@ -25,8 +25,9 @@ internal static class RedisContents
     {
         string type = (string)redis.Call("TYPE", key)!;
         long pttl = (long)redis.Call("PTTL", key)!;
-        // Expiries compare to the minute: saving, loading and reading take a moment.
-        string ttl = pttl < 0 ? pttl.ToString() : "~" + (pttl + 30_000) / 60_000 + "min";
+        // Expiries are compared as absolute times, with a tolerance (see AssertSame): saving, loading and
+        // reading take a moment, but the instant a key expires must not move.
+        string ttl = pttl < 0 ? pttl.ToString() : "at:" + (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + pttl) / 1000;
         var sb = new StringBuilder(type).Append(' ').Append(ttl).Append(' ');
         switch (type)
         {
@@ -129,4 +130,21 @@ internal static class RedisContents
     }
 
     private static void Ok(object? reply) => Assert.That(reply, Is.EqualTo("OK"));
+
+    /// <summary>Asserts two readings are equal, allowing expiry instants to differ by a few seconds.</summary>
+    public static void AssertSame(IDictionary<string, string> expected, IDictionary<string, string> actual)
+    {
+        Assert.That(actual.Keys.Order(StringComparer.Ordinal), Is.EqualTo(expected.Keys.Order(StringComparer.Ordinal)));
+        foreach (var (key, value) in expected)
+        {
+            var e = value.Split(' ', 3);
+            var a = actual[key].Split(' ', 3);
+            Assert.That(a[0], Is.EqualTo(e[0]), key + " type");
+            Assert.That(a.Length > 2 ? a[2] : "", Is.EqualTo(e.Length > 2 ? e[2] : ""), key + " value");
+            if (e[1].StartsWith("at:", StringComparison.Ordinal) && a[1].StartsWith("at:", StringComparison.Ordinal))
+                Assert.That(long.Parse(a[1][3..]), Is.EqualTo(long.Parse(e[1][3..])).Within(5), key + " expiry");
+            else
+                Assert.That(a[1], Is.EqualTo(e[1]), key + " expiry");
+        }
+    }
 }

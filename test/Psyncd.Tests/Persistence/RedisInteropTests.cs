@@ -57,10 +57,7 @@ public class RedisInteropTests
         using var reloaded = ServerProcess.StartRedis("--dir", redisDir, "--dbfilename", "psyncd.rdb");
         using (var client = reloaded.Connect())
         {
-            var actual = RedisContents.Read(client);
-            Assert.That(actual.Keys, Is.EqualTo(expected.Keys));
-            foreach (var (key, value) in expected)
-                Assert.That(actual[key], Is.EqualTo(value), key);
+            RedisContents.AssertSame(expected, RedisContents.Read(client));
         }
         Directory.Delete(redisDir, recursive: true);
     }
@@ -84,8 +81,7 @@ public class RedisInteropTests
             Assert.That(back[^10..^8], Is.EqualTo("\x06\x00"), "psyncd payloads carry RDB version 6");
             Assert.That(r.Call("RESTORE", key, ttl, back, "REPLACE"), Is.EqualTo("OK"), key);
         }
-        var actual = RedisContents.Read(r);
-        Assert.That(actual, Is.EqualTo(expected));
+        RedisContents.AssertSame(expected, RedisContents.Read(r));
     }
 
     [Test]
