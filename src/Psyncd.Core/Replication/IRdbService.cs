@@ -19,6 +19,13 @@ public interface IRdbService
     bool TryStartSnapshot(IReadOnlyList<KeyValuePair<string, string>> aux, Action<string?, string?> done);
 
     /// <summary>
+    /// Takes a snapshot's instant now and returns a writer that streams the whole RDB (header with
+    /// <paramref name="aux"/>, keys, EOF, checksum) to a stream, to be called outside the loop (diskless
+    /// full sync). Null when a snapshot is running.
+    /// </summary>
+    Action<Stream>? TryStartStreaming(IReadOnlyList<KeyValuePair<string, string>> aux);
+
+    /// <summary>
     /// Replaces the whole dataset with the RDB file at <paramref name="path"/> and returns its AUX fields.
     /// Throws when the file is corrupt (the dataset is then empty).
     /// </summary>

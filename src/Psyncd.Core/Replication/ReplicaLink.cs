@@ -57,6 +57,15 @@ public sealed class ReplicaLink : IStreamListener
     /// <summary>It spoke SYNC, not PSYNC: no +FULLRESYNC line, no ACKs expected, never timed out.</summary>
     public bool PrePsync { get; set; }
 
+    /// <summary>When it started waiting for a snapshot (for repl-diskless-sync-delay).</summary>
+    public long WaitingSinceMs { get; set; } = Environment.TickCount64;
+
+    /// <summary>
+    /// After an EOF-framed payload: online, but the stream is held until its first REPLCONF ACK (the
+    /// replica finds the payload's end by the mark; nothing may follow it until the replica has loaded).
+    /// </summary>
+    public bool WaitingFirstAck { get; set; }
+
     /// <summary>A keepalive flush still in progress on the held output (the payload waits for it).</summary>
     internal Task KeepaliveFlush { get; set; } = Task.CompletedTask;
 

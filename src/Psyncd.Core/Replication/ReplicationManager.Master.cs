@@ -57,6 +57,7 @@ public sealed partial class ReplicationManager
             Log.Notice("Full resync requested by replica " + link.Ip + ":" + link.ListeningPort);
         client.Flags |= ClientFlags.Replica;
         link.State = ReplicaState.WaitBgsaveStart;
+        link.WaitingSinceMs = Environment.TickCount64;
         _replicas.Add(link);
         if (Stream.Backlog is null)
         {
@@ -127,6 +128,11 @@ public sealed partial class ReplicationManager
         var waiting = _replicas.Where(r => r.State == ReplicaState.WaitBgsaveStart).ToList();
         if (waiting.Count == 0)
             return;
+        // Diskless when configured and every waiting replica understands EOF-framed payloads; after
+        // repl-diskless-sync-delay, so that replicas arriving together share one snapshot.
+        bool diskless = _server.Options.ReplDisklessSync && waiting.All(r => r.CapaEof);
+        if (diskless && Environment.TickCount64 - waiting.Min(r => r.WaitingSinceMs) < _server.Options.ReplDisklessSyncDelay * 1000L)
+            return; // the cron tries again every second
         // The stream restarts its SELECTs: the new replicas don't know which database it was in.
         Stream.ResetStreamDb();
         long offset = Stream.MasterReplOffset;
@@ -136,6 +142,11 @@ public sealed partial class ReplicationManager
             new("repl-id", ReplId),
             new("repl-offset", offset.ToString(CultureInfo.InvariantCulture)),
         };
+        if (diskless)
+        {
+            StartDisklessSync(rdb, waiting, aux, offset);
+            return;
+        }
         bool started = rdb.TryStartSnapshot(aux, OnReplicaSnapshotDone);
         if (!started)
             return;
@@ -150,6 +161,76 @@ public sealed partial class ReplicationManager
             output.Hold();
             link.State = ReplicaState.WaitBgsaveEnd;
             Stream.AddListener(link);
+        }
+    }
+
+    /// <summary>
+    /// Diskless full sync: the snapshot is streamed straight to the replicas' sockets, framed as
+    /// <c>$EOF:&lt;mark&gt;\r\n</c> + RDB + mark, from a thread of its own; the stream produced since the
+    /// snapshot's instant waits in their outputs until each acknowledges the load.
+    /// </summary>
+    private void StartDisklessSync(IRdbService rdb, List<ReplicaLink> links, List<KeyValuePair<string, string>> aux, long offset)
+    {
+        var stream = rdb.TryStartStreaming(aux);
+        if (stream is null)
+            return;
+        _replicaSnapshotRunning = true;
+        string mark = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+        Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
+        foreach (var link in links)
+        {
+            var output = link.Client.Output;
+            if (!link.PrePsync)
+                output.WriteRaw(Encoding.ASCII.GetBytes("+FULLRESYNC " + ReplId + " " + offset + "\r\n"));
+            output.WriteRaw(Encoding.ASCII.GetBytes("$EOF:" + mark + "\r\n"));
+            output.Flush();
+            output.Hold();
+            link.State = ReplicaState.SendBulk;
+            Stream.AddListener(link);
+        }
+        var thread = new Thread(() => DisklessTransferMain(links, stream, mark)) { IsBackground = true, Name = "psyncd diskless sync" };
+        thread.Start();
+    }
+
+    private void DisklessTransferMain(List<ReplicaLink> links, Action<Stream> stream, string mark)
+    {
+        var targets = new FanOutStream(links.Select(l => l.Client.Output.Pipe).ToArray());
+        string? error = null;
+        try
+        {
+            foreach (var link in links)
+                link.KeepaliveFlush.Wait();
+            stream(targets);
+            targets.Write(Encoding.ASCII.GetBytes(mark));
+            targets.Flush();
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            error = e.Message;
+        }
+        _server.Loop.Enter();
+        try
+        {
+            _replicaSnapshotRunning = false;
+            for (int i = 0; i < links.Count; i++)
+            {
+                var link = links[i];
+                if (error is not null || targets.Failed(i) || link.Client.ReplicaLink != link)
+                {
+                    Log.Warning("Diskless sync with replica " + link.Ip + ":" + link.ListeningPort + " failed: " + (error ?? "connection lost"));
+                    link.Client.CloseAsap();
+                    continue;
+                }
+                link.State = ReplicaState.Online;
+                link.WaitingFirstAck = true;
+                link.LastAckMs = Environment.TickCount64;
+                Log.Notice("Streamed RDB transfer with replica " + link.Ip + ":" + link.ListeningPort + " succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
+            }
+            StartSnapshotForReplicas();
+        }
+        finally
+        {
+            _server.Loop.Exit();
         }
     }
 
@@ -254,6 +335,13 @@ public sealed partial class ReplicationManager
         if (offset > link.AckOffset)
             link.AckOffset = offset;
         link.LastAckMs = Environment.TickCount64;
+        if (link.WaitingFirstAck && link.State == ReplicaState.Online)
+        {
+            link.WaitingFirstAck = false;
+            link.Client.Output.Release();
+            Log.Notice("Synchronization with replica " + link.Ip + ":" + link.ListeningPort + " succeeded");
+            UpdateGoodReplicas(Environment.TickCount64);
+        }
         if (_waiters.Count > 0)
             ServeWaiters(Environment.TickCount64);
     }

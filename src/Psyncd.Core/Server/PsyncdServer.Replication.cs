@@ -43,13 +43,7 @@ public sealed partial class PsyncdServer
         {
             if (SnapshotInProgress)
                 return false;
-            var fields = aux.ToDictionary(p => p.Key, p => p.Value);
-            var header = new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _server.UsedMemory())
-            {
-                ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
-                ReplId = fields["repl-id"],
-                ReplOffset = long.Parse(fields["repl-offset"], CultureInfo.InvariantCulture),
-            };
+            var header = Header(aux);
             Action<bool>? handler = null;
             handler = ok =>
             {
@@ -63,6 +57,26 @@ public sealed partial class PsyncdServer
                 return false;
             }
             return true;
+        }
+
+        public Action<Stream>? TryStartStreaming(IReadOnlyList<KeyValuePair<string, string>> aux)
+        {
+            if (SnapshotInProgress)
+                return null;
+            var snapshot = RdbSnapshot.Begin(_server.Loop, _server.Keyspace, Header(aux), _server.Options.RdbCompression);
+            bool checksum = _server.Options.RdbChecksum;
+            return stream => snapshot.StreamTo(stream, checksum);
+        }
+
+        private RdbHeader Header(IReadOnlyList<KeyValuePair<string, string>> aux)
+        {
+            var fields = aux.ToDictionary(p => p.Key, p => p.Value);
+            return new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _server.UsedMemory())
+            {
+                ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
+                ReplId = fields["repl-id"],
+                ReplOffset = long.Parse(fields["repl-offset"], CultureInfo.InvariantCulture),
+            };
         }
 
         public IReadOnlyDictionary<string, string> LoadReplacingDataset(string path)

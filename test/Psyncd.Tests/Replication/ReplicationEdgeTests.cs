@@ -127,4 +127,23 @@ public class ReplicationEdgeTests
         Eventually.True(() => ReplicationWatch.Info(master.Port)["connected_slaves"] == "0", TimeSpan.FromSeconds(20), "the master drops the replica");
         Eventually.True(() => master.Output.Contains("overcoming of output buffer limits"), TimeSpan.FromSeconds(5), "the master logs why");
     }
+
+    [Test]
+    public void DisklessSyncStreamsTheSnapshotToBothKindsOfReplica()
+    {
+        using var master = ServerProcess.StartPsyncd("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1");
+        using var m = master.Connect();
+        Fill(m, "d", 3000, 50);
+        using var psyncdReplica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        using var redisReplica = ServerProcess.StartRedis("--replicaof", "127.0.0.1", master.Port.ToString());
+        ReplicationWatch.WaitForSync(master.Port, psyncdReplica.Port);
+        ReplicationWatch.WaitForSync(master.Port, redisReplica.Port);
+        Fill(m, "after", 100);
+        ReplicationWatch.WaitForSync(master.Port, psyncdReplica.Port);
+        ReplicationWatch.WaitForSync(master.Port, redisReplica.Port);
+        string expected = Dataset.Describe(master.Port);
+        Assert.That(Dataset.Describe(psyncdReplica.Port), Is.EqualTo(expected));
+        Assert.That(Dataset.Describe(redisReplica.Port), Is.EqualTo(expected));
+        Assert.That(master.Output, Does.Contain("Starting BGSAVE for SYNC with target: replicas sockets"));
+    }
 }
