@@ -23,6 +23,8 @@ public sealed class CommandTable
         StringCommands.Register,
         KeyCommands.Register,
         ServerCommands.Register,
+        TransactionCommands.Register,
+        PubSubCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>
