@@ -183,3 +183,36 @@ public class PubSubOutputLimitTests
             TimeSpan.FromSeconds(15), "the slow subscriber is disconnected by the cron");
     }
 }
+
+/// <summary>notify-keyspace-events: the expired class, published to the keyspace and keyevent channels.</summary>
+public class KeyspaceNotificationTests
+{
+    [Test]
+    public void ExpiredKeysArePublishedWhenTheClassIsEnabled()
+    {
+        using var server = ServerProcess.StartPsyncd("--notify-keyspace-events", "KEx");
+        using var subscriber = server.Connect();
+        using var c = server.Connect();
+        Assert.That(subscriber.Command("PSUBSCRIBE", "__key*"), Is.EqualTo("*3\r\n$10\r\npsubscribe\r\n$6\r\n__key*\r\n:1\r\n"));
+        Assert.That(c.Command("SELECT", "2"), Is.EqualTo("+OK\r\n"));
+        Assert.That(c.Command("SET", "nk", "1", "PX", "50"), Is.EqualTo("+OK\r\n"));
+        // Deleted by the active expire cycle or by this lookup, whichever comes first: one event either way.
+        Eventually.True(() => c.Command("GET", "nk") == "$-1\r\n", TimeSpan.FromSeconds(5), "the key expired");
+        Assert.That(subscriber.ReadReply(), Is.EqualTo("*4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n$17\r\n__keyspace@2__:nk\r\n$7\r\nexpired\r\n"));
+        Assert.That(subscriber.ReadReply(), Is.EqualTo("*4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n$22\r\n__keyevent@2__:expired\r\n$2\r\nnk\r\n"));
+    }
+
+    [Test]
+    public void NothingIsPublishedWithoutTheClass()
+    {
+        using var server = ServerProcess.StartPsyncd("--notify-keyspace-events", "Kg");
+        using var subscriber = server.Connect();
+        using var c = server.Connect();
+        subscriber.Command("PSUBSCRIBE", "__key*");
+        Assert.That(c.Command("SET", "nk", "1", "PX", "20"), Is.EqualTo("+OK\r\n"));
+        Eventually.True(() => c.Command("GET", "nk") == "$-1\r\n", TimeSpan.FromSeconds(5), "the key expired");
+        Assert.That(c.Command("PUBLISH", "__keyspace@0__:marker", "end"), Is.EqualTo(":1\r\n"));
+        Assert.That(subscriber.ReadReply(), Is.EqualTo("*4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n$21\r\n__keyspace@0__:marker\r\n$3\r\nend\r\n"),
+            "the first message is the marker: no expired event before it");
+    }
+}
