@@ -24,6 +24,10 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // Socket completions run on the I/O thread that received them, which then runs the command
+        // loop: no hand-off to the thread pool. Read once by the sockets engine, before its first use.
+        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         if (args.Length > 0 && args[0] is "-v" or "--version" or "-h" or "--help")
             return PrintInfo(args[0]);
 
@@ -100,14 +104,12 @@ public static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
-            log.Warning("Received SIGTERM scheduling shutdown...");
-            server.RequestShutdown();
+            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGTERM scheduling shutdown..."));
         });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
         {
             context.Cancel = true;
-            log.Warning("Received SIGINT scheduling shutdown...");
-            server.RequestShutdown();
+            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGINT scheduling shutdown..."));
         });
 
         int exitCode = await server.Stopped.ConfigureAwait(false);

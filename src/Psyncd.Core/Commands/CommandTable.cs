@@ -23,6 +23,12 @@ public sealed class CommandTable
         StringCommands.Register,
         KeyCommands.Register,
         ServerCommands.Register,
+        InfoCommand.Register,
+        ConfigCommands.Register,
+        ClientCommands.Register,
+        DebugCommands.Register,
+        PersistenceCommands.Register,
+        ReplicationCommands.Register,
         TransactionCommands.Register,
         PubSubCommands.Register,
     };

@@ -1,8 +1,10 @@
+using System.Text;
 using Psyncd.Protocol;
+using Psyncd.Server;
 
 namespace Psyncd.Commands;
 
-/// <summary>Server commands: DBSIZE, FLUSHDB, FLUSHALL.</summary>
+/// <summary>Server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND, SHUTDOWN, MONITOR, SLOWLOG.</summary>
 internal static class ServerCommands
 {
     public static void Register(CommandTable table)
@@ -10,6 +12,11 @@ internal static class ServerCommands
         table.Add("dbsize", 1, CommandFlags.ReadOnly | CommandFlags.Fast, DbSize);
         table.Add("flushdb", -1, CommandFlags.Write, FlushDb);
         table.Add("flushall", -1, CommandFlags.Write, FlushAll);
+        table.Add("time", 1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, Time);
+        table.Add("command", -1, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Command);
+        table.Add("shutdown", -1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript, Shutdown);
+        table.Add("monitor", 1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Monitor);
+        table.Add("slowlog", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Slowlog);
     }
 
     private static void DbSize(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Db.KeyCount);
@@ -36,5 +43,193 @@ internal static class ServerCommands
         ctx.Keyspace.FlushAll();
         ctx.Keyspace.Dirty++;
         ctx.Reply.WriteOk();
+    }
+
+    /// <summary>TIME: [unix seconds, microseconds] as two bulk strings.</summary>
+    private static void Time(CommandContext ctx, in CommandArgs args)
+    {
+        var now = DateTimeOffset.UtcNow;
+        long micros = (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+        ctx.Reply.WriteArrayHeader(2);
+        ctx.Reply.WriteBulk(micros / 1_000_000);
+        ctx.Reply.WriteBulk(micros % 1_000_000);
+    }
+
+    // ------------------------------------------------------------------
+    // COMMAND
+    // ------------------------------------------------------------------
+
+    private static void Command(CommandContext ctx, in CommandArgs args)
+    {
+        var table = ctx.Server.Commands;
+        if (args.Count == 1)
+        {
+            ctx.Reply.WriteArrayHeader(table.Count);
+            foreach (var cmd in table.All)
+                WriteCommandInfo(ctx.Reply, cmd);
+            return;
+        }
+        var sub = args[1];
+        if (Args.Is(sub, "COUNT"u8))
+        {
+            if (args.Count != 2)
+            {
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'command|count' command"u8);
+                return;
+            }
+            ctx.Reply.WriteInteger(table.Count);
+        }
+        else if (Args.Is(sub, "INFO"u8))
+        {
+            ctx.Reply.WriteArrayHeader(args.Count - 2);
+            for (int i = 2; i < args.Count; i++)
+            {
+                var cmd = table.Find(args[i]);
+                if (cmd is null)
+                    ctx.Reply.WriteNullBulk();
+                else
+                    WriteCommandInfo(ctx.Reply, cmd);
+            }
+        }
+        else
+        {
+            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try COMMAND HELP.");
+        }
+    }
+
+    private static readonly (CommandFlags Flag, string Name)[] s_flagNames =
+    {
+        (CommandFlags.Write, "write"),
+        (CommandFlags.ReadOnly, "readonly"),
+        (CommandFlags.DenyOom, "denyoom"),
+        (CommandFlags.Admin, "admin"),
+        (CommandFlags.PubSub, "pubsub"),
+        (CommandFlags.NoScript, "noscript"),
+        (CommandFlags.Random, "random"),
+        (CommandFlags.SortForScript, "sort_for_script"),
+        (CommandFlags.Loading, "loading"),
+        (CommandFlags.Stale, "stale"),
+        (CommandFlags.SkipMonitor, "skip_monitor"),
+        (CommandFlags.Fast, "fast"),
+    };
+
+    /// <summary>One command as COMMAND shows it: [name, arity, [flags...], first key, last key, step].</summary>
+    private static void WriteCommandInfo(ReplyWriter reply, CommandDescriptor cmd)
+    {
+        reply.WriteArrayHeader(6);
+        reply.WriteBulk(cmd.NameBytes);
+        reply.WriteInteger(cmd.Arity);
+        int flags = 0;
+        foreach (var (flag, _) in s_flagNames)
+        {
+            if (cmd.Has(flag))
+                flags++;
+        }
+        reply.WriteArrayHeader(flags);
+        foreach (var (flag, name) in s_flagNames)
+        {
+            if (cmd.Has(flag))
+                reply.WriteSimpleString(name);
+        }
+        reply.WriteInteger(cmd.FirstKey);
+        reply.WriteInteger(cmd.LastKey);
+        reply.WriteInteger(cmd.Step);
+    }
+
+    // ------------------------------------------------------------------
+    // SHUTDOWN, MONITOR
+    // ------------------------------------------------------------------
+
+    /// <summary>
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: saves when asked (or when save points are configured and NOSAVE
+    /// is not given), then stops the server; the client gets no reply. A failed save keeps the server
+    /// running (unless FORCE) and answers an error.
+    /// </summary>
+    private static void Shutdown(CommandContext ctx, in CommandArgs args)
+    {
+        bool? save = null;
+        bool force = false;
+        for (int i = 1; i < args.Count; i++)
+        {
+            if (Args.Is(args[i], "NOSAVE"u8))
+                save = false;
+            else if (Args.Is(args[i], "SAVE"u8))
+                save = true;
+            else if (Args.Is(args[i], "FORCE"u8))
+                force = true;
+            else if (Args.Is(args[i], "NOW"u8))
+                continue;
+            else
+            {
+                ctx.SyntaxError();
+                return;
+            }
+        }
+        if (!ctx.Server.Shutdown(save, force, "User requested shutdown..."))
+            ctx.Reply.WriteError("ERR Errors trying to SHUTDOWN. Check logs."u8);
+    }
+
+    /// <summary>MONITOR: +OK, then every command the server runs, in redis-server's format.</summary>
+    private static void Monitor(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        if (client.Has(ClientFlags.Replica) || client.Has(ClientFlags.Monitor))
+            return;
+        client.Flags |= ClientFlags.Monitor;
+        ctx.Server.Monitors.Add(client);
+        ctx.Reply.WriteOk();
+    }
+
+    // ------------------------------------------------------------------
+    // SLOWLOG
+    // ------------------------------------------------------------------
+
+    private static void Slowlog(CommandContext ctx, in CommandArgs args)
+    {
+        var log = ctx.Server.SlowLog;
+        var sub = args[1];
+        if (Args.Is(sub, "GET"u8) && args.Count <= 3)
+        {
+            long count = 10;
+            if (args.Count == 3 && (!Args.TryParseInt64(args[2], out count) || count < -1))
+            {
+                ctx.Reply.WriteError("ERR count should be greater than or equal to -1"u8);
+                return;
+            }
+            if (count == -1 || count > log.Count)
+                count = log.Count;
+            ctx.Reply.WriteArrayHeader(count);
+            foreach (var entry in log.Entries)
+            {
+                if (count-- == 0)
+                    break;
+                ctx.Reply.WriteArrayHeader(6);
+                ctx.Reply.WriteInteger(entry.Id);
+                ctx.Reply.WriteInteger(entry.UnixTime);
+                ctx.Reply.WriteInteger(entry.Microseconds);
+                ctx.Reply.WriteArrayHeader(entry.Args.Length);
+                foreach (var arg in entry.Args)
+                    ctx.Reply.WriteBulk(arg);
+                ctx.Reply.WriteBulk(entry.ClientAddress);
+                ctx.Reply.WriteBulk(entry.ClientName);
+            }
+        }
+        else if (Args.Is(sub, "LEN"u8) && args.Count == 2)
+        {
+            ctx.Reply.WriteInteger(log.Count);
+        }
+        else if (Args.Is(sub, "RESET"u8) && args.Count == 2)
+        {
+            log.Reset();
+            ctx.Reply.WriteOk();
+        }
+        else if (Args.Is(sub, "GET"u8) || Args.Is(sub, "LEN"u8) || Args.Is(sub, "RESET"u8))
+        {
+            ctx.Reply.WriteError("ERR wrong number of arguments for 'slowlog|" + Encoding.UTF8.GetString(sub).ToLowerInvariant() + "' command");
+        }
+        else
+        {
+            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try SLOWLOG HELP.");
+        }
     }
 }

@@ -55,12 +55,12 @@ public static class ConfigRegistry
             }
             catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
             {
-                throw new ConfigException("Invalid socket file permissions");
+                throw new ConfigException("argument couldn't be parsed as an octal number");
             }
             if (o.UnixSocketPerm > 0x1FF || o.UnixSocketPerm < 0)
                 throw new ConfigException("Invalid socket file permissions");
         }, o => Convert.ToString(o.UnixSocketPerm, 8), mutable: false));
-        Add(new("timeout", (o, a) => o.Timeout = ConfigValues.ParseLong(a[0], 0, long.MaxValue, "Invalid timeout value"), o => Fmt(o.Timeout)));
+        Add(new("timeout", (o, a) => o.Timeout = ConfigValues.ParseLong(a[0], 0, int.MaxValue, "Invalid timeout value"), o => Fmt(o.Timeout)));
         Add(new("tcp-keepalive", (o, a) => o.TcpKeepalive = ConfigValues.ParseInt(a[0], 0, int.MaxValue, "Invalid tcp-keepalive value"), o => Fmt(o.TcpKeepalive)));
         Add(new("maxclients", (o, a) => o.MaxClients = ConfigValues.ParseInt(a[0], 1, int.MaxValue, "Invalid max clients limit"), o => Fmt(o.MaxClients)));
 
@@ -83,7 +83,7 @@ public static class ConfigRegistry
         }, o => o.DbFilename));
         Add(new("dir", (o, a) =>
         {
-            var full = Path.GetFullPath(a[0]);
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(a[0]));
             if (!Directory.Exists(full))
                 throw new ConfigException("No such file or directory");
             o.Dir = full;
@@ -245,7 +245,7 @@ public static class ConfigRegistry
         "verbose" => LogLevel.Verbose,
         "notice" => LogLevel.Notice,
         "warning" => LogLevel.Warning,
-        _ => throw new ConfigException("Invalid log level. Must be one of debug, verbose, notice, warning"),
+        _ => throw new ConfigException("argument(s) must be one of the following: debug, verbose, notice, warning"),
     };
 
     private static MaxMemoryPolicy ParsePolicy(string text) => text.ToLowerInvariant() switch
@@ -256,7 +256,7 @@ public static class ConfigRegistry
         "volatile-random" => MaxMemoryPolicy.VolatileRandom,
         "allkeys-random" => MaxMemoryPolicy.AllKeysRandom,
         "volatile-ttl" => MaxMemoryPolicy.VolatileTtl,
-        _ => throw new ConfigException("Invalid maxmemory policy"),
+        _ => throw new ConfigException("argument(s) must be one of the following: volatile-lru, volatile-random, volatile-ttl, allkeys-lru, allkeys-random, noeviction"),
     };
 
     public static string FormatPolicy(MaxMemoryPolicy policy) => policy switch

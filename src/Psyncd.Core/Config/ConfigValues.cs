@@ -62,10 +62,17 @@ public static class ConfigValues
         return bytes;
     }
 
+    /// <summary>
+    /// Parses an integer in [<paramref name="min"/>, <paramref name="max"/>]. The messages are Redis 7's
+    /// (config.c's numeric configs); <paramref name="error"/> is 2.8's message for the directive, kept for reference.
+    /// </summary>
     public static long ParseLong(string text, long min = long.MinValue, long max = long.MaxValue, string? error = null)
     {
-        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) || value < min || value > max)
-            throw new ConfigException(error ?? "argument couldn't be parsed into an integer");
+        _ = error;
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value))
+            throw new ConfigException("argument couldn't be parsed into an integer");
+        if (value < min || value > max)
+            throw new ConfigException("argument must be between " + Format(min) + " and " + Format(max) + " inclusive");
         return value;
     }
 

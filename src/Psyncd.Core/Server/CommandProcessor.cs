@@ -47,6 +47,8 @@ public sealed class CommandProcessor
         {
             if ((client.Flags & (ClientFlags.Blocked | ClientFlags.CloseAsap | ClientFlags.CloseAfterReply)) != 0)
                 break;
+            if (_server.ClientPauseEndMs != 0 && _server.DeferWhilePaused(client))
+                break;
             var status = parser.TryParse(input[offset..], out int consumed);
             if (status == ParseStatus.Incomplete)
                 break;
@@ -154,6 +156,7 @@ public sealed class CommandProcessor
         Propagation.BeginCommand();
         keyspace.RefreshTime();
         keyspace.ExpiryMode = fromMaster ? ExpiryMode.Ignore : _server.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        client.LastCommand = cmd.Name;
         long start = Stopwatch.GetTimestamp();
         try
         {
@@ -169,7 +172,6 @@ public sealed class CommandProcessor
         cmd.Calls++;
         cmd.Microseconds += micros;
         _server.Stats.TotalCommandsProcessed++;
-        client.LastCommand = cmd.Name;
         if (_server.SlowLog.IsEnabled)
             _server.SlowLog.Record(client, args, micros);
 
@@ -190,6 +192,7 @@ public sealed class CommandProcessor
         }
         if (_execDepth == 0)
             Propagation.FlushTo(_server.Stream, wrap: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
+        client.ReplicationOffset = _server.Stream.MasterReplOffset;
     }
 
     /// <summary>

@@ -51,6 +51,8 @@ public sealed partial class PsyncdServer
         var output = new ClientOutput(connection.Transport.Output, Loop);
         var client = new Client(output, connection.RemoteEndPoint, connection.LocalEndPoint, unix ? Options.UnixSocket : null);
         var clientConnection = new ClientConnection(connection, this, client);
+        if (socket is not null)
+            client.Fd = socket.Handle.ToInt64();
 
         bool accepted;
         Loop.Enter();

@@ -58,7 +58,9 @@ public sealed partial class PsyncdServer
     private void CronTick(int periodMs)
     {
         Stats.Sample();
-        // Active expiry may use a quarter of the cron period, as Redis's slow cycle does.
+        // Active expiry may use a quarter of the cron period, as Redis's slow cycle does. A replica
+        // never expires keys on its own: it waits for its master's DELs.
+        Keyspace.ExpiryMode = IsReplica ? Storage.ExpiryMode.Hide : Storage.ExpiryMode.Delete;
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
         Processor.Propagation.FlushTo(Stream, wrap: false);
         Keyspace.CompactStep(maxBytes: 4 * Options.StoreLogPageSize, minimumLogBytes: 64L << 20);

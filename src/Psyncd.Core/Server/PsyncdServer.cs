@@ -48,6 +48,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         Keyspace.Observer = new KeyspaceEvents(this);
+        InitializeReplication();
         InitializeSubsystems();
     }
 
@@ -80,7 +81,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     public int BoundPort { get; private set; }
 
     /// <summary>True while this server replicates from a master.</summary>
-    public bool IsReplica => Options.SlaveOf is not null;
+    public bool IsReplica => Replication.Master is not null;
 
     /// <summary>Completes with the exit code once the server has shut down.</summary>
     public Task<int> Stopped => _stopped.Task;
@@ -132,6 +133,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         }
         // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
         OnStarted();
+        StartReplicationFromConfig();
         StartCron();
         foreach (var listener in _listeners)
             _acceptLoops.Add(AcceptLoopAsync(listener));

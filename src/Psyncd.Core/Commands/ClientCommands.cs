@@ -1,0 +1,394 @@
+using System.Globalization;
+using System.Text;
+using Psyncd.Protocol;
+using Psyncd.Server;
+
+namespace Psyncd.Commands;
+
+/// <summary>CLIENT LIST / INFO / KILL / SETNAME / GETNAME / PAUSE / ID.</summary>
+internal static class ClientCommands
+{
+    public static void Register(CommandTable table)
+    {
+        table.Add("client", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Client);
+    }
+
+    private static void Client(CommandContext ctx, in CommandArgs args)
+    {
+        var sub = args[1];
+        if (Args.Is(sub, "LIST"u8))
+            List(ctx, args);
+        else if (Args.Is(sub, "INFO"u8) && Arity(ctx, args, "info", 2, 2))
+            ctx.Reply.WriteBulk(Describe(ctx.Client) + "\n");
+        else if (Args.Is(sub, "KILL"u8) && Arity(ctx, args, "kill", 3, int.MaxValue))
+            Kill(ctx, args);
+        else if (Args.Is(sub, "SETNAME"u8) && Arity(ctx, args, "setname", 3, 3))
+            SetName(ctx, args[2]);
+        else if (Args.Is(sub, "GETNAME"u8) && Arity(ctx, args, "getname", 2, 2))
+        {
+            if (ctx.Client.Name is null)
+                ctx.Reply.WriteNullBulk();
+            else
+                ctx.Reply.WriteBulk(ctx.Client.Name);
+        }
+        else if (Args.Is(sub, "PAUSE"u8) && Arity(ctx, args, "pause", 3, 4))
+            Pause(ctx, args);
+        else if (Args.Is(sub, "ID"u8) && Arity(ctx, args, "id", 2, 2))
+            ctx.Reply.WriteInteger(ctx.Client.Id);
+        else if (Args.Is(sub, "HELP"u8) && args.Count == 2)
+            Help(ctx);
+        else if (!IsKnown(sub))
+            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try CLIENT HELP.");
+    }
+
+    private static bool IsKnown(ReadOnlySpan<byte> sub)
+        => Args.Is(sub, "INFO"u8) || Args.Is(sub, "KILL"u8) || Args.Is(sub, "SETNAME"u8) || Args.Is(sub, "GETNAME"u8)
+           || Args.Is(sub, "PAUSE"u8) || Args.Is(sub, "ID"u8);
+
+    /// <summary>Checks a subcommand's argument count; replies Redis 7's error and returns false when it is wrong.</summary>
+    private static bool Arity(CommandContext ctx, in CommandArgs args, string sub, int min, int max)
+    {
+        if (args.Count >= min && args.Count <= max)
+            return true;
+        ctx.Reply.WriteError("ERR wrong number of arguments for 'client|" + sub + "' command");
+        return false;
+    }
+
+    private static void Help(CommandContext ctx)
+    {
+        string[] help =
+        {
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "HELP",
+            "    Print this help.",
+        };
+        ctx.Reply.WriteArrayHeader(help.Length);
+        foreach (var line in help)
+            ctx.Reply.WriteSimpleString(line);
+    }
+
+    private enum ClientType
+    {
+        Normal,
+        Replica,
+        Master,
+        PubSub,
+    }
+
+    private static bool TryParseType(ReadOnlySpan<byte> text, out ClientType type)
+    {
+        if (Args.Is(text, "normal"u8))
+            type = ClientType.Normal;
+        else if (Args.Is(text, "slave"u8) || Args.Is(text, "replica"u8))
+            type = ClientType.Replica;
+        else if (Args.Is(text, "master"u8))
+            type = ClientType.Master;
+        else if (Args.Is(text, "pubsub"u8))
+            type = ClientType.PubSub;
+        else
+        {
+            type = default;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Redis's getClientType: replicas and our master by flag, then subscribers, then normal (MONITOR clients are normal).</summary>
+    private static ClientType TypeOf(Client client)
+    {
+        if (client.Has(ClientFlags.Master))
+            return ClientType.Master;
+        if (client.Has(ClientFlags.Replica) && !client.Has(ClientFlags.Monitor))
+            return ClientType.Replica;
+        if (client.SubscriptionCount > 0)
+            return ClientType.PubSub;
+        return ClientType.Normal;
+    }
+
+    /// <summary>CLIENT LIST [TYPE type] [ID id ...]: one line per client, as redis-server writes them.</summary>
+    private static void List(CommandContext ctx, in CommandArgs args)
+    {
+        ClientType? type = null;
+        HashSet<long>? ids = null;
+        if (args.Count == 4 && Args.Is(args[2], "TYPE"u8))
+        {
+            if (!TryParseType(args[3], out var t))
+            {
+                ctx.Reply.WriteError("ERR Unknown client type '" + Encoding.UTF8.GetString(args[3]) + "'");
+                return;
+            }
+            type = t;
+        }
+        else if (args.Count >= 4 && Args.Is(args[2], "ID"u8))
+        {
+            ids = new HashSet<long>();
+            for (int i = 3; i < args.Count; i++)
+            {
+                if (!Args.TryParseInt64(args[i], out long id) || id <= 0)
+                {
+                    ctx.Reply.WriteError("ERR Invalid client ID");
+                    return;
+                }
+                ids.Add(id);
+            }
+        }
+        else if (args.Count != 2)
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        var sb = new StringBuilder();
+        foreach (var client in ctx.Server.Clients.Values.OrderBy(c => c.Id))
+        {
+            if (type is not null && TypeOf(client) != type)
+                continue;
+            if (ids is not null && !ids.Contains(client.Id))
+                continue;
+            sb.Append(Describe(client)).Append('\n');
+        }
+        ctx.Reply.WriteBulk(sb.ToString());
+    }
+
+    /// <summary>One CLIENT LIST line (without the newline).</summary>
+    public static string Describe(Client client)
+    {
+        long now = Environment.TickCount64;
+        var sb = new StringBuilder(256);
+        sb.Append("id=").Append(Num(client.Id))
+          .Append(" addr=").Append(client.Address)
+          .Append(" laddr=").Append(client.LocalAddress)
+          .Append(" fd=").Append(Num(client.Fd))
+          .Append(" name=").Append(client.Name ?? "")
+          .Append(" age=").Append(Num((now - client.CreatedAtMs) / 1000))
+          .Append(" idle=").Append(Num((now - client.LastInteractionMs) / 1000))
+          .Append(" flags=").Append(Flags(client))
+          .Append(" db=").Append(Num(client.Db))
+          .Append(" sub=").Append(Num(client.SubscriptionCount - client.PatternSubscriptionCount))
+          .Append(" psub=").Append(Num(client.PatternSubscriptionCount))
+          .Append(" ssub=0")
+          .Append(" multi=").Append(Num(client.MultiQueue?.Count ?? -1))
+          .Append(" qbuf=").Append(Num(client.QueryBufferBytes))
+          .Append(" qbuf-free=0")
+          .Append(" argv-mem=0")
+          .Append(" multi-mem=0")
+          .Append(" rbs=0 rbp=0")
+          .Append(" obl=0")
+          .Append(" oll=0")
+          .Append(" omem=").Append(Num(client.Output.PendingBytes))
+          .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.PendingBytes))
+          .Append(" events=").Append(client.Output.IsEmpty ? "r" : "rw")
+          .Append(" cmd=").Append(client.LastCommand)
+          .Append(" user=default redir=-1 resp=2");
+        return sb.ToString();
+    }
+
+    private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The flag letters in redis-server's order; N when there are none.</summary>
+    private static string Flags(Client client)
+    {
+        var sb = new StringBuilder(4);
+        if (client.Has(ClientFlags.Monitor))
+            sb.Append('O');
+        else if (client.Has(ClientFlags.Replica))
+            sb.Append('S');
+        if (client.Has(ClientFlags.Master))
+            sb.Append('M');
+        if (client.SubscriptionCount > 0)
+            sb.Append('P');
+        if (client.Has(ClientFlags.Multi) || client.MultiQueue is not null)
+            sb.Append('x');
+        if (client.Has(ClientFlags.Blocked))
+            sb.Append('b');
+        if (client.Has(ClientFlags.DirtyCas))
+            sb.Append('d');
+        if (client.Has(ClientFlags.CloseAfterReply))
+            sb.Append('c');
+        if (client.Has(ClientFlags.Unblocked))
+            sb.Append('u');
+        if (client.Has(ClientFlags.CloseAsap))
+            sb.Append('A');
+        if (client.IsUnixSocket)
+            sb.Append('U');
+        return sb.Length == 0 ? "N" : sb.ToString();
+    }
+
+    /// <summary>CLIENT KILL ip:port (old form: +OK or "No such client") or CLIENT KILL filter value ... (new form: the count killed).</summary>
+    private static void Kill(CommandContext ctx, in CommandArgs args)
+    {
+        var server = ctx.Server;
+        if (args.Count == 3)
+        {
+            string address = Encoding.UTF8.GetString(args[2]);
+            foreach (var client in server.Clients.Values)
+            {
+                if (client.Address == address)
+                {
+                    ctx.Reply.WriteOk();
+                    Close(ctx, client);
+                    return;
+                }
+            }
+            ctx.Reply.WriteError("ERR No such client");
+            return;
+        }
+        if (args.Count % 2 != 0)
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        long? id = null;
+        string? addr = null;
+        string? laddr = null;
+        ClientType? type = null;
+        bool skipMe = true;
+        for (int i = 2; i < args.Count; i += 2)
+        {
+            var option = args[i];
+            var value = args[i + 1];
+            if (Args.Is(option, "ID"u8))
+            {
+                if (!Args.TryParseInt64(value, out long v) || v <= 0)
+                {
+                    ctx.Reply.WriteError("ERR client-id should be greater than 0");
+                    return;
+                }
+                id = v;
+            }
+            else if (Args.Is(option, "TYPE"u8))
+            {
+                if (!TryParseType(value, out var t))
+                {
+                    ctx.Reply.WriteError("ERR Unknown client type '" + Encoding.UTF8.GetString(value) + "'");
+                    return;
+                }
+                type = t;
+            }
+            else if (Args.Is(option, "ADDR"u8))
+                addr = Encoding.UTF8.GetString(value);
+            else if (Args.Is(option, "LADDR"u8))
+                laddr = Encoding.UTF8.GetString(value);
+            else if (Args.Is(option, "SKIPME"u8))
+            {
+                if (Args.Is(value, "yes"u8))
+                    skipMe = true;
+                else if (Args.Is(value, "no"u8))
+                    skipMe = false;
+                else
+                {
+                    ctx.SyntaxError();
+                    return;
+                }
+            }
+            else if (Args.Is(option, "USER"u8))
+            {
+                if (!Args.Is(value, "default"u8))
+                {
+                    ctx.Reply.WriteError("ERR No such user '" + Encoding.UTF8.GetString(value) + "'");
+                    return;
+                }
+            }
+            else
+            {
+                ctx.SyntaxError();
+                return;
+            }
+        }
+        var victims = new List<Client>();
+        foreach (var client in server.Clients.Values)
+        {
+            if (id is not null && client.Id != id)
+                continue;
+            if (addr is not null && client.Address != addr)
+                continue;
+            if (laddr is not null && client.LocalAddress != laddr)
+                continue;
+            if (type is not null && TypeOf(client) != type)
+                continue;
+            if (skipMe && client == ctx.Client)
+                continue;
+            victims.Add(client);
+        }
+        ctx.Reply.WriteInteger(victims.Count);
+        foreach (var client in victims)
+            Close(ctx, client);
+    }
+
+    /// <summary>The caller is closed after its reply is written; any other client at once.</summary>
+    private static void Close(CommandContext ctx, Client client)
+    {
+        if (client == ctx.Client)
+        {
+            client.Flags |= ClientFlags.CloseAfterReply;
+            return;
+        }
+        ctx.Server.Log.Verbose("Client killed by CLIENT KILL: " + client.Describe());
+        client.CloseAsap();
+    }
+
+    /// <summary>CLIENT SETNAME: printable ASCII without spaces; empty clears the name.</summary>
+    private static void SetName(CommandContext ctx, ReadOnlySpan<byte> name)
+    {
+        foreach (byte b in name)
+        {
+            if (b < '!' || b > '~')
+            {
+                ctx.Reply.WriteError("ERR Client names cannot contain spaces, newlines or special characters."u8);
+                return;
+            }
+        }
+        ctx.Client.Name = name.Length == 0 ? null : Encoding.ASCII.GetString(name);
+        ctx.Reply.WriteOk();
+    }
+
+    /// <summary>
+    /// CLIENT PAUSE ms [WRITE|ALL]: no client other than replicas and our master runs commands until the
+    /// time is up. WRITE is accepted and pauses every client (a superset of Redis's write-only pause).
+    /// </summary>
+    private static void Pause(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseInt64(args[2], out long ms))
+        {
+            ctx.Reply.WriteError("ERR timeout is not an integer or out of range"u8);
+            return;
+        }
+        if (ms < 0)
+        {
+            ctx.Reply.WriteError("ERR timeout is negative"u8);
+            return;
+        }
+        if (args.Count == 4 && !Args.Is(args[3], "WRITE"u8) && !Args.Is(args[3], "ALL"u8))
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        ctx.Server.PauseClients(ms);
+        ctx.Reply.WriteOk();
+    }
+}

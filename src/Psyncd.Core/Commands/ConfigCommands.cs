@@ -1,0 +1,232 @@
+using System.Text;
+using Psyncd.Config;
+using Psyncd.Protocol;
+using Psyncd.Server;
+
+namespace Psyncd.Commands;
+
+/// <summary>CONFIG GET / SET / RESETSTAT / REWRITE, all through <see cref="ConfigRegistry"/>.</summary>
+internal static class ConfigCommands
+{
+    public static void Register(CommandTable table)
+    {
+        table.Add("config", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript, Config);
+    }
+
+    private static void Config(CommandContext ctx, in CommandArgs args)
+    {
+        var sub = args[1];
+        if (Args.Is(sub, "GET"u8))
+        {
+            if (args.Count < 3)
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|get' command");
+            else
+                Get(ctx, args);
+        }
+        else if (Args.Is(sub, "SET"u8))
+        {
+            if (args.Count < 4)
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|set' command");
+            else if (args.Count % 2 != 0)
+                ctx.SyntaxError();
+            else
+                Set(ctx, args);
+        }
+        else if (Args.Is(sub, "RESETSTAT"u8))
+        {
+            if (args.Count != 2)
+            {
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|resetstat' command");
+                return;
+            }
+            ctx.Server.ResetStatistics();
+            ctx.Reply.WriteOk();
+        }
+        else if (Args.Is(sub, "REWRITE"u8))
+        {
+            if (args.Count != 2)
+            {
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|rewrite' command");
+                return;
+            }
+            Rewrite(ctx);
+        }
+        else if (Args.Is(sub, "HELP"u8) && args.Count == 2)
+        {
+            string[] help =
+            {
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+                "HELP",
+                "    Print this help.",
+            };
+            ctx.Reply.WriteArrayHeader(help.Length);
+            foreach (var line in help)
+                ctx.Reply.WriteSimpleString(line);
+        }
+        else
+        {
+            ctx.Reply.WriteError("ERR unknown subcommand '" + Truncate(Encoding.UTF8.GetString(sub)) + "'. Try CONFIG HELP.");
+        }
+    }
+
+    private static string Truncate(string s) => s.Length <= 128 ? s : s[..128];
+
+    /// <summary>True for directives CONFIG GET shows (not rename-command, not the compatibility-only ones).</summary>
+    private static bool Visible(ConfigDirective d) => d.Name != "rename-command" && !ConfigRegistry.IsIgnored(d.Name);
+
+    /// <summary>CONFIG GET pattern [pattern ...]: name/value pairs of every matching directive and alias, each once.</summary>
+    private static void Get(CommandContext ctx, in CommandArgs args)
+    {
+        var matched = new List<(string Name, string Value)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 2; i < args.Count; i++)
+        {
+            var pattern = args[i];
+            foreach (var directive in ConfigRegistry.All)
+            {
+                if (!Visible(directive))
+                    continue;
+                foreach (var name in directive.Aliases.Prepend(directive.Name))
+                {
+                    if (seen.Contains(name) || !GlobMatcher.IsMatch(pattern, Encoding.ASCII.GetBytes(name), ignoreCase: true))
+                        continue;
+                    seen.Add(name);
+                    matched.Add((name, directive.Format(ctx.Options)));
+                }
+            }
+        }
+        ctx.Reply.WriteArrayHeader(matched.Count * 2);
+        foreach (var (name, value) in matched)
+        {
+            ctx.Reply.WriteBulk(name);
+            ctx.Reply.WriteBulk(value);
+        }
+    }
+
+    /// <summary>
+    /// CONFIG SET name value [name value ...]: every pair is checked first (on a scratch copy), then all are
+    /// applied, so a failing pair changes nothing, as in Redis 7.
+    /// </summary>
+    private static void Set(CommandContext ctx, in CommandArgs args)
+    {
+        var pairs = new List<(ConfigDirective Directive, string Name, string[] Values)>();
+        for (int i = 2; i < args.Count; i += 2)
+        {
+            string name = Encoding.UTF8.GetString(args[i]);
+            string value = Encoding.UTF8.GetString(args[i + 1]);
+            var directive = ConfigRegistry.Find(name);
+            if (directive is null || directive.Name == "rename-command")
+            {
+                ctx.Reply.WriteError("ERR Unknown option or number of arguments for CONFIG SET - '" + name + "'");
+                return;
+            }
+            if (!directive.Mutable)
+            {
+                Failed(ctx, name, "can't set immutable config");
+                return;
+            }
+            if (pairs.Exists(p => p.Directive == directive))
+            {
+                Failed(ctx, name, "duplicate parameter");
+                return;
+            }
+            var values = SplitValue(directive, value);
+            if (values.Length < directive.MinArgs || (directive.MaxArgs >= 0 && values.Length > directive.MaxArgs))
+            {
+                Failed(ctx, name, "wrong number of arguments");
+                return;
+            }
+            try
+            {
+                var probe = new ServerOptions();
+                Prepare(directive, probe);
+                directive.Apply(probe, values);
+            }
+            catch (ConfigException e)
+            {
+                Failed(ctx, name, e.Message);
+                return;
+            }
+            pairs.Add((directive, name, values));
+        }
+        foreach (var (directive, _, values) in pairs)
+        {
+            Prepare(directive, ctx.Options);
+            directive.Apply(ctx.Options, values);
+            ApplySideEffects(ctx.Server, directive);
+        }
+        ctx.Reply.WriteOk();
+    }
+
+    private static void Failed(CommandContext ctx, string name, string reason)
+        => ctx.Reply.WriteError("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + reason);
+
+    /// <summary>A CONFIG SET value is one argument, or for list-valued directives (save, bind, output limits) a space-separated list.</summary>
+    private static string[] SplitValue(ConfigDirective directive, string value)
+    {
+        if (directive.MaxArgs == 1 && directive.MinArgs <= 1)
+            return new[] { value };
+        var parts = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length == 0 ? new[] { "" } : parts;
+    }
+
+    /// <summary>CONFIG SET replaces list-valued settings instead of adding to them (save points).</summary>
+    private static void Prepare(ConfigDirective directive, ServerOptions options)
+    {
+        if (directive.Name == "save")
+            options.Save.Clear();
+    }
+
+    /// <summary>What a new value changes beyond the option itself.</summary>
+    private static void ApplySideEffects(PsyncdServer server, ConfigDirective directive)
+    {
+        var options = server.Options;
+        switch (directive.Name)
+        {
+            case "loglevel":
+                server.Log.Level = options.LogLevel;
+                break;
+            case "repl-backlog-size":
+                server.Stream.Backlog?.Resize(options.ReplBacklogSize);
+                break;
+            case "dir":
+                Directory.SetCurrentDirectory(options.Dir);
+                break;
+            case "requirepass":
+                // Connections already open stay authenticated (as with Redis 6+'s default user); new ones must AUTH.
+                break;
+        }
+        server.ConfigChanged?.Invoke(directive.Name);
+    }
+
+    /// <summary>CONFIG REWRITE: the config file, updated in place (see <see cref="ConfigRewriter"/>).</summary>
+    private static void Rewrite(CommandContext ctx)
+    {
+        var path = ctx.Options.ConfigFile;
+        if (path is null)
+        {
+            ctx.Reply.WriteError("ERR The server is running without a config file");
+            return;
+        }
+        try
+        {
+            ConfigRewriter.Rewrite(path, ctx.Options);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ctx.Server.Log.Warning("CONFIG REWRITE failed: " + e.Message);
+            ctx.Reply.WriteError("ERR Rewriting config file: " + e.Message);
+            return;
+        }
+        ctx.Server.Log.Notice("CONFIG REWRITE executed with success.");
+        ctx.Reply.WriteOk();
+    }
+}

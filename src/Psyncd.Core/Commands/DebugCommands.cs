@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Psyncd.Protocol;
+using Psyncd.Server;
+using Psyncd.Storage;
+using Psyncd.Storage.Types;
+
+namespace Psyncd.Commands;
+
+/// <summary>DEBUG SLEEP / DIGEST / DIGEST-VALUE / OBJECT (other DEBUG subcommands belong to their subsystems).</summary>
+internal static class DebugCommands
+{
+    /// <summary>Subcommands other subsystems handle (DEBUG RELOAD...): tried when the name is not one of ours.</summary>
+    public static Dictionary<string, CommandHandler> Extensions { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public static void Register(CommandTable table)
+    {
+        table.Add("debug", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Debug);
+    }
+
+    private static void Debug(CommandContext ctx, in CommandArgs args)
+    {
+        var sub = args[1];
+        if (Args.Is(sub, "SLEEP"u8) && args.Count == 3)
+            Sleep(ctx, args[2]);
+        else if (Args.Is(sub, "DIGEST"u8) && args.Count == 2)
+            ctx.Reply.WriteSimpleString(Hex(Digest.OfKeyspace(ctx.Keyspace)));
+        else if (Args.Is(sub, "DIGEST-VALUE"u8))
+        {
+            ctx.Reply.WriteArrayHeader(args.Count - 2);
+            for (int i = 2; i < args.Count; i++)
+            {
+                var entry = ctx.Db.Peek(args[i]);
+                var digest = new byte[Digest.Size];
+                if (entry.Exists)
+                    Digest.MixValue(digest, entry);
+                ctx.Reply.WriteSimpleString(Hex(digest));
+            }
+        }
+        else if (Args.Is(sub, "OBJECT"u8) && args.Count == 3)
+            DebugObject(ctx, args[2]);
+        else
+        {
+            string name = Encoding.UTF8.GetString(sub);
+            if (Extensions.TryGetValue(name, out var handler))
+                handler(ctx, args);
+            else
+                ctx.Reply.WriteError("ERR unknown subcommand '" + name + "'. Try DEBUG HELP.");
+        }
+    }
+
+    /// <summary>DEBUG SLEEP seconds: the whole server sleeps (inside the loop), as redis-server's does.</summary>
+    private static void Sleep(CommandContext ctx, ReadOnlySpan<byte> seconds)
+    {
+        if (!Args.TryParseDouble(seconds, out double s) || s < 0 || s > 3600 * 24)
+        {
+            ctx.Reply.WriteError(ErrorReplies.NotFloat);
+            return;
+        }
+        Thread.Sleep(TimeSpan.FromSeconds(s));
+        ctx.Reply.WriteOk();
+    }
+
+    /// <summary>DEBUG OBJECT key: redis-server's one-line description of a value.</summary>
+    private static void DebugObject(CommandContext ctx, ReadOnlySpan<byte> key)
+    {
+        var entry = ctx.Db.Peek(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteError(ErrorReplies.NoSuchKey);
+            return;
+        }
+        string encoding;
+        long length;
+        var limits = new EncodingLimits(ctx.Options.HashMaxZiplistEntries, ctx.Options.HashMaxZiplistValue, ctx.Options.ListMaxZiplistEntries,
+            ctx.Options.ListMaxZiplistValue, ctx.Options.SetMaxIntsetEntries, ctx.Options.ZsetMaxZiplistEntries, ctx.Options.ZsetMaxZiplistValue);
+        if (entry.Kind == ValueKind.String)
+        {
+            var s = entry.String;
+            encoding = s.Length <= 20 && Args.TryParseInt64(s, out _) ? "int" : s.Length <= 44 ? "embstr" : "raw";
+            length = s.Length;
+        }
+        else
+        {
+            encoding = entry.Object!.EncodingName(limits);
+            length = entry.Object.Count;
+        }
+        long idle = ctx.Keyspace.IdleSeconds(entry);
+        var text = "Value at:0x" + (key.Length * 31L + length).ToString("x12", CultureInfo.InvariantCulture) +
+                   " refcount:1 encoding:" + encoding +
+                   " serializedlength:" + length.ToString(CultureInfo.InvariantCulture) +
+                   " lru:" + ((DateTimeOffset.UtcNow.ToUnixTimeSeconds() - idle) & ((1 << 24) - 1)).ToString(CultureInfo.InvariantCulture) +
+                   " lru_seconds_idle:" + idle.ToString(CultureInfo.InvariantCulture);
+        ctx.Reply.WriteSimpleString(text);
+    }
+
+    public static string Hex(ReadOnlySpan<byte> digest) => Convert.ToHexString(digest).ToLowerInvariant();
+}
+
+/// <summary>
+/// DEBUG DIGEST's dataset digest, designed as Redis's: each key contributes a 20-byte SHA-1 based digest of
+/// its name, type, value and whether it has a time to live; the keys' digests are XORed together (so the
+/// order of keys does not matter), and each non-empty database is mixed in with its number. Set and hash
+/// members are XORed too (order-independent); lists and sorted sets are mixed in order. The digest is all
+/// zeros only for an empty dataset.
+/// </summary>
+public static class Digest
+{
+    public const int Size = 20;
+
+    public static byte[] OfKeyspace(Keyspace keyspace)
+    {
+        var final = new byte[Size];
+        var dbBytes = new byte[4];
+        for (int db = 0; db < keyspace.DatabaseCount; db++)
+        {
+            if (keyspace.KeyCount(db) == 0)
+                continue;
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(dbBytes, db);
+            Mix(final, dbBytes);
+            keyspace.ForEachKey(db, (ReadOnlySpan<byte> key, in Entry entry) =>
+            {
+                var digest = new byte[Size];
+                Mix(digest, key);
+                MixValue(digest, entry);
+                XorInto(final, digest);
+            });
+        }
+        return final;
+    }
+
+    /// <summary>Mixes a value's type, contents and expiry presence into <paramref name="digest"/>.</summary>
+    public static void MixValue(byte[] digest, in Entry entry)
+    {
+        Span<byte> type = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(type, (int)entry.Kind);
+        Mix(digest, type);
+        switch (entry.Kind)
+        {
+            case ValueKind.String:
+                Mix(digest, entry.String);
+                break;
+            case ValueKind.List:
+                foreach (var item in entry.As<ListObject>().Items)
+                    Mix(digest, item);
+                break;
+            case ValueKind.Set:
+            {
+                var members = new byte[Size];
+                foreach (var member in entry.As<SetObject>().Members)
+                    XorHash(members, member);
+                Mix(digest, members);
+                break;
+            }
+            case ValueKind.SortedSet:
+                foreach (var (member, score) in entry.As<SortedSetObject>().Entries)
+                {
+                    Mix(digest, member);
+                    Mix(digest, Encoding.ASCII.GetBytes(Args.FormatDouble(score)));
+                }
+                break;
+            case ValueKind.Hash:
+            {
+                var fields = new byte[Size];
+                foreach (var pair in entry.As<HashObject>().Entries)
+                {
+                    var one = new byte[Size];
+                    Mix(one, pair.Key);
+                    Mix(one, pair.Value);
+                    XorInto(fields, one);
+                }
+                Mix(digest, fields);
+                break;
+            }
+        }
+        if (entry.ExpireAt != -1)
+            Mix(digest, "!!expire!!"u8);
+    }
+
+    /// <summary>digest = SHA1(digest XOR SHA1(data)): order-dependent mixing.</summary>
+    public static void Mix(byte[] digest, ReadOnlySpan<byte> data)
+    {
+        XorHash(digest, data);
+        Span<byte> hash = stackalloc byte[Size];
+        SHA1.HashData(digest, hash);
+        hash.CopyTo(digest);
+    }
+
+    /// <summary>digest ^= SHA1(data): order-independent accumulation.</summary>
+    public static void XorHash(byte[] digest, ReadOnlySpan<byte> data)
+    {
+        Span<byte> hash = stackalloc byte[Size];
+        SHA1.HashData(data, hash);
+        XorInto(digest, hash);
+    }
+
+    private static void XorInto(Span<byte> digest, ReadOnlySpan<byte> other)
+    {
+        for (int i = 0; i < Size; i++)
+            digest[i] ^= other[i];
+    }
+}

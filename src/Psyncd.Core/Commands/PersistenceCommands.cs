@@ -1,0 +1,223 @@
+using System.Buffers.Binary;
+using Psyncd.Persistence;
+using Psyncd.Protocol;
+using Psyncd.Storage;
+
+namespace Psyncd.Commands;
+
+/// <summary>Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE (and DEBUG RELOAD when no other family has DEBUG).</summary>
+internal static class PersistenceCommands
+{
+    /// <summary>The RDB version DUMP payloads carry, and the highest RESTORE accepts (Redis 7.0's).</summary>
+    private const int DumpMaxVersion = 10;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript, Save);
+        table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
+        table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
+        table.Add("dump", 2, CommandFlags.ReadOnly | CommandFlags.Random, Dump, 1, 1, 1);
+        table.Add("restore", -4, CommandFlags.Write | CommandFlags.DenyOom, Restore, 1, 1, 1);
+        DebugCommands.Extensions["reload"] = Debug;
+    }
+
+    private static void Save(CommandContext ctx, in CommandArgs args)
+    {
+        string? error = ctx.Server.SaveForeground();
+        if (error is null)
+            ctx.Reply.WriteOk();
+        else
+            ctx.Reply.WriteError(error);
+    }
+
+    private static void Bgsave(CommandContext ctx, in CommandArgs args)
+    {
+        if (args.Count > 2 || (args.Count == 2 && !Args.Is(args[1], "SCHEDULE"u8)))
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        string? error = ctx.Server.StartBgsave();
+        if (error is null)
+            ctx.Reply.WriteSimpleString("Background saving started"u8);
+        else
+            ctx.Reply.WriteError(error);
+    }
+
+    private static void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Server.LastSaveTime);
+
+    private static void Dump(CommandContext ctx, in CommandArgs args)
+    {
+        var entry = ctx.Db.LookupRead(args[1]);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteNullBulk();
+            return;
+        }
+        var writer = new RdbWriter(compress: ctx.Options.RdbCompression, initialCapacity: 256);
+        writer.WriteTypedValue(entry);
+        // Footer: the RDB version (2 bytes LE), then the CRC64 of everything before it (8 bytes LE).
+        Span<byte> footer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt16LittleEndian(footer, RdbConstants.WriteVersion);
+        writer.WriteRaw(footer[..2]);
+        BinaryPrimitives.WriteUInt64LittleEndian(footer, Crc64.Compute(writer.Written));
+        writer.WriteRaw(footer);
+        ctx.Reply.WriteBulk(writer.Written);
+    }
+
+    private static void Restore(CommandContext ctx, in CommandArgs args)
+    {
+        bool replace = false, absTtl = false, idleSeen = false, freqSeen = false;
+        for (int i = 4; i < args.Count; i++)
+        {
+            int additional = args.Count - i - 1;
+            if (Args.Is(args[i], "REPLACE"u8))
+            {
+                replace = true;
+            }
+            else if (Args.Is(args[i], "ABSTTL"u8))
+            {
+                absTtl = true;
+            }
+            else if (Args.Is(args[i], "IDLETIME"u8) && additional >= 1 && !freqSeen)
+            {
+                if (!Args.TryParseInt64(args[i + 1], out long idle))
+                {
+                    ctx.NotInteger();
+                    return;
+                }
+                if (idle < 0)
+                {
+                    ctx.Reply.WriteError("ERR Invalid IDLETIME value, must be >= 0");
+                    return;
+                }
+                idleSeen = true;
+                i++;
+            }
+            else if (Args.Is(args[i], "FREQ"u8) && additional >= 1 && !idleSeen)
+            {
+                if (!Args.TryParseInt64(args[i + 1], out long freq))
+                {
+                    ctx.NotInteger();
+                    return;
+                }
+                if (freq is < 0 or > 255)
+                {
+                    ctx.Reply.WriteError("ERR Invalid FREQ value, must be >= 0 and <= 255");
+                    return;
+                }
+                freqSeen = true;
+                i++;
+            }
+            else
+            {
+                ctx.SyntaxError();
+                return;
+            }
+        }
+
+        var db = ctx.Db;
+        var key = args[1];
+        if (!replace && db.LookupWrite(key).Exists)
+        {
+            ctx.Reply.WriteError("BUSYKEY Target key name already exists.");
+            return;
+        }
+        if (!Args.TryParseInt64(args[2], out long ttl))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (ttl < 0)
+        {
+            ctx.Reply.WriteError("ERR Invalid TTL value, must be >= 0");
+            return;
+        }
+        var payload = args[3];
+        if (!VerifyDumpPayload(payload))
+        {
+            ctx.Reply.WriteError("ERR DUMP payload version or checksum are wrong");
+            return;
+        }
+        object value;
+        try
+        {
+            var reader = new RdbReader(new MemoryStream(payload[..^10].ToArray(), writable: false));
+            value = reader.ReadTypedValue();
+        }
+        catch (RdbCorruptException)
+        {
+            ctx.Reply.WriteError("ERR Bad data format");
+            return;
+        }
+        if (value is RedisObject { Count: 0 })
+        {
+            ctx.Reply.WriteError("ERR Bad data format");
+            return;
+        }
+
+        bool deleted = replace && db.LookupWrite(key).Exists && db.Delete(key);
+        long expireAt = -1;
+        if (ttl != 0)
+        {
+            expireAt = absTtl ? ttl : ttl + ctx.Keyspace.NowMs;
+            if (expireAt <= ctx.Keyspace.NowMs && !ctx.Server.IsReplica)
+            {
+                // Already expired: the key is not created (a replaced one stays deleted).
+                if (deleted)
+                {
+                    var del = ctx.Propagate(2);
+                    del.WriteBulk("DEL"u8);
+                    del.WriteBulk(key);
+                }
+                ctx.Reply.WriteOk();
+                return;
+            }
+        }
+        if (value is byte[] text)
+            db.SetString(key, text, expireAt);
+        else
+            db.SetObject(key, (RedisObject)value, expireAt);
+        if (ttl != 0 && !absTtl)
+        {
+            // Propagated with the absolute time, as 7.0 does.
+            var restore = ctx.Propagate(args.Count + 1);
+            for (int i = 0; i < args.Count; i++)
+            {
+                if (i == 2)
+                    restore.WriteBulk(expireAt);
+                else
+                    restore.WriteBulk(args[i]);
+            }
+            restore.WriteBulk("ABSTTL"u8);
+        }
+        ctx.Reply.WriteOk();
+    }
+
+    /// <summary>At least 10 bytes; the version footer no newer than ours; the CRC64 matches.</summary>
+    private static bool VerifyDumpPayload(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 10)
+            return false;
+        int version = BinaryPrimitives.ReadUInt16LittleEndian(payload[^10..]);
+        if (version > DumpMaxVersion)
+            return false;
+        ulong crc = Crc64.Compute(payload[..^8]);
+        return BinaryPrimitives.ReadUInt64LittleEndian(payload[^8..]) == crc;
+    }
+
+    /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>
+    private static void Debug(CommandContext ctx, in CommandArgs args)
+    {
+        if (Args.Is(args[1], "RELOAD"u8))
+        {
+            string? error = ctx.Server.DebugReload();
+            if (error is null)
+                ctx.Reply.WriteOk();
+            else
+                ctx.Reply.WriteError(error);
+            return;
+        }
+        ctx.Reply.WriteError("ERR unknown subcommand '" + System.Text.Encoding.UTF8.GetString(args[1]) + "'. Try DEBUG HELP.");
+    }
+}

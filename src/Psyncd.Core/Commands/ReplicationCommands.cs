@@ -1,0 +1,196 @@
+using System.Text;
+using Psyncd.Protocol;
+using Psyncd.Replication;
+using Psyncd.Server;
+
+namespace Psyncd.Commands;
+
+/// <summary>Replication commands: SYNC, PSYNC, REPLCONF, SLAVEOF/REPLICAOF, ROLE, WAIT.</summary>
+internal static class ReplicationCommands
+{
+    public static void Register(CommandTable table)
+    {
+        const CommandFlags admin = CommandFlags.Admin | CommandFlags.NoScript;
+        table.Add("sync", 1, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate, Sync);
+        table.Add("psync", -3, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate, Psync);
+        table.Add("replconf", -1, CommandFlags.ReadOnly | admin | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate, Replconf);
+        table.Add("slaveof", 3, admin | CommandFlags.Stale | CommandFlags.NoPropagate, SlaveOf);
+        table.Add("replicaof", 3, admin | CommandFlags.Stale | CommandFlags.NoPropagate, SlaveOf);
+        table.Add("role", 1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, Role);
+        table.Add("wait", 3, CommandFlags.NoScript, Wait);
+    }
+
+    private static void Sync(CommandContext ctx, in CommandArgs args)
+        => ctx.Server.Replication.HandleSync(ctx.Client, psync: false, "?", "-1");
+
+    private static void Psync(CommandContext ctx, in CommandArgs args)
+    {
+        if (args.Count > 4 || (args.Count == 4 && !Args.Is(args[3], "FAILOVER"u8)))
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        if (args.Count == 4)
+        {
+            ctx.Reply.WriteError("ERR PSYNC FAILOVER can't be sent to a master."u8);
+            return;
+        }
+        ctx.Server.Replication.HandleSync(ctx.Client, psync: true, Encoding.UTF8.GetString(args[1]), Encoding.UTF8.GetString(args[2]));
+    }
+
+    /// <summary>REPLCONF option value [option value ...] (Redis 7's options; ACK and GETACK have no reply).</summary>
+    private static void Replconf(CommandContext ctx, in CommandArgs args)
+    {
+        if (args.Count % 2 == 0)
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        var client = ctx.Client;
+        var replication = ctx.Server.Replication;
+        for (int i = 1; i < args.Count; i += 2)
+        {
+            var option = args[i];
+            var value = args[i + 1];
+            if (Args.Is(option, "listening-port"u8))
+            {
+                if (!Args.TryParseInt64(value, out long port))
+                {
+                    ctx.NotInteger();
+                    return;
+                }
+                (client.ReplicaLink ??= new ReplicaLink(client)).ListeningPort = (int)port;
+            }
+            else if (Args.Is(option, "ip-address"u8))
+            {
+                if (value.Length >= 256)
+                {
+                    ctx.Reply.WriteError("ERR REPLCONF ip-address provided by replica instance is too long: " + value.Length + " bytes");
+                    return;
+                }
+                (client.ReplicaLink ??= new ReplicaLink(client)).AnnouncedIp = Encoding.UTF8.GetString(value);
+            }
+            else if (Args.Is(option, "capa"u8))
+            {
+                var link = client.ReplicaLink ??= new ReplicaLink(client);
+                if (Args.Is(value, "eof"u8))
+                    link.CapaEof = true;
+                else if (Args.Is(value, "psync2"u8))
+                    link.CapaPsync2 = true;
+            }
+            else if (Args.Is(option, "ack"u8))
+            {
+                // Only a replica acknowledges, and nothing is replied to an ACK.
+                if (Args.TryParseInt64(value, out long offset))
+                    replication.Ack(client, offset);
+                return;
+            }
+            else if (Args.Is(option, "getack"u8))
+            {
+                // From our master: acknowledge at once, with the offset before this GETACK.
+                if (client.Has(ClientFlags.Master))
+                    replication.Master?.SendAck();
+                return;
+            }
+            else if (Args.Is(option, "rdb-only"u8) || Args.Is(option, "rdb-filter-only"u8))
+            {
+                ctx.Reply.WriteError("ERR Unrecognized REPLCONF option: " + Encoding.UTF8.GetString(option));
+                return;
+            }
+            else
+            {
+                ctx.Reply.WriteError("ERR Unrecognized REPLCONF option: " + Encoding.UTF8.GetString(option));
+                return;
+            }
+        }
+        ctx.Reply.WriteOk();
+    }
+
+    private static void SlaveOf(CommandContext ctx, in CommandArgs args)
+    {
+        var replication = ctx.Server.Replication;
+        if (ctx.Client.Has(ClientFlags.Replica))
+        {
+            ctx.Reply.WriteError("ERR Command is not valid when client is a replica."u8);
+            return;
+        }
+        if (Args.Is(args[1], "NO"u8) && Args.Is(args[2], "ONE"u8))
+        {
+            if (replication.Master is not null)
+            {
+                replication.BecomeMaster();
+                ctx.Server.Log.Notice("MASTER MODE enabled (user request from '" + ctx.Client.Describe() + "')");
+            }
+            ctx.Reply.WriteOk();
+            return;
+        }
+        if (!Args.TryParseInt64(args[2], out long port) || port < 0 || port > 65535)
+        {
+            ctx.Reply.WriteError("ERR Invalid master port"u8);
+            return;
+        }
+        string host = Encoding.UTF8.GetString(args[1]);
+        if (replication.Master is { } current && current.Host == host && current.Port == port)
+        {
+            ctx.Server.Log.Notice("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            ctx.Reply.WriteSimpleString("OK Already connected to specified master"u8);
+            return;
+        }
+        replication.BecomeReplicaOf(host, (int)port);
+        ctx.Server.Log.Notice("REPLICAOF " + host + ":" + port + " enabled (user request from '" + ctx.Client.Describe() + "')");
+        ctx.Reply.WriteOk();
+    }
+
+    private static void Role(CommandContext ctx, in CommandArgs args)
+    {
+        var replication = ctx.Server.Replication;
+        var reply = ctx.Reply;
+        if (replication.Master is { } master)
+        {
+            reply.WriteArrayHeader(5);
+            reply.WriteBulk("slave"u8);
+            reply.WriteBulk(master.Host);
+            reply.WriteInteger(master.Port);
+            reply.WriteBulk(master.RoleState);
+            reply.WriteInteger(master.MasterClient is null ? -1 : ctx.Server.Stream.MasterReplOffset);
+            return;
+        }
+        var online = replication.Replicas.Where(r => r.State == ReplicaState.Online).ToList();
+        reply.WriteArrayHeader(3);
+        reply.WriteBulk("master"u8);
+        reply.WriteInteger(ctx.Server.Stream.MasterReplOffset);
+        reply.WriteArrayHeader(online.Count);
+        foreach (var link in online)
+        {
+            reply.WriteArrayHeader(3);
+            reply.WriteBulk(link.Ip);
+            reply.WriteBulk(link.ListeningPort);
+            reply.WriteBulk(link.AckOffset);
+        }
+    }
+
+    private static void Wait(CommandContext ctx, in CommandArgs args)
+    {
+        if (ctx.Server.IsReplica)
+        {
+            ctx.Reply.WriteError("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."u8);
+            return;
+        }
+        if (!Args.TryParseInt64(args[1], out long needed))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (!Args.TryParseInt64(args[2], out long timeout))
+        {
+            ctx.Reply.WriteError("ERR timeout is not an integer or out of range"u8);
+            return;
+        }
+        if (timeout < 0)
+        {
+            ctx.Reply.WriteError("ERR timeout is negative"u8);
+            return;
+        }
+        ctx.Server.Replication.Wait(ctx.Client, (int)Math.Min(needed, int.MaxValue), timeout);
+    }
+}

@@ -1,0 +1,26 @@
+namespace Psyncd.Replication;
+
+/// <summary>
+/// What replication needs from persistence: a point-in-time snapshot written as an RDB file (the
+/// full-sync payload), and loading a received RDB file in place of the dataset. Persistence implements
+/// it; both calls are made inside the command loop.
+/// </summary>
+public interface IRdbService
+{
+    /// <summary>True while a snapshot (BGSAVE) is being written.</summary>
+    bool SnapshotInProgress { get; }
+
+    /// <summary>
+    /// Starts a background snapshot into a new file of <c>dir</c> carrying <paramref name="aux"/> as AUX
+    /// fields (repl-id, repl-offset, repl-stream-db). The snapshot's instant is this call. When the file
+    /// is complete (or failed), <paramref name="done"/> runs inside the loop with its path, or null and
+    /// the reason. Returns false (and never calls <paramref name="done"/>) when a snapshot is running.
+    /// </summary>
+    bool TryStartSnapshot(IReadOnlyList<KeyValuePair<string, string>> aux, Action<string?, string?> done);
+
+    /// <summary>
+    /// Replaces the whole dataset with the RDB file at <paramref name="path"/> and returns its AUX fields.
+    /// Throws when the file is corrupt (the dataset is then empty).
+    /// </summary>
+    IReadOnlyDictionary<string, string> LoadReplacingDataset(string path);
+}

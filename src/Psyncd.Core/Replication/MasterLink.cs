@@ -1,0 +1,571 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Psyncd.Protocol;
+using Psyncd.Server;
+
+namespace Psyncd.Replication;
+
+/// <summary>The replica's link to its master, named for what it is doing (ROLE's words in brackets).</summary>
+public enum MasterLinkState
+{
+    /// <summary>Must connect, next cron tick or at once (connect).</summary>
+    Connect,
+
+    /// <summary>TCP connection in progress (connecting).</summary>
+    Connecting,
+
+    /// <summary>PING, AUTH, REPLCONF and PSYNC exchanged (handshake).</summary>
+    Handshake,
+
+    /// <summary>Receiving the RDB payload, then loading it (sync).</summary>
+    Transfer,
+
+    /// <summary>Applying the master's stream (connected).</summary>
+    Connected,
+}
+
+/// <summary>
+/// The replica side of replication (Redis's syncWithMaster and readSyncBulkPayload): connects to the
+/// master, performs the handshake, asks PSYNC with the cached history, receives and loads the payload of a
+/// full resynchronization, then applies the master's stream as the master client, acknowledging every
+/// second. The exchange is a straight-line async method; <see cref="State"/> is updated at every step so
+/// INFO, ROLE and the timeouts can see it. Reconnects a second after any failure.
+/// </summary>
+public sealed class MasterLink
+{
+    private static readonly SocketConnectionContextFactory s_connections = new(
+        new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null, MaxWriteBufferSize = null },
+        NullLogger.Instance);
+
+    private readonly PsyncdServer _server;
+    private readonly ReplicationManager _manager;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ByteBufferWriter _pendingTransaction = new(256);
+    private ConnectionContext? _connection;
+    private Client? _masterClient;
+    private Task? _run;
+    private Task _pendingAckFlush = Task.CompletedTask;
+    private bool _prePsync;
+
+    internal MasterLink(PsyncdServer server, ReplicationManager manager, string host, int port, CachedMaster? cached)
+    {
+        _server = server;
+        _manager = manager;
+        Host = host;
+        Port = port;
+        Cached = cached;
+    }
+
+    public string Host { get; }
+
+    public int Port { get; }
+
+    /// <summary>The history to ask PSYNC to continue; null forces a full resynchronization.</summary>
+    public CachedMaster? Cached { get; private set; }
+
+    public MasterLinkState State { get; private set; } = MasterLinkState.Connect;
+
+    public bool IsConnected => State == MasterLinkState.Connected;
+
+    /// <summary>Last time anything came from the master (Environment.TickCount64).</summary>
+    public long LastIoMs { get; private set; } = Environment.TickCount64;
+
+    /// <summary>When the link went down; -1 when it was never up.</summary>
+    public long LinkDownSinceMs { get; private set; } = -1;
+
+    /// <summary>Payload bytes announced (-1 before the $ line, 0 for an EOF-framed payload) and received.</summary>
+    public long SyncTotalBytes { get; private set; } = -1;
+
+    public long SyncReadBytes { get; private set; }
+
+    /// <summary>ROLE's state word.</summary>
+    public string RoleState => State switch
+    {
+        MasterLinkState.Connect => "connect",
+        MasterLinkState.Connecting => "connecting",
+        MasterLinkState.Handshake => "handshake",
+        MasterLinkState.Transfer => "sync",
+        _ => "connected",
+    };
+
+    /// <summary>The master client applying the stream, when connected.</summary>
+    public Client? MasterClient => _masterClient;
+
+    public void Start() => _run = RunAsync(_stop.Token);
+
+    /// <summary>Ends the link for good (SLAVEOF NO ONE or another master); inside the loop.</summary>
+    public void Stop(string reason)
+    {
+        _stop.Cancel();
+        _server.Log.Notice("Dropping the link with MASTER " + Host + ":" + Port + ": " + reason);
+        if (_masterClient is not null)
+            CacheMaster();
+        _connection?.Abort();
+    }
+
+    private async Task RunAsync(CancellationToken token)
+    {
+        await Task.Yield();
+        while (!token.IsCancellationRequested)
+        {
+            string? reason = null;
+            try
+            {
+                await SyncAndStreamAsync(token).ConfigureAwait(false);
+                reason = "connection closed by master";
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or TimeoutException or ObjectDisposedException)
+            {
+                reason = e.Message;
+            }
+            catch (Exception e)
+            {
+                reason = "unexpected error: " + e;
+            }
+            _server.Loop.Enter();
+            try
+            {
+                LinkLost(reason);
+            }
+            finally
+            {
+                _server.Loop.Exit();
+            }
+            try
+            {
+                await Task.Delay(1000, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC.</summary>
+    private void LinkLost(string? reason)
+    {
+        var connection = _connection;
+        _connection = null;
+        connection?.Abort();
+        if (State == MasterLinkState.Connected)
+        {
+            _server.Log.Notice("Connection with master lost: " + reason);
+            if (_masterClient is not null)
+                CacheMaster();
+            LinkDownSinceMs = Environment.TickCount64;
+        }
+        else if (!_stop.IsCancellationRequested)
+        {
+            _server.Log.Warning("Error condition on socket for SYNC with " + Host + ":" + Port + ": " + reason);
+        }
+        if (_masterClient is not null)
+        {
+            _server.RemoveClient(_masterClient, "master link lost");
+            _masterClient = null;
+        }
+        _pendingTransaction.Clear();
+        State = MasterLinkState.Connect;
+        _server.MasterLinkUp = false;
+    }
+
+    private void CacheMaster()
+    {
+        // Only whole applied commands count: a transaction half received is not in the offset.
+        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset);
+        _server.Log.Notice("Caching the disconnected master state.");
+    }
+
+    private async Task SyncAndStreamAsync(CancellationToken token)
+    {
+        var options = _server.Options;
+        State = MasterLinkState.Connecting;
+        _server.Log.Notice("MASTER <-> REPLICA sync started");
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = !options.ReplDisableTcpNodelay };
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(options.ReplTimeout));
+            try
+            {
+                await socket.ConnectAsync(Host, Port, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new TimeoutException("Timeout connecting to the MASTER...");
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        var connection = s_connections.Create(socket);
+        _connection = connection;
+        _server.Log.Notice("Non blocking connect for SYNC fired the event.");
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
+        State = MasterLinkState.Handshake;
+
+        // PING first, alone: only a master able to answer it is worth the rest.
+        await SendAsync(output, "PING").ConfigureAwait(false);
+        string pong = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        if (pong.StartsWith('-') && !pong.StartsWith("-NOAUTH", StringComparison.Ordinal) && !pong.StartsWith("-NOPERM", StringComparison.Ordinal)
+            && !pong.StartsWith("-ERR operation not permitted", StringComparison.Ordinal))
+            throw new InvalidDataException("Error reply to PING from master: '" + pong + "'");
+        _server.Log.Notice("Master replied to PING, replication can continue...");
+
+        if (options.MasterAuth.Length > 0)
+        {
+            await SendAsync(output, "AUTH", options.MasterAuth).ConfigureAwait(false);
+            string auth = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+            if (auth.StartsWith('-'))
+                throw new InvalidDataException("Unable to AUTH to MASTER: " + auth);
+        }
+        int announcedPort = options.SlaveAnnouncePort != 0 ? options.SlaveAnnouncePort : _server.BoundPort;
+        await SendAsync(output, "REPLCONF", "listening-port", announcedPort.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        string portReply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        if (portReply.StartsWith('-'))
+            _server.Log.Notice("(Non critical) Master does not understand REPLCONF listening-port: " + portReply);
+        if (options.SlaveAnnounceIp.Length > 0)
+        {
+            await SendAsync(output, "REPLCONF", "ip-address", options.SlaveAnnounceIp).ConfigureAwait(false);
+            await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        }
+        await SendAsync(output, "REPLCONF", "capa", "eof", "capa", "psync2").ConfigureAwait(false);
+        string capaReply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        if (capaReply.StartsWith('-'))
+            _server.Log.Notice("(Non critical) Master does not understand REPLCONF capa: " + capaReply);
+
+        // PSYNC with the history we hold, or "? -1" when there is none.
+        CachedMaster? cached;
+        _server.Loop.Enter();
+        try
+        {
+            cached = Cached;
+        }
+        finally
+        {
+            _server.Loop.Exit();
+        }
+        if (cached is not null)
+        {
+            _server.Log.Notice("Trying a partial resynchronization (request " + cached.ReplId + ":" + (cached.Offset + 1) + ").");
+            await SendAsync(output, "PSYNC", cached.ReplId, (cached.Offset + 1).ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
+        else
+        {
+            _server.Log.Notice("Partial resynchronization not possible (no cached master)");
+            await SendAsync(output, "PSYNC", "?", "-1").ConfigureAwait(false);
+        }
+        string reply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        _prePsync = false;
+        if (reply.StartsWith("+FULLRESYNC", StringComparison.Ordinal))
+        {
+            var parts = reply.Split(' ');
+            string replId = parts.Length > 1 && parts[1].Length == 40 ? parts[1] : ReplicationManager.NoReplId;
+            long offset = parts.Length > 2 && long.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long o) ? o : -1;
+            _server.Log.Notice("Full resync from master: " + replId + ":" + offset);
+            await ReceivePayloadAsync(input, replId, offset, token).ConfigureAwait(false);
+        }
+        else if (reply.StartsWith("+CONTINUE", StringComparison.Ordinal))
+        {
+            string newId = reply.Length > 10 ? reply[10..].Trim() : "";
+            _server.Loop.Enter();
+            try
+            {
+                _server.Log.Notice("Successful partial resynchronization with master.");
+                if (newId.Length == 40 && !string.Equals(newId, _manager.ReplId, StringComparison.OrdinalIgnoreCase))
+                {
+                    _manager.ContinueWithNewId(newId);
+                    _server.Log.Notice("Master replication ID changed to " + newId);
+                    // Our replicas know the old id only: they reconnect and continue with it as replid2.
+                    _manager.DisconnectReplicas("master replication ID changed");
+                }
+                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, db: null);
+            }
+            finally
+            {
+                _server.Loop.Exit();
+            }
+            _server.Log.Notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        }
+        else if (reply.StartsWith("-NOMASTERLINK", StringComparison.Ordinal) || reply.StartsWith("-LOADING", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException("Master is currently unable to PSYNC but should be in the future: " + reply);
+        }
+        else
+        {
+            // A master that does not know PSYNC: plain SYNC on the same connection. It will not expect ACKs.
+            _server.Log.Warning("Unexpected reply to PSYNC from master: " + reply + "; retrying with SYNC...");
+            _prePsync = true;
+            await output.WriteAsync("SYNC\r\n"u8.ToArray(), token).ConfigureAwait(false);
+            await ReceivePayloadAsync(input, ReplicationManager.NoReplId, -1, token).ConfigureAwait(false);
+        }
+
+        // Apply the stream, as any client's input, with the master client.
+        var clientConnection = new ClientConnection(connection, _server, _masterClient!);
+        await clientConnection.RunAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Receives the RDB payload of a full resynchronization into a file, then loads it inside the loop.</summary>
+    private async Task ReceivePayloadAsync(PipeReader input, string replId, long offset, CancellationToken token)
+    {
+        State = MasterLinkState.Transfer;
+        SyncTotalBytes = -1;
+        SyncReadBytes = 0;
+        string header = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        if (!header.StartsWith('$'))
+            throw new InvalidDataException("Bad protocol from MASTER, the first byte is not '$' (we received '" + header + "'), are you sure the host and port are right?");
+        var dir = _server.Options.Dir;
+        string temp = Path.Combine(dir, "temp-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "." + Environment.ProcessId + ".rdb");
+        await using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
+        {
+            if (header.StartsWith("$EOF:", StringComparison.Ordinal))
+            {
+                var mark = Encoding.ASCII.GetBytes(header.Substring(5, 40));
+                SyncTotalBytes = 0;
+                _server.Log.Notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                await ReceiveUntilMarkAsync(input, file, mark, token).ConfigureAwait(false);
+            }
+            else
+            {
+                long size = long.Parse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture);
+                SyncTotalBytes = size;
+                _server.Log.Notice("MASTER <-> REPLICA sync: receiving " + size + " bytes from master to disk");
+                await ReceiveExactlyAsync(input, file, size, token).ConfigureAwait(false);
+            }
+            await file.FlushAsync(token).ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+        }
+
+        string target = Path.Combine(dir, _server.Options.DbFilename);
+        _server.Loop.Enter();
+        try
+        {
+            _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
+            // The new dataset replaces everything: our replicas must start over, the backlog too.
+            _manager.DisconnectReplicas("full resynchronization with my master");
+            _server.Stream.Backlog = null;
+            File.Move(temp, target, overwrite: true);
+            _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
+            var aux = _manager.Rdb!.LoadReplacingDataset(target);
+            int db = aux.TryGetValue("repl-stream-db", out var dbText) && int.TryParse(dbText, out int d) ? d : 0;
+            _manager.AdoptMasterHistory(replId, offset);
+            StartStreaming(offset, db);
+            _server.Log.Notice("MASTER <-> REPLICA sync: Finished with success");
+        }
+        finally
+        {
+            _server.Loop.Exit();
+        }
+        // An EOF-framed payload has no length: the master waits for this ACK to start the stream.
+        SendAck();
+    }
+
+    /// <summary>Inside the loop: creates the master client and marks the link connected.</summary>
+    private void StartStreaming(long offset, int? db)
+    {
+        var client = new Client(new ClientOutput(_server.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
+        client.Flags |= ClientFlags.Master;
+        _server.AddClient(client);
+        client.Authenticated = true;
+        // After a partial resynchronization the stream goes on in the database it was in.
+        client.Db = db ?? _lastMasterDb;
+        _masterClient = client;
+        _pendingTransaction.Clear();
+        Cached = null;
+        State = MasterLinkState.Connected;
+        LastIoMs = Environment.TickCount64;
+        LinkDownSinceMs = -1;
+        _server.MasterLinkUp = true;
+        _server.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
+    }
+
+    private int _lastMasterDb;
+
+    /// <summary>
+    /// Inside the loop, after the master client applied one request: forward its bytes to our own
+    /// replicas and backlog, verbatim, which also advances our offset. A transaction is forwarded whole
+    /// at its EXEC (the offset counts only applied commands).
+    /// </summary>
+    internal void OnRequestApplied(Client master, ReadOnlySpan<byte> request)
+    {
+        LastIoMs = Environment.TickCount64;
+        _lastMasterDb = master.Db;
+        if (master.MultiQueue is not null)
+        {
+            _pendingTransaction.WriteRaw(request);
+            return;
+        }
+        if (_pendingTransaction.Length > 0)
+        {
+            _server.Stream.AppendVerbatim(_pendingTransaction.WrittenSpan);
+            _pendingTransaction.Clear();
+        }
+        _server.Stream.AppendVerbatim(request);
+    }
+
+    /// <summary>Sends REPLCONF ACK with our applied offset (every second, on GETACK, after an EOF payload).</summary>
+    public void SendAck()
+    {
+        var connection = _connection;
+        if (connection is null || _prePsync || !_pendingAckFlush.IsCompleted)
+            return;
+        string offset = _server.Stream.MasterReplOffset.ToString(CultureInfo.InvariantCulture);
+        var bytes = Encoding.ASCII.GetBytes("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$" + offset.Length + "\r\n" + offset + "\r\n");
+        try
+        {
+            var output = connection.Transport.Output;
+            output.Write(bytes);
+            var flush = output.FlushAsync();
+            if (!flush.IsCompleted)
+                _pendingAckFlush = flush.AsTask();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            // The link is going down; the next connection sends its own ACKs.
+        }
+    }
+
+    /// <summary>Once a second, inside the loop: ACK, and give up on a master silent for repl-timeout.</summary>
+    internal void Cron(long now)
+    {
+        if (State == MasterLinkState.Connected)
+        {
+            SendAck();
+            if (now - LastIoMs > _server.Options.ReplTimeout * 1000L)
+            {
+                _server.Log.Warning("MASTER timeout: no data nor PING received...");
+                _connection?.Abort();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Reading the handshake and the payload
+    // ------------------------------------------------------------------
+
+    private static async Task SendAsync(PipeWriter output, params string[] args)
+    {
+        var sb = new StringBuilder();
+        sb.Append('*').Append(args.Length).Append("\r\n");
+        foreach (var arg in args)
+        {
+            int length = Encoding.UTF8.GetByteCount(arg);
+            sb.Append('$').Append(length).Append("\r\n").Append(arg).Append("\r\n");
+        }
+        await output.WriteAsync(Encoding.UTF8.GetBytes(sb.ToString())).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one reply line, skipping the empty keepalive lines a master sends while it prepares.</summary>
+    private async Task<string> ReadReplyLineAsync(PipeReader input, CancellationToken token)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                throw new TimeoutException("Timeout receiving a reply from the master");
+            }
+            var buffer = result.Buffer;
+            var newline = buffer.PositionOf((byte)'\n');
+            if (newline is { } position)
+            {
+                var lineBytes = buffer.Slice(0, position).ToArray();
+                input.AdvanceTo(buffer.GetPosition(1, position));
+                LastIoMs = Environment.TickCount64;
+                string line = Encoding.UTF8.GetString(lineBytes).TrimEnd('\r');
+                if (line.Length == 0)
+                {
+                    timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
+                    continue;
+                }
+                return line;
+            }
+            if (buffer.Length > 64 * 1024)
+                throw new InvalidDataException("Reply line from master too long");
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+                throw new IOException("Connection closed by master during the handshake");
+        }
+    }
+
+    private async Task ReceiveExactlyAsync(PipeReader input, FileStream file, long size, CancellationToken token)
+    {
+        long left = size;
+        while (left > 0)
+        {
+            var result = await ReadWithTimeoutAsync(input, token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var take = buffer.Slice(0, Math.Min(left, buffer.Length));
+            foreach (var segment in take)
+                await file.WriteAsync(segment, token).ConfigureAwait(false);
+            left -= take.Length;
+            SyncReadBytes += take.Length;
+            input.AdvanceTo(take.End);
+            if (left > 0 && result.IsCompleted)
+                throw new IOException("I/O error trying to sync with MASTER: connection lost");
+        }
+    }
+
+    private async Task ReceiveUntilMarkAsync(PipeReader input, FileStream file, byte[] mark, CancellationToken token)
+    {
+        // Everything goes to the file; after each read, the file's last 40 bytes are compared with the mark.
+        var tail = new byte[mark.Length];
+        while (true)
+        {
+            var result = await ReadWithTimeoutAsync(input, token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            foreach (var segment in buffer)
+                await file.WriteAsync(segment, token).ConfigureAwait(false);
+            SyncReadBytes += buffer.Length;
+            input.AdvanceTo(buffer.End);
+            if (file.Length >= mark.Length)
+            {
+                file.Seek(-mark.Length, SeekOrigin.End);
+                await file.ReadExactlyAsync(tail, token).ConfigureAwait(false);
+                if (tail.AsSpan().SequenceEqual(mark))
+                {
+                    file.SetLength(file.Length - mark.Length);
+                    return;
+                }
+            }
+            if (result.IsCompleted)
+                throw new IOException("I/O error trying to sync with MASTER: connection lost");
+        }
+    }
+
+    private async Task<ReadResult> ReadWithTimeoutAsync(PipeReader input, CancellationToken token)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
+        try
+        {
+            var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            LastIoMs = Environment.TickCount64;
+            return result;
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new TimeoutException("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+        }
+    }
+}

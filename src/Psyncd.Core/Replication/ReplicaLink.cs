@@ -1,0 +1,89 @@
+using System.Globalization;
+using Psyncd.Server;
+
+namespace Psyncd.Replication;
+
+/// <summary>Where a replica stands on the master's side (Redis's SLAVE_STATE_*).</summary>
+public enum ReplicaState
+{
+    /// <summary>Asked for a full sync; waiting for a snapshot to start (another one may be running).</summary>
+    WaitBgsaveStart,
+
+    /// <summary>Its snapshot is being written; the stream since the snapshot's instant is held for it.</summary>
+    WaitBgsaveEnd,
+
+    /// <summary>The RDB payload is being sent.</summary>
+    SendBulk,
+
+    /// <summary>Receives the stream as it is produced.</summary>
+    Online,
+}
+
+/// <summary>
+/// One replica, as its master sees it (Redis's slave client state): its state, what it announced with
+/// REPLCONF, its acknowledged offset, and its share of the stream. The stream reaches it through its
+/// client's output: while its payload is pending the output is held, so the bytes produced since the
+/// snapshot's instant wait in the output's overflow, in order, and follow the payload.
+/// </summary>
+public sealed class ReplicaLink : IStreamListener
+{
+    public ReplicaLink(Client client)
+    {
+        Client = client;
+    }
+
+    public Client Client { get; }
+
+    public ReplicaState State { get; set; } = ReplicaState.WaitBgsaveStart;
+
+    /// <summary>Port the replica listens on (REPLCONF listening-port); 0 when never given.</summary>
+    public int ListeningPort { get; set; }
+
+    /// <summary>Address the replica announced (REPLCONF ip-address), or null to use the peer address.</summary>
+    public string? AnnouncedIp { get; set; }
+
+    /// <summary>It understands <c>$EOF:</c> payloads (REPLCONF capa eof).</summary>
+    public bool CapaEof { get; set; }
+
+    /// <summary>It understands <c>+CONTINUE &lt;replid&gt;</c> (REPLCONF capa psync2).</summary>
+    public bool CapaPsync2 { get; set; }
+
+    /// <summary>Highest offset the replica acknowledged (REPLCONF ACK).</summary>
+    public long AckOffset { get; set; }
+
+    /// <summary>When the last ACK (or keepalive newline) arrived (Environment.TickCount64).</summary>
+    public long LastAckMs { get; set; } = Environment.TickCount64;
+
+    /// <summary>It spoke SYNC, not PSYNC: no +FULLRESYNC line, no ACKs expected, never timed out.</summary>
+    public bool PrePsync { get; set; }
+
+    /// <summary>A keepalive flush still in progress on the held output (the payload waits for it).</summary>
+    internal Task KeepaliveFlush { get; set; } = Task.CompletedTask;
+
+    /// <summary>Since when the output has been over the soft limit (0: not over it).</summary>
+    public long SoftLimitSinceMs { get; set; }
+
+    /// <summary>The address reported for this replica: the announced one, else the peer's IP.</summary>
+    public string Ip => AnnouncedIp ?? Client.Address[..Client.Address.LastIndexOf(':')];
+
+    /// <summary>The state word INFO replication shows (wait_bgsave, send_bulk, online).</summary>
+    public string StateName => State switch
+    {
+        ReplicaState.WaitBgsaveStart or ReplicaState.WaitBgsaveEnd => "wait_bgsave",
+        ReplicaState.SendBulk => "send_bulk",
+        _ => "online",
+    };
+
+    /// <summary>Seconds since the last ACK, as INFO's lag= shows it (0 unless online).</summary>
+    public long LagSeconds => State == ReplicaState.Online ? (Environment.TickCount64 - LastAckMs) / 1000 : 0;
+
+    public void OnStreamBytes(ReadOnlySpan<byte> bytes)
+    {
+        Client.Output.WriteRaw(bytes);
+        Client.Output.RequestFlush();
+    }
+
+    /// <summary>INFO's <c>slaveN:</c> value.</summary>
+    public string InfoLine() => string.Create(CultureInfo.InvariantCulture,
+        $"ip={Ip},port={ListeningPort},state={StateName},offset={AckOffset},lag={LagSeconds}");
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text;
+
+namespace Psyncd.Replication;
+
+/// <summary>What replication reports (INFO replication) and persists (RDB AUX fields).</summary>
+public sealed partial class ReplicationManager
+{
+    /// <summary>
+    /// Appends INFO's replication section body (without the "# Replication" title), with redis-server
+    /// 7.0's fields in its order; see the replication spec §5.1.
+    /// </summary>
+    public void AppendInfo(StringBuilder sb)
+    {
+        var options = _server.Options;
+        var stream = Stream;
+        long now = Environment.TickCount64;
+        void Field(string name, object value) => sb.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+
+        if (Master is { } master)
+        {
+            Field("role", "slave");
+            Field("master_host", master.Host);
+            Field("master_port", master.Port);
+            Field("master_link_status", master.IsConnected ? "up" : "down");
+            Field("master_last_io_seconds_ago", master.MasterClient is null ? -1 : (now - master.LastIoMs) / 1000);
+            Field("master_sync_in_progress", master.State == MasterLinkState.Transfer ? 1 : 0);
+            long offset = master.MasterClient is null && master.Cached is null ? 1 : stream.MasterReplOffset;
+            Field("slave_read_repl_offset", offset);
+            Field("slave_repl_offset", offset);
+            if (master.State == MasterLinkState.Transfer)
+            {
+                Field("master_sync_total_bytes", master.SyncTotalBytes);
+                Field("master_sync_read_bytes", master.SyncReadBytes);
+                Field("master_sync_left_bytes", master.SyncTotalBytes > 0 ? master.SyncTotalBytes - master.SyncReadBytes : 0);
+                Field("master_sync_perc", master.SyncTotalBytes > 0 ? (master.SyncReadBytes * 100.0 / master.SyncTotalBytes).ToString("F2", CultureInfo.InvariantCulture) : "0.00");
+                Field("master_sync_last_io_seconds_ago", (now - master.LastIoMs) / 1000);
+            }
+            if (!master.IsConnected)
+                Field("master_link_down_since_seconds", master.LinkDownSinceMs < 0 ? -1 : (now - master.LinkDownSinceMs) / 1000);
+            Field("slave_priority", options.SlavePriority);
+            Field("slave_read_only", options.SlaveReadOnly ? 1 : 0);
+            Field("replica_announced", 1);
+        }
+        else
+        {
+            Field("role", "master");
+        }
+        Field("connected_slaves", _replicas.Count);
+        if (options.MinSlavesToWrite > 0 && options.MinSlavesMaxLag > 0)
+            Field("min_slaves_good_slaves", _server.GoodReplicaCount);
+        for (int i = 0; i < _replicas.Count; i++)
+            Field("slave" + i, _replicas[i].InfoLine());
+        Field("master_failover_state", "no-failover");
+        Field("master_replid", ReplId);
+        Field("master_replid2", ReplId2);
+        Field("master_repl_offset", stream.MasterReplOffset);
+        Field("second_repl_offset", SecondReplOffset);
+        var backlog = stream.Backlog;
+        Field("repl_backlog_active", backlog is null ? 0 : 1);
+        Field("repl_backlog_size", options.ReplBacklogSize);
+        Field("repl_backlog_first_byte_offset", backlog?.FirstByteOffset ?? 0);
+        Field("repl_backlog_histlen", backlog?.HistoryLength ?? 0);
+    }
+
+    /// <summary>
+    /// AUX fields an RDB written now should carry so that this server can continue its history after a
+    /// restart (Redis 4.0+: repl-stream-db, repl-id, repl-offset); empty when there is no history to keep.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> AuxFieldsForSave()
+    {
+        bool hasHistory = Master is not null || Stream.Backlog is not null;
+        if (!hasHistory)
+            return Array.Empty<KeyValuePair<string, string>>();
+        int db = Master?.MasterClient?.Db ?? 0;
+        return new[]
+        {
+            new KeyValuePair<string, string>("repl-stream-db", db.ToString(CultureInfo.InvariantCulture)),
+            new KeyValuePair<string, string>("repl-id", ReplId),
+            new KeyValuePair<string, string>("repl-offset", Stream.MasterReplOffset.ToString(CultureInfo.InvariantCulture)),
+        };
+    }
+
+    /// <summary>
+    /// At startup, after loading an RDB that carried repl-id and repl-offset: a replica resumes that
+    /// history with PSYNC; a master keeps it as its secondary id so its former replicas can continue.
+    /// </summary>
+    public void RestoreFromRdb(IReadOnlyDictionary<string, string> aux)
+    {
+        if (!aux.TryGetValue("repl-id", out var replId) || replId.Length != 40
+            || !aux.TryGetValue("repl-offset", out var offsetText) || !long.TryParse(offsetText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long offset))
+            return;
+        Stream.MasterReplOffset = offset;
+        if (_server.Options.SlaveOf is not null)
+        {
+            ReplId = replId;
+            ClearReplicationId2();
+            _restoredCache = new CachedMaster(replId, offset);
+        }
+        else
+        {
+            ReplId2 = replId;
+            SecondReplOffset = offset + 1;
+        }
+        Log.Notice("Restored replication state from the RDB: replid " + replId + ", offset " + offset);
+    }
+
+    private CachedMaster? _restoredCache;
+}

@@ -1,0 +1,174 @@
+using System.Security.Cryptography;
+using Psyncd.Server;
+
+namespace Psyncd.Replication;
+
+/// <summary>
+/// Replication state and duties of this server, in both roles: as a master (its replicas, the backlog,
+/// PSYNC, ACKs, WAIT) in <c>ReplicationManager.Master.cs</c>, and as a replica (the link to its master)
+/// in <see cref="MasterLink"/>. Everything here runs inside the command loop unless a method says so.
+/// </summary>
+/// <remarks>
+/// Replication ids (PSYNC2): <see cref="ReplId"/> names the history this server's stream belongs to.
+/// <see cref="ReplId2"/> is the history it continued from (after a promotion, or a +CONTINUE with a new
+/// id), valid up to <see cref="SecondReplOffset"/>: a PSYNC naming the old id with an offset up to that
+/// point can still continue (mirrors Redis's shiftReplicationId).
+/// </remarks>
+public sealed partial class ReplicationManager
+{
+    /// <summary>A replid that means "none" (40 zeros), as INFO shows master_replid2 when unset.</summary>
+    public const string NoReplId = "0000000000000000000000000000000000000000";
+
+    private readonly PsyncdServer _server;
+    private readonly List<ReplicaLink> _replicas = new();
+
+    /// <summary>When the master last had no replica (for repl-backlog-ttl), Environment.TickCount64.</summary>
+    private long _noReplicasSinceMs = Environment.TickCount64;
+
+    private long _lastPingMs = Environment.TickCount64;
+
+    public ReplicationManager(PsyncdServer server)
+    {
+        _server = server;
+        ReplId = NewReplId();
+    }
+
+    public string ReplId { get; private set; }
+
+    public string ReplId2 { get; private set; } = NoReplId;
+
+    /// <summary>Last offset (plus one) up to which <see cref="ReplId2"/> is valid; -1 when unset.</summary>
+    public long SecondReplOffset { get; private set; } = -1;
+
+    /// <summary>Persistence, for full-sync payloads and for loading them (set at startup).</summary>
+    public IRdbService? Rdb { get; set; }
+
+    /// <summary>Replicas attached to this server, in any state.</summary>
+    public IReadOnlyList<ReplicaLink> Replicas => _replicas;
+
+    /// <summary>The link to our master when this server is a replica.</summary>
+    public MasterLink? Master { get; private set; }
+
+    private ReplicationStream Stream => _server.Stream;
+
+    private ServerLog Log => _server.Log;
+
+    public static string NewReplId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+
+    /// <summary>
+    /// Starts a new history: a new id, the old one kept as <see cref="ReplId2"/> valid up to the current
+    /// offset. The replica asks for the first byte it lacks, so it can continue with the old id if it
+    /// asks for master_repl_offset + 1 or less.
+    /// </summary>
+    public void ShiftReplicationId()
+    {
+        ReplId2 = ReplId;
+        SecondReplOffset = Stream.MasterReplOffset + 1;
+        ReplId = NewReplId();
+        Log.Notice("Setting secondary replication ID to " + ReplId2 + ", valid up to offset: " + SecondReplOffset + ". New replication ID is " + ReplId);
+    }
+
+    /// <summary>Forgets the secondary id (a new, unrelated history begins).</summary>
+    public void ClearReplicationId2()
+    {
+        ReplId2 = NoReplId;
+        SecondReplOffset = -1;
+    }
+
+    /// <summary>Adopts the history of a master we fully synchronized from.</summary>
+    internal void AdoptMasterHistory(string replId, long offset)
+    {
+        ReplId = replId;
+        ClearReplicationId2();
+        Stream.MasterReplOffset = offset;
+        Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
+    }
+
+    /// <summary>A +CONTINUE with a new id: the master's history continues ours under another name.</summary>
+    internal void ContinueWithNewId(string replId)
+    {
+        ReplId2 = ReplId;
+        SecondReplOffset = Stream.MasterReplOffset + 1;
+        ReplId = replId;
+    }
+
+    /// <summary>The once-a-second duties of both roles (Redis's replicationCron).</summary>
+    public void Cron()
+    {
+        long now = Environment.TickCount64;
+        Master?.Cron(now);
+        MasterCron(now);
+    }
+
+    /// <summary>Drops the replication state of a client that disconnected.</summary>
+    public void OnClientRemoved(Client client)
+    {
+        var link = client.ReplicaLink;
+        if (link is null)
+            return;
+        client.ReplicaLink = null;
+        if (_replicas.Remove(link))
+        {
+            Stream.RemoveListener(link);
+            Log.Notice("Connection with replica " + link.Ip + ":" + link.ListeningPort + " lost.");
+            if (_replicas.Count == 0)
+                _noReplicasSinceMs = Environment.TickCount64;
+            UpdateGoodReplicas(Environment.TickCount64);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Role changes
+    // ------------------------------------------------------------------
+
+    /// <summary>
+    /// SLAVEOF host port: become a replica of that master. Our own history is kept as the cached master,
+    /// so that the first PSYNC can continue it if the master shares it.
+    /// </summary>
+    public void BecomeReplicaOf(string host, int port)
+    {
+        bool wasMaster = Master is null;
+        Master?.Stop("master changed");
+        _server.Options.SlaveOf = new Config.MasterAddress(host, port);
+        _server.Log.Role = 'S';
+        // Keys are never expired by a replica on its own: its master sends DELs.
+        _server.MasterLinkUp = false;
+        // A master being demoted can continue its own history with the new master (PSYNC2); a replica
+        // restarted on its RDB continues the history the RDB recorded.
+        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset) : Master?.Cached);
+        _restoredCache = null;
+        Master = new MasterLink(_server, this, host, port, cached);
+        Log.Notice("Connecting to MASTER " + host + ":" + port);
+        Master.Start();
+    }
+
+    /// <summary>SLAVEOF NO ONE: become a master, keeping the history (PSYNC2: the old id becomes replid2).</summary>
+    public void BecomeMaster()
+    {
+        if (Master is null)
+            return;
+        Master.Stop("promoted to master");
+        Master = null;
+        _server.Options.SlaveOf = null;
+        _server.Log.Role = 'M';
+        _server.MasterLinkUp = false;
+        ShiftReplicationId();
+        Stream.ResetStreamDb();
+        // Replicas reconnect and, knowing our old id, continue with a partial resynchronization.
+        DisconnectReplicas("promoted to master");
+        _noReplicasSinceMs = Environment.TickCount64;
+    }
+
+    /// <summary>Closes every replica's connection (they reconnect and resynchronize).</summary>
+    public void DisconnectReplicas(string reason)
+    {
+        foreach (var link in _replicas.ToList())
+        {
+            Log.Notice("Disconnecting replica " + link.Ip + ":" + link.ListeningPort + ": " + reason);
+            link.Client.CloseAsap();
+        }
+    }
+}
+
+/// <summary>What a replica remembers of the history it followed, to ask PSYNC to continue it.</summary>
+public sealed record CachedMaster(string ReplId, long Offset);

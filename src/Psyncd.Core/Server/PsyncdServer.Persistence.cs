@@ -1,0 +1,346 @@
+using System.Diagnostics;
+using System.Globalization;
+using Psyncd.Persistence;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// Persistence: loading the RDB at startup, SAVE, BGSAVE (a background snapshot that never stops the loop for
+/// long), save points, saving at shutdown, DEBUG RELOAD, and the state INFO persistence reports.
+/// </summary>
+/// <remarks>
+/// A save writes <c>temp-&lt;pid&gt;.rdb</c> in <c>dir</c>, fsyncs it and renames it over <c>dbfilename</c>, so a
+/// crash mid-save never damages the previous dump.
+/// </remarks>
+public sealed partial class PsyncdServer
+{
+    private RdbSnapshot? _bgsave;
+    private long _bgsaveStartedMs;
+    private long _lastBgsaveTryUnix;
+
+    /// <summary><see cref="Storage.Keyspace.Dirty"/> at the last successful save (INFO's rdb_changes_since_last_save is the difference).</summary>
+    public long DirtyAtLastSave { get; private set; }
+
+    /// <summary>Unix seconds of the last successful save (LASTSAVE; startup counts as one).</summary>
+    public long LastSaveTime { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>True while a BGSAVE runs.</summary>
+    public bool BgsaveInProgress => _bgsave is not null;
+
+    /// <summary>False when the last BGSAVE failed (INFO's rdb_last_bgsave_status).</summary>
+    public bool LastBgsaveStatusOk { get; private set; } = true;
+
+    /// <summary>Seconds the last BGSAVE took, -1 before the first (INFO's rdb_last_bgsave_time_sec).</summary>
+    public long LastBgsaveDurationSec { get; private set; } = -1;
+
+    /// <summary>Same as <see cref="LastBgsaveDurationSec"/> (INFO's rdb_last_bgsave_time_sec).</summary>
+    public long LastBgsaveDurationSeconds => LastBgsaveDurationSec;
+
+    /// <summary>Unix seconds the running BGSAVE started, or -1.</summary>
+    public long BgsaveStartedAt => _bgsave is null ? -1 : DateTimeOffset.UtcNow.ToUnixTimeSeconds() - (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
+
+    /// <summary>Microseconds the last snapshot took to start (INFO's latest_fork_usec; psyncd does not fork, it notes the log's tail).</summary>
+    public long LatestForkMicroseconds { get; private set; }
+
+    /// <summary>Seconds the running BGSAVE has taken so far, -1 when none runs (INFO's rdb_current_bgsave_time_sec).</summary>
+    public long CurrentBgsaveDurationSec => _bgsave is null ? -1 : (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
+
+    /// <summary>Called (inside the loop) when a BGSAVE ends, with its success.</summary>
+    public List<Action<bool>> BgsaveDoneHandlers { get; } = new();
+
+    /// <summary>The dump file: <c>dir</c>/<c>dbfilename</c>.</summary>
+    public string RdbPath => Path.Combine(Options.Dir, Options.DbFilename);
+
+    private string TempRdbPath => Path.Combine(Options.Dir, "temp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".rdb");
+
+    partial void OnStartedCore()
+    {
+        AddCronJob(CheckSavePoints);
+        LoadAtStartup();
+    }
+
+    /// <summary>The header of RDBs this server writes (replication adds the repl-* fields with a <c>with</c> expression).</summary>
+    public RdbHeader MakeRdbHeader()
+    {
+        var header = new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), UsedMemory());
+        // With a replication history (a master with a backlog, or a replica), the RDB records it, so that
+        // after a restart the server can continue it with PSYNC (Redis 4.0+).
+        var aux = Replication.AuxFieldsForSave();
+        if (aux.Count == 0)
+            return header;
+        var fields = aux.ToDictionary(p => p.Key, p => p.Value);
+        return header with
+        {
+            ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
+            ReplId = fields["repl-id"],
+            ReplOffset = long.Parse(fields["repl-offset"], CultureInfo.InvariantCulture),
+        };
+    }
+
+    // ------------------------------------------------------------------
+    // Loading
+    // ------------------------------------------------------------------
+
+    private void LoadAtStartup()
+    {
+        string path = RdbPath;
+        if (!File.Exists(path))
+            return;
+        var watch = Stopwatch.StartNew();
+        Loading = true;
+        try
+        {
+            Loop.Run(() => Replication.RestoreFromRdb(LoadRdbFile(path).Aux));
+        }
+        catch (RdbCorruptException e)
+        {
+            Log.Warning("Bad RDB file " + path + " at offset " + e.Offset + ": " + e.Reason + ". Unrecoverable error, aborting now.");
+            throw;
+        }
+        finally
+        {
+            Loading = false;
+        }
+        Log.Notice("DB loaded from disk: " + watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds");
+    }
+
+    /// <summary>Loads an RDB file into the keyspace (inside the loop). Throws <see cref="RdbCorruptException"/> on bad data.</summary>
+    public RdbReader LoadRdbFile(string path)
+    {
+        Debug.Assert(Loop.IsInside);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var reader = new RdbReader(file);
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !IsReplica);
+        DirtyAtLastSave = Keyspace.Dirty;
+        return reader;
+    }
+
+    // ------------------------------------------------------------------
+    // SAVE
+    // ------------------------------------------------------------------
+
+    /// <summary>
+    /// SAVE: writes the whole dataset to <see cref="RdbPath"/> now, inside the loop. Returns null on success,
+    /// else the error reply's text.
+    /// </summary>
+    public string? SaveForeground()
+    {
+        Debug.Assert(Loop.IsInside);
+        if (Keyspace.IsSnapshotRunning)
+            return "ERR Background save already in progress";
+        string temp = TempRdbPath;
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                WriteRdbNow(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, RdbPath, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            Log.Warning("Failed saving the DB: " + e.Message);
+            return "ERR";
+        }
+        Log.Notice("DB saved on disk");
+        DirtyAtLastSave = Keyspace.Dirty;
+        LastSaveTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        LastBgsaveStatusOk = true;
+        LastBgsaveFailed = false;
+        return null;
+    }
+
+    /// <summary>Writes a complete RDB of the dataset to <paramref name="destination"/> in one go (inside the loop).</summary>
+    public void WriteRdbNow(Stream destination, RdbHeader? header = null)
+    {
+        var output = new RdbOutput(destination);
+        var writer = new RdbWriter(Options.RdbCompression, 1 << 20);
+        writer.WriteHeader(header ?? MakeRdbHeader());
+        Keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
+        try
+        {
+            while (!Keyspace.ContinueSnapshot(int.MaxValue))
+            {
+            }
+        }
+        catch
+        {
+            if (Keyspace.IsSnapshotRunning)
+                Keyspace.AbortSnapshot();
+            throw;
+        }
+        writer.WriteEof();
+        writer.FlushTo(output);
+        output.WriteChecksum(Options.RdbChecksum);
+        destination.Flush();
+    }
+
+    // ------------------------------------------------------------------
+    // BGSAVE
+    // ------------------------------------------------------------------
+
+    /// <summary>BGSAVE (inside the loop): starts a background save; returns null when started, else the error text.</summary>
+    public string? StartBgsave(RdbHeader? header = null)
+    {
+        Debug.Assert(Loop.IsInside);
+        if (_bgsave is not null || Keyspace.IsSnapshotRunning)
+            return "ERR Background save already in progress";
+        _lastBgsaveTryUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        long beginTicks = Stopwatch.GetTimestamp();
+        var snapshot = RdbSnapshot.Begin(Loop, Keyspace, header ?? MakeRdbHeader(), Options.RdbCompression);
+        LatestForkMicroseconds = (Stopwatch.GetTimestamp() - beginTicks) * 1_000_000 / Stopwatch.Frequency;
+        _bgsave = snapshot;
+        _bgsaveStartedMs = Environment.TickCount64;
+        long dirtyAtStart = Keyspace.Dirty;
+        string temp = TempRdbPath;
+        string target = RdbPath;
+        bool checksum = Options.RdbChecksum;
+        Log.Notice("Background saving started");
+        var thread = new Thread(() => BgsaveMain(snapshot, temp, target, checksum, dirtyAtStart))
+        {
+            IsBackground = true,
+            Name = "psyncd bgsave",
+        };
+        thread.Start();
+        return null;
+    }
+
+    private void BgsaveMain(RdbSnapshot snapshot, string temp, string target, bool checksum, long dirtyAtStart)
+    {
+        string? error = null;
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                snapshot.StreamTo(file, checksum);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            error = e is OperationCanceledException ? "cancelled" : e.Message;
+            TryDelete(temp);
+        }
+        Loop.Run(() => FinishBgsave(snapshot, error, dirtyAtStart));
+    }
+
+    private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart)
+    {
+        if (_bgsave != snapshot)
+            return;
+        _bgsave = null;
+        LastBgsaveDurationSec = (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
+        if (error is null)
+        {
+            Log.Notice("Background saving terminated with success");
+            DirtyAtLastSave = dirtyAtStart;
+            LastSaveTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            LastBgsaveStatusOk = true;
+            LastBgsaveFailed = false;
+        }
+        else
+        {
+            Log.Warning("Background saving error: " + error);
+            LastBgsaveStatusOk = false;
+            LastBgsaveFailed = true;
+        }
+        foreach (var handler in BgsaveDoneHandlers)
+            handler(error is null);
+    }
+
+    /// <summary>Stops a running BGSAVE (inside the loop); its temp file is removed, the previous dump stays.</summary>
+    public void CancelBgsave()
+    {
+        Debug.Assert(Loop.IsInside);
+        var snapshot = _bgsave;
+        if (snapshot is null)
+            return;
+        Log.Warning("There is a child saving an .rdb. Killing it!");
+        snapshot.Cancel();
+        _bgsave = null;
+        LastBgsaveDurationSec = (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
+    }
+
+    /// <summary>The cron's check of the <c>save</c> points (Redis's serverCron).</summary>
+    private void CheckSavePoints()
+    {
+        if (_bgsave is not null || Keyspace.IsSnapshotRunning || Options.Save.Count == 0)
+            return;
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        long changes = Keyspace.Dirty - DirtyAtLastSave;
+        foreach (var point in Options.Save)
+        {
+            // After a failed BGSAVE, retry only every 5 seconds.
+            if (changes >= point.Changes && now - LastSaveTime > point.Seconds && (LastBgsaveStatusOk || now - _lastBgsaveTryUnix > 5))
+            {
+                Log.Notice(changes + " changes in " + point.Seconds + " seconds. Saving...");
+                StartBgsave();
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Shutdown and DEBUG RELOAD
+    // ------------------------------------------------------------------
+
+    /// <summary>
+    /// The persistence part of SHUTDOWN and SIGTERM: stops a running BGSAVE and, when <paramref name="save"/>
+    /// is true (SAVE) or null with save points configured, saves in the foreground. Returns false when that
+    /// save failed (SHUTDOWN then answers "ERR Errors trying to SHUTDOWN. Check logs." and the server stays up).
+    /// Callable inside or outside the loop.
+    /// </summary>
+    public bool SaveOnShutdown(bool? save = null)
+    {
+        if (!Loop.IsInside)
+        {
+            bool result = false;
+            Loop.Run(() => result = SaveOnShutdown(save));
+            return result;
+        }
+        CancelBgsave();
+        if (!(save ?? Options.Save.Count > 0))
+            return true;
+        Log.Notice("Saving the final RDB snapshot before exiting.");
+        if (SaveForeground() is not null)
+        {
+            Log.Warning("Error trying to save the DB, can't exit.");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>DEBUG RELOAD (inside the loop): save, empty the keyspace, load the dump back. Returns null or the error text.</summary>
+    public string? DebugReload()
+    {
+        if (SaveForeground() is not null)
+            return "ERR Error trying to save the DB";
+        Keyspace.FlushAll();
+        try
+        {
+            LoadRdbFile(RdbPath);
+        }
+        catch (Exception e) when (e is RdbCorruptException or IOException)
+        {
+            Log.Warning("Error loading the RDB back: " + e.Message);
+            return "ERR Error trying to load the RDB dump, check server logs.";
+        }
+        Log.Notice("DB reloaded by DEBUG RELOAD");
+        return null;
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.Warning("Could not remove " + path + ": " + e.Message);
+        }
+    }
+}

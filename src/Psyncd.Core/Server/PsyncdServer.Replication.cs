@@ -1,0 +1,74 @@
+using System.Globalization;
+using Psyncd.Persistence;
+using Psyncd.Replication;
+
+namespace Psyncd.Server;
+
+/// <summary>Wiring of the replication subsystem into the server.</summary>
+public sealed partial class PsyncdServer
+{
+    /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
+    public ReplicationManager Replication { get; private set; } = null!;
+
+    private void InitializeReplication()
+    {
+        Replication = new ReplicationManager(this) { Rdb = new ReplicationRdb(this) };
+        MasterRequestHandler = (master, request) => Replication.Master?.OnRequestApplied(master, request);
+        EmptyRequestHandler = client => Replication.Keepalive(client);
+        AddSecondJob(Replication.Cron);
+        Loop.AddExitHook(Replication.BeforeSleep);
+        ClientRemovedHandlers.Add(Replication.OnClientRemoved);
+    }
+
+    /// <summary>Starts replicating from the configured master (the slaveof directive), once listening.</summary>
+    private void StartReplicationFromConfig()
+    {
+        if (Options.SlaveOf is { } master)
+            Loop.Run(() => Replication.BecomeReplicaOf(master.Host, master.Port));
+    }
+
+    /// <summary>Replication's view of persistence: a BGSAVE of the dump file carrying the replication AUX fields.</summary>
+    private sealed class ReplicationRdb : IRdbService
+    {
+        private readonly PsyncdServer _server;
+
+        public ReplicationRdb(PsyncdServer server)
+        {
+            _server = server;
+        }
+
+        public bool SnapshotInProgress => _server.BgsaveInProgress || _server.Keyspace.IsSnapshotRunning;
+
+        public bool TryStartSnapshot(IReadOnlyList<KeyValuePair<string, string>> aux, Action<string?, string?> done)
+        {
+            if (SnapshotInProgress)
+                return false;
+            var fields = aux.ToDictionary(p => p.Key, p => p.Value);
+            var header = new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _server.UsedMemory())
+            {
+                ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
+                ReplId = fields["repl-id"],
+                ReplOffset = long.Parse(fields["repl-offset"], CultureInfo.InvariantCulture),
+            };
+            Action<bool>? handler = null;
+            handler = ok =>
+            {
+                _server.BgsaveDoneHandlers.Remove(handler!);
+                done(ok ? _server.RdbPath : null, ok ? null : "background save failed");
+            };
+            _server.BgsaveDoneHandlers.Add(handler);
+            if (_server.StartBgsave(header) is { } error)
+            {
+                _server.BgsaveDoneHandlers.Remove(handler);
+                return false;
+            }
+            return true;
+        }
+
+        public IReadOnlyDictionary<string, string> LoadReplacingDataset(string path)
+        {
+            _server.Keyspace.FlushAll();
+            return _server.LoadRdbFile(path).Aux;
+        }
+    }
+}
