@@ -30,6 +30,8 @@ public sealed class PubSubRegistry
         _server = server;
         server.ClientRemovedHandlers.Add(UnsubscribeAll);
         server.AddCronJob(CheckSubscriberLimits);
+        server.PubSubChannelCount = () => _channels.Count;
+        server.PubSubPatternCount = () => _patterns.Count;
     }
 
     /// <summary>Channels with at least one subscriber (INFO's pubsub_channels).</summary>
@@ -206,8 +208,10 @@ public sealed class PubSubRegistry
 
     private void Recount(Client client)
     {
-        int count = (client.SubscribedChannels?.Count ?? 0) + (client.SubscribedPatterns?.Count ?? 0);
+        int patterns = client.SubscribedPatterns?.Count ?? 0;
+        int count = (client.SubscribedChannels?.Count ?? 0) + patterns;
         client.SubscriptionCount = count;
+        client.PatternSubscriptionCount = patterns;
         if (count > 0)
             _subscribers.Add(client);
         else

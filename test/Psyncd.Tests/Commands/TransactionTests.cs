@@ -430,3 +430,57 @@ public class TransactionDifferentialTests
         return script;
     }
 }
+
+/// <summary>What a transaction and PUBLISH send to a replica (a real redis-server following psyncd).</summary>
+[Category("Replication")]
+public class TransactionPropagationTests
+{
+    [Test]
+    public void TransactionsAreWrappedInMultiExecAndPublishReachesReplicaSubscribers()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var replica = ServerProcess.StartRedis("--replicaof", "127.0.0.1", master.Port.ToString(), "--repl-diskless-load", "disabled");
+        using var m = master.Connect();
+        Assert.That(m.Command("SET", "txp:warm", "1"), Is.EqualTo("+OK\r\n"));
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+
+        using var monitor = replica.Connect();
+        Assert.That(monitor.Command("MONITOR"), Is.EqualTo("+OK\r\n"));
+        using var subscriber = replica.Connect();
+        Assert.That(subscriber.Command("SUBSCRIBE", "txp:chan"), Is.EqualTo("*3\r\n$9\r\nsubscribe\r\n$8\r\ntxp:chan\r\n:1\r\n"));
+
+        // One write: propagated alone. Two writes: wrapped. Reads only: nothing.
+        Assert.That(m.Command("MULTI"), Is.EqualTo("+OK\r\n"));
+        m.Command("SET", "txp:one", "1");
+        m.Command("GET", "txp:one");
+        Assert.That(m.Command("EXEC"), Is.EqualTo("*2\r\n+OK\r\n$1\r\n1\r\n"));
+        Assert.That(m.Command("MULTI"), Is.EqualTo("+OK\r\n"));
+        m.Command("GET", "txp:one");
+        Assert.That(m.Command("EXEC"), Is.EqualTo("*1\r\n$1\r\n1\r\n"));
+        Assert.That(m.Command("MULTI"), Is.EqualTo("+OK\r\n"));
+        m.Command("SET", "txp:a", "1");
+        m.Command("SET", "txp:b", "2");
+        Assert.That(m.Command("EXEC"), Is.EqualTo("*2\r\n+OK\r\n+OK\r\n"));
+        Assert.That(m.Command("PUBLISH", "txp:chan", "hello"), Is.EqualTo(":0\r\n"), "no subscriber on the master itself");
+
+        Assert.That(subscriber.ReadReply(), Is.EqualTo("*3\r\n$7\r\nmessage\r\n$8\r\ntxp:chan\r\n$5\r\nhello\r\n"));
+        var seen = new List<string>();
+        while (seen.Count < 6)
+        {
+            var line = (string)monitor.ReadValue()!;
+            int bracket = line.IndexOf("] ", StringComparison.Ordinal);
+            var command = line[(bracket + 2)..];
+            if (!command.StartsWith("\"PING\"", StringComparison.OrdinalIgnoreCase) && !command.StartsWith("\"REPLCONF\"", StringComparison.OrdinalIgnoreCase))
+                seen.Add(command);
+        }
+        Assert.That(seen, Is.EqualTo(new[]
+        {
+            "\"SET\" \"txp:one\" \"1\"",
+            "\"MULTI\"",
+            "\"SET\" \"txp:a\" \"1\"",
+            "\"SET\" \"txp:b\" \"2\"",
+            "\"EXEC\"",
+            "\"PUBLISH\" \"txp:chan\" \"hello\"",
+        }));
+    }
+}
