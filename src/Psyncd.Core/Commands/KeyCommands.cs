@@ -1,3 +1,5 @@
+using System.Buffers.Text;
+using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 
@@ -11,6 +13,20 @@ internal static class KeyCommands
         table.Add("del", -2, CommandFlags.Write, Del, 1, -1, 1);
         table.Add("exists", -2, CommandFlags.ReadOnly | CommandFlags.Fast, Exists, 1, -1, 1);
         table.Add("type", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Type, 1, 1, 1);
+        table.Add("rename", 3, CommandFlags.Write, Rename, 1, 2, 1);
+        table.Add("renamenx", 3, CommandFlags.Write | CommandFlags.Fast, RenameNx, 1, 2, 1);
+        table.Add("move", 3, CommandFlags.Write | CommandFlags.Fast, Move, 1, 1, 1);
+        table.Add("expire", -3, CommandFlags.Write | CommandFlags.Fast, Expire, 1, 1, 1);
+        table.Add("pexpire", -3, CommandFlags.Write | CommandFlags.Fast, PExpire, 1, 1, 1);
+        table.Add("expireat", -3, CommandFlags.Write | CommandFlags.Fast, ExpireAt, 1, 1, 1);
+        table.Add("pexpireat", -3, CommandFlags.Write | CommandFlags.Fast, PExpireAt, 1, 1, 1);
+        table.Add("ttl", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Ttl, 1, 1, 1);
+        table.Add("pttl", 2, CommandFlags.ReadOnly | CommandFlags.Fast, PTtl, 1, 1, 1);
+        table.Add("persist", 2, CommandFlags.Write | CommandFlags.Fast, Persist, 1, 1, 1);
+        table.Add("keys", 2, CommandFlags.ReadOnly | CommandFlags.SortForScript | CommandFlags.TouchesArbitraryKeys, Keys);
+        table.Add("scan", -2, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.TouchesArbitraryKeys, Scan);
+        table.Add("randomkey", 1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.TouchesArbitraryKeys, RandomKey);
+        table.Add("object", -2, CommandFlags.ReadOnly, Object, 2, 2, 1);
     }
 
     private static void Del(CommandContext ctx, in CommandArgs args)
@@ -50,4 +66,457 @@ internal static class KeyCommands
             _ => "hash"u8,
         });
     }
+
+    // ------------------------------------------------------------------
+    // RENAME, RENAMENX, MOVE
+    // ------------------------------------------------------------------
+
+    private static void Rename(CommandContext ctx, in CommandArgs args) => RenameKey(ctx, args, onlyIfNew: false);
+
+    private static void RenameNx(CommandContext ctx, in CommandArgs args) => RenameKey(ctx, args, onlyIfNew: true);
+
+    private static void RenameKey(CommandContext ctx, in CommandArgs args, bool onlyIfNew)
+    {
+        var db = ctx.Db;
+        var source = args[1];
+        var destination = args[2];
+        if (!db.LookupWrite(source).Exists)
+        {
+            ctx.Reply.WriteError(ErrorReplies.NoSuchKey);
+            return;
+        }
+        if (source.SequenceEqual(destination))
+        {
+            // Renaming a key to itself changes nothing (and is not propagated).
+            if (onlyIfNew)
+                ctx.Reply.WriteInteger(0);
+            else
+                ctx.Reply.WriteOk();
+            return;
+        }
+        if (db.LookupWrite(destination).Exists && onlyIfNew)
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        ctx.Keyspace.Rename(db.Index, source, db.Index, destination);
+        if (onlyIfNew)
+            ctx.Reply.WriteInteger(1);
+        else
+            ctx.Reply.WriteOk();
+    }
+
+    private static void Move(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseInt32(args[2], out int target))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (target < 0 || target >= ctx.Keyspace.DatabaseCount)
+        {
+            ctx.Reply.WriteError(ErrorReplies.DbIndexOutOfRange);
+            return;
+        }
+        var db = ctx.Db;
+        if (target == db.Index)
+        {
+            ctx.Reply.WriteError("ERR source and destination objects are the same"u8);
+            return;
+        }
+        var key = args[1];
+        if (!db.LookupWrite(key).Exists || ctx.Keyspace[target].LookupWrite(key).Exists)
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        ctx.Keyspace.Rename(db.Index, key, target, key);
+        ctx.Reply.WriteInteger(1);
+    }
+
+    // ------------------------------------------------------------------
+    // EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, TTL, PTTL, PERSIST
+    // ------------------------------------------------------------------
+
+    private static void Expire(CommandContext ctx, in CommandArgs args) => SetExpiry(ctx, args, ctx.Keyspace.NowMs, seconds: true);
+
+    private static void PExpire(CommandContext ctx, in CommandArgs args) => SetExpiry(ctx, args, ctx.Keyspace.NowMs, seconds: false);
+
+    private static void ExpireAt(CommandContext ctx, in CommandArgs args) => SetExpiry(ctx, args, 0, seconds: true);
+
+    private static void PExpireAt(CommandContext ctx, in CommandArgs args) => SetExpiry(ctx, args, 0, seconds: false);
+
+    [Flags]
+    private enum ExpireFlags
+    {
+        None = 0,
+        Nx = 1,
+        Xx = 2,
+        Gt = 4,
+        Lt = 8,
+    }
+
+    /// <summary>
+    /// The EXPIRE family (7.0's, with NX|XX|GT|LT): propagated as <c>PEXPIREAT key abs [options]</c>; a time
+    /// already past deletes the key (on a master) and is propagated as <c>DEL key</c>.
+    /// </summary>
+    private static void SetExpiry(CommandContext ctx, in CommandArgs args, long baseMs, bool seconds)
+    {
+        var flags = ExpireFlags.None;
+        for (int i = 3; i < args.Count; i++)
+        {
+            var option = args[i];
+            if (Args.Is(option, "NX"u8))
+                flags |= ExpireFlags.Nx;
+            else if (Args.Is(option, "XX"u8))
+                flags |= ExpireFlags.Xx;
+            else if (Args.Is(option, "GT"u8))
+                flags |= ExpireFlags.Gt;
+            else if (Args.Is(option, "LT"u8))
+                flags |= ExpireFlags.Lt;
+            else
+            {
+                ctx.Reply.WriteError("ERR Unsupported option " + Encoding.UTF8.GetString(option));
+                return;
+            }
+        }
+        if ((flags & ExpireFlags.Nx) != 0 && (flags & (ExpireFlags.Xx | ExpireFlags.Gt | ExpireFlags.Lt)) != 0)
+        {
+            ctx.Reply.WriteError("ERR NX and XX, GT or LT options at the same time are not compatible"u8);
+            return;
+        }
+        if ((flags & (ExpireFlags.Gt | ExpireFlags.Lt)) == (ExpireFlags.Gt | ExpireFlags.Lt))
+        {
+            ctx.Reply.WriteError("ERR GT and LT options at the same time are not compatible"u8);
+            return;
+        }
+        if (!Args.TryParseInt64(args[2], out long when))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (seconds)
+        {
+            if (when > long.MaxValue / 1000 || when < long.MinValue / 1000)
+            {
+                StringCommands.InvalidExpireTime(ctx);
+                return;
+            }
+            when *= 1000;
+        }
+        if (when > long.MaxValue - baseMs)
+        {
+            StringCommands.InvalidExpireTime(ctx);
+            return;
+        }
+        when += baseMs;
+
+        var db = ctx.Db;
+        var key = args[1];
+        var entry = db.LookupWrite(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        if (flags != ExpireFlags.None)
+        {
+            long currentExpire = entry.ExpireAt;
+            bool refused = ((flags & ExpireFlags.Nx) != 0 && currentExpire != -1)
+                || ((flags & ExpireFlags.Xx) != 0 && currentExpire == -1)
+                || ((flags & ExpireFlags.Gt) != 0 && (currentExpire == -1 || when <= currentExpire))
+                || ((flags & ExpireFlags.Lt) != 0 && currentExpire != -1 && when >= currentExpire);
+            if (refused)
+            {
+                ctx.Reply.WriteInteger(0);
+                return;
+            }
+        }
+
+        // A replica keeps the key (its master's DEL will come); a master deletes it now.
+        if (when <= ctx.Keyspace.NowMs && ctx.Keyspace.ExpiryMode == ExpiryMode.Delete)
+        {
+            db.Delete(key);
+            ctx.Reply.WriteInteger(1);
+            var del = ctx.Propagate(2);
+            del.WriteBulk("DEL"u8);
+            del.WriteBulk(key);
+            return;
+        }
+        db.SetExpire(key, Math.Max(when, 0));
+        ctx.Reply.WriteInteger(1);
+        var p = ctx.Propagate(args.Count);
+        p.WriteBulk("PEXPIREAT"u8);
+        p.WriteBulk(key);
+        p.WriteBulk(when);
+        for (int i = 3; i < args.Count; i++)
+            p.WriteBulk(args[i]);
+    }
+
+    private static void Ttl(CommandContext ctx, in CommandArgs args) => TimeToLive(ctx, args[1], milliseconds: false);
+
+    private static void PTtl(CommandContext ctx, in CommandArgs args) => TimeToLive(ctx, args[1], milliseconds: true);
+
+    private static void TimeToLive(CommandContext ctx, ReadOnlySpan<byte> key, bool milliseconds)
+    {
+        var entry = ctx.Db.LookupRead(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteInteger(-2);
+            return;
+        }
+        if (entry.ExpireAt < 0)
+        {
+            ctx.Reply.WriteInteger(-1);
+            return;
+        }
+        long ttl = Math.Max(0, entry.ExpireAt - ctx.Keyspace.NowMs);
+        ctx.Reply.WriteInteger(milliseconds ? ttl : (ttl + 500) / 1000);
+    }
+
+    private static void Persist(CommandContext ctx, in CommandArgs args)
+    {
+        var db = ctx.Db;
+        var entry = db.LookupWrite(args[1]);
+        bool removed = entry.Exists && entry.ExpireAt >= 0 && db.Persist(args[1]);
+        ctx.Reply.WriteInteger(removed ? 1 : 0);
+    }
+
+    // ------------------------------------------------------------------
+    // KEYS, SCAN, RANDOMKEY
+    // ------------------------------------------------------------------
+
+    private static void Keys(CommandContext ctx, in CommandArgs args)
+    {
+        var pattern = args[1];
+        bool all = GlobMatcher.MatchesAll(pattern);
+        byte[] ownPattern = all ? Array.Empty<byte>() : pattern.ToArray();
+        // Keys are written into a side buffer first: the array header needs their count.
+        var keys = new ByteBufferWriter(256);
+        long count = 0;
+        ctx.Keyspace.ForEachKey(ctx.Client.Db, (ReadOnlySpan<byte> key, in Entry _) =>
+        {
+            if (all || GlobMatcher.IsMatch(ownPattern, key))
+            {
+                keys.WriteBulk(key);
+                count++;
+            }
+        });
+        ctx.Reply.WriteArrayHeader(count);
+        ctx.Reply.WriteRaw(keys.WrittenSpan);
+    }
+
+    /// <summary>SCAN cursor [MATCH pattern] [COUNT count] [TYPE type].</summary>
+    private static void Scan(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseCursor(args[1], out ulong cursor))
+        {
+            ctx.Reply.WriteError(ErrorReplies.InvalidCursor);
+            return;
+        }
+        long count = 10;
+        byte[]? pattern = null;
+        byte[]? typeName = null;
+        for (int i = 2; i < args.Count; i += 2)
+        {
+            bool hasValue = i + 1 < args.Count;
+            if (hasValue && Args.Is(args[i], "COUNT"u8))
+            {
+                if (!Args.TryParseInt64(args[i + 1], out count))
+                {
+                    ctx.NotInteger();
+                    return;
+                }
+                if (count < 1)
+                {
+                    ctx.SyntaxError();
+                    return;
+                }
+            }
+            else if (hasValue && Args.Is(args[i], "MATCH"u8))
+            {
+                pattern = GlobMatcher.MatchesAll(args[i + 1]) ? null : args[i + 1].ToArray();
+            }
+            else if (hasValue && Args.Is(args[i], "TYPE"u8))
+            {
+                typeName = args[i + 1].ToArray();
+            }
+            else
+            {
+                ctx.SyntaxError();
+                return;
+            }
+        }
+
+        var keys = new ByteBufferWriter(256);
+        long found = 0;
+        ulong next = ctx.Keyspace.Scan(ctx.Client.Db, cursor, count, (ReadOnlySpan<byte> key, in Entry entry) =>
+        {
+            if (pattern is not null && !GlobMatcher.IsMatch(pattern, key))
+                return;
+            if (typeName is not null && !Args.Is(typeName, TypeName(entry.Kind)))
+                return;
+            keys.WriteBulk(key);
+            found++;
+        });
+        var reply = ctx.Reply;
+        reply.WriteArrayHeader(2);
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(next, digits, out int n);
+        reply.WriteBulk(digits[..n]);
+        reply.WriteArrayHeader(found);
+        reply.WriteRaw(keys.WrittenSpan);
+    }
+
+    /// <summary>A cursor as strtoul reads it (Redis's parseScanCursorOrReply): optional sign, decimal digits, nothing else.</summary>
+    private static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    {
+        cursor = 0;
+        if (text.IsEmpty)
+            return true; // strtoul reads nothing and stops at the terminator: cursor 0
+        int p = 0;
+        bool negative = false;
+        if (text[0] is (byte)'+' or (byte)'-')
+        {
+            negative = text[0] == (byte)'-';
+            p = 1;
+        }
+        if (p == text.Length)
+            return false;
+        ulong value = 0;
+        for (; p < text.Length; p++)
+        {
+            uint digit = (uint)(text[p] - '0');
+            if (digit > 9)
+                return false;
+            if (value > (ulong.MaxValue - digit) / 10)
+                return false; // ERANGE
+            value = (value * 10) + digit;
+        }
+        cursor = negative ? unchecked(0 - value) : value;
+        return true;
+    }
+
+    private static void RandomKey(CommandContext ctx, in CommandArgs args)
+    {
+        var key = ctx.Keyspace.RandomKey(ctx.Client.Db);
+        if (key is null)
+            ctx.Reply.WriteNullBulk();
+        else
+            ctx.Reply.WriteBulk(key);
+    }
+
+    // ------------------------------------------------------------------
+    // OBJECT
+    // ------------------------------------------------------------------
+
+    private static readonly string[] s_objectHelp =
+    {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    };
+
+    /// <summary>OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP (7.0's subcommands and their arities).</summary>
+    private static void Object(CommandContext ctx, in CommandArgs args)
+    {
+        var sub = args[1];
+        bool known = Args.Is(sub, "ENCODING"u8) || Args.Is(sub, "REFCOUNT"u8) || Args.Is(sub, "IDLETIME"u8) || Args.Is(sub, "FREQ"u8);
+        if (Args.Is(sub, "HELP"u8))
+        {
+            if (args.Count != 2)
+            {
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'object|help' command"u8);
+                return;
+            }
+            ctx.Reply.WriteArrayHeader(s_objectHelp.Length);
+            foreach (var line in s_objectHelp)
+                ctx.Reply.WriteSimpleString(line);
+            return;
+        }
+        if (!known)
+        {
+            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try OBJECT HELP.");
+            return;
+        }
+        if (args.Count != 3)
+        {
+            ctx.Reply.WriteError("ERR wrong number of arguments for 'object|" + Encoding.ASCII.GetString(sub).ToLowerInvariant() + "' command");
+            return;
+        }
+
+        // Looked up without touching the access time (LOOKUP_NOTOUCH), expiry applied.
+        var db = ctx.Db;
+        var key = args[2];
+        if (!db.Exists(key))
+        {
+            ctx.Reply.WriteNullBulk();
+            return;
+        }
+        var entry = db.Peek(key);
+        if (Args.Is(sub, "ENCODING"u8))
+        {
+            ctx.Reply.WriteBulk(Encoding.ASCII.GetBytes(EncodingName(ctx, entry)));
+        }
+        else if (Args.Is(sub, "REFCOUNT"u8))
+        {
+            // Small non-negative integers are Redis's shared objects, whose refcount is INT_MAX.
+            bool shared = entry.Kind == ValueKind.String && IsIntEncoded(entry.String, out long v) && v is >= 0 and < 10000;
+            ctx.Reply.WriteInteger(shared ? int.MaxValue : 1);
+        }
+        else if (Args.Is(sub, "IDLETIME"u8))
+        {
+            ctx.Reply.WriteInteger(ctx.Keyspace.IdleSeconds(entry));
+        }
+        else
+        {
+            ctx.Reply.WriteError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."u8);
+        }
+    }
+
+    /// <summary>
+    /// What OBJECT ENCODING says for a value. Strings are judged by their bytes, as Redis's tryObjectEncoding
+    /// judges a value it stores: "int", "embstr" up to 44 bytes, "raw" beyond.
+    /// </summary>
+    private static string EncodingName(CommandContext ctx, in Entry entry)
+    {
+        if (entry.Kind != ValueKind.String)
+        {
+            var o = ctx.Options;
+            var limits = new EncodingLimits(o.HashMaxZiplistEntries, o.HashMaxZiplistValue, o.ListMaxZiplistEntries, o.ListMaxZiplistValue,
+                o.SetMaxIntsetEntries, o.ZsetMaxZiplistEntries, o.ZsetMaxZiplistValue);
+            return entry.Object!.EncodingName(limits);
+        }
+        if (IsIntEncoded(entry.String, out _))
+            return "int";
+        return entry.String.Length <= 44 ? "embstr" : "raw";
+    }
+
+    /// <summary>True when Redis would store the string as a long (string2l on at most 20 bytes).</summary>
+    private static bool IsIntEncoded(ReadOnlySpan<byte> value, out long number)
+    {
+        number = 0;
+        return value.Length <= 20 && Args.TryParseInt64(value, out number);
+    }
+
+    private static ReadOnlySpan<byte> TypeName(ValueKind kind) => kind switch
+    {
+        ValueKind.String => "string"u8,
+        ValueKind.List => "list"u8,
+        ValueKind.Set => "set"u8,
+        ValueKind.SortedSet => "zset"u8,
+        _ => "hash"u8,
+    };
 }

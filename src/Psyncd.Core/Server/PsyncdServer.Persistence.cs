@@ -247,7 +247,7 @@ public sealed partial class PsyncdServer
             LastBgsaveStatusOk = false;
             LastBgsaveFailed = true;
         }
-        foreach (var handler in BgsaveDoneHandlers)
+        foreach (var handler in BgsaveDoneHandlers.ToArray())
             handler(error is null);
     }
 

@@ -74,8 +74,8 @@ public sealed unsafe partial class Keyspace
 
     /// <summary>A key of database <paramref name="db"/> chosen at random (RANDOMKEY), or null when it is empty.</summary>
     /// <remarks>
-    /// Starts the walk at a random page of the log and takes the first live key of the database met;
-    /// expired keys met on the way are deleted as a lookup would delete them.
+    /// Starts the walk at a random page of the log and picks at random among the next few live keys of the
+    /// database; expired keys met on the way are deleted as a lookup would delete them.
     /// </remarks>
     public byte[]? RandomKey(int db)
     {
@@ -85,6 +85,8 @@ public sealed unsafe partial class Keyspace
         long end = _store.Log.TailAddress;
         long pages = Math.Max(1, (end - begin + _settings.PageBytes - 1) / _settings.PageBytes);
         long start = Math.Max(begin, ((begin / _settings.PageBytes) + _random.NextInt64(pages)) * _settings.PageBytes);
+        byte[]? pick = null;
+        int seen = 0;
         for (int pass = 0; pass < 2; pass++)
         {
             long from = pass == 0 ? start : begin;
@@ -100,20 +102,28 @@ public sealed unsafe partial class Keyspace
                 var keyBytes = storeKey.AsReadOnlySpan();
                 if (keyBytes[0] != db || !IsLiveAt(ref storeKey, iterator.CurrentAddress, out var record))
                     continue;
-                var key = keyBytes[1..].ToArray();
                 if (IsLogicallyExpired(record))
                 {
                     if (ExpiryMode == ExpiryMode.Delete)
-                        ExpireKey(db, key, record);
+                        ExpireKey(db, keyBytes[1..].ToArray(), record);
                     if (_keyCounts[db] == 0)
-                        return null;
+                        return pick;
                     continue;
                 }
-                return key;
+                // Reservoir sampling over the first few live keys met, so that keys sharing a page are
+                // picked alike (taking the first one met would always pick the same key of a small database).
+                seen++;
+                if (_random.Next(seen) == 0)
+                    pick = keyBytes[1..].ToArray();
+                if (seen == RandomKeyCandidates)
+                    return pick;
             }
         }
-        return null;
+        return pick;
     }
+
+    /// <summary>Live keys RANDOMKEY chooses among, from its random starting point on.</summary>
+    private const int RandomKeyCandidates = 16;
 
     /// <summary>Deletes every key of database <paramref name="db"/> (FLUSHDB).</summary>
     public void FlushDatabase(int db)
