@@ -103,6 +103,10 @@ internal static class PubSubCommands
         var registry = ctx.Server.PubSubIfCreated;
         long receivers = registry is null ? 0 : registry.Publish(args[1], args[2]);
         ctx.Reply.WriteInteger(receivers);
+        // A replica's stream carries its master's bytes only: a message published by one of its own
+        // clients stays local, as in Redis (the master link's PUBLISH is forwarded as received).
+        if (ctx.Server.IsReplica && !ctx.Client.Has(ClientFlags.Master))
+            ctx.PreventPropagation();
     }
 
     /// <summary>PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | HELP, with Redis 7's replies and errors.</summary>

@@ -216,3 +216,40 @@ public class KeyspaceNotificationTests
             "the first message is the marker: no expired event before it");
     }
 }
+
+/// <summary>PUBLISH and replication: a master's messages reach its replicas' subscribers; a replica's stay local.</summary>
+[Category("Replication")]
+public class PubSubReplicationTests
+{
+    [Test]
+    public void MessagesFlowDownTheChainAndLocalOnesDoNotDisturbIt()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        using var leaf = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", replica.Port.ToString());
+        using var m = master.Connect();
+        Assert.That(m.Command("SET", "psr:k", "1"), Is.EqualTo("+OK\r\n"));
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        ReplicationWatch.WaitForSync(replica.Port, leaf.Port);
+
+        using var replicaSubscriber = replica.Connect();
+        using var leafSubscriber = leaf.Connect();
+        replicaSubscriber.Command("SUBSCRIBE", "psr:chan");
+        leafSubscriber.Command("SUBSCRIBE", "psr:chan");
+
+        Assert.That(m.Command("PUBLISH", "psr:chan", "from-master"), Is.EqualTo(":0\r\n"));
+        const string fromMaster = "*3\r\n$7\r\nmessage\r\n$8\r\npsr:chan\r\n$11\r\nfrom-master\r\n";
+        Assert.That(replicaSubscriber.ReadReply(), Is.EqualTo(fromMaster));
+        Assert.That(leafSubscriber.ReadReply(), Is.EqualTo(fromMaster));
+
+        using var r = replica.Connect();
+        Assert.That(r.Command("PUBLISH", "psr:chan", "local"), Is.EqualTo(":1\r\n"));
+        Assert.That(replicaSubscriber.ReadReply(), Is.EqualTo("*3\r\n$7\r\nmessage\r\n$8\r\npsr:chan\r\n$5\r\nlocal\r\n"));
+        Assert.That(m.Command("SET", "psr:k", "2"), Is.EqualTo("+OK\r\n"));
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        ReplicationWatch.WaitForSync(master.Port, leaf.Port);
+        Assert.That(m.Command("PUBLISH", "psr:chan", "again"), Is.EqualTo(":0\r\n"));
+        Assert.That(leafSubscriber.ReadReply(), Is.EqualTo("*3\r\n$7\r\nmessage\r\n$8\r\npsr:chan\r\n$5\r\nagain\r\n"),
+            "the leaf never saw the replica's local message");
+    }
+}
