@@ -205,7 +205,7 @@ public class KeyspaceNotificationTests
     [Test]
     public void NothingIsPublishedWithoutTheClass()
     {
-        using var server = ServerProcess.StartPsyncd("--notify-keyspace-events", "Kg");
+        using var server = ServerProcess.StartPsyncd("--notify-keyspace-events", "Kl");
         using var subscriber = server.Connect();
         using var c = server.Connect();
         subscriber.Command("PSUBSCRIBE", "__key*");
@@ -251,5 +251,52 @@ public class PubSubReplicationTests
         Assert.That(m.Command("PUBLISH", "psr:chan", "again"), Is.EqualTo(":0\r\n"));
         Assert.That(leafSubscriber.ReadReply(), Is.EqualTo("*3\r\n$7\r\nmessage\r\n$8\r\npsr:chan\r\n$5\r\nagain\r\n"),
             "the leaf never saw the replica's local message");
+    }
+}
+
+/// <summary>Generic and string keyspace events, compared with redis-server's for the same commands.</summary>
+[Category("Interop")]
+public class KeyspaceNotificationDifferentialTests
+{
+    private static readonly string[][] s_commands =
+    {
+        new[] { "SET", "a", "1" },
+        new[] { "SET", "b", "2", "EX", "100" },
+        new[] { "SETNX", "c", "3" },
+        new[] { "SETNX", "c", "4" },
+        new[] { "SETEX", "d", "100", "5" },
+        new[] { "MSET", "e", "6", "f", "7" },
+        new[] { "EXPIRE", "a", "100" },
+        new[] { "EXPIRE", "missing", "100" },
+        new[] { "PEXPIREAT", "f", "1" },
+        new[] { "RENAME", "e", "g" },
+        new[] { "DEL", "a", "missing", "b" },
+        new[] { "SET", "a", "1", "NX" },
+        new[] { "PUBLISH", "end", "end" },
+    };
+
+    [Test]
+    public void EventsMatchRedis()
+    {
+        using var redis = ServerProcess.StartRedis("--notify-keyspace-events", "KEg$");
+        using var psyncd = ServerProcess.StartPsyncd("--notify-keyspace-events", "KEg$");
+        Assert.That(Events(psyncd), Is.EqualTo(Events(redis)));
+    }
+
+    private static List<string> Events(ServerProcess server)
+    {
+        using var subscriber = server.Connect();
+        using var c = server.Connect();
+        subscriber.Command("PSUBSCRIBE", "*");
+        foreach (var command in s_commands)
+            c.Command(command);
+        var events = new List<string>();
+        while (true)
+        {
+            var message = (object?[])subscriber.ReadValue()!;
+            if ((string)message[2]! == "end")
+                return events;
+            events.Add(message[2] + " " + message[3]);
+        }
     }
 }
