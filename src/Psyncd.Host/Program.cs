@@ -85,6 +85,18 @@ public static class Program
         }
 
         var server = new PsyncdServer(options, log);
+        // Signals are handled from before the listeners open, so a SIGTERM during startup still stops cleanly.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGTERM scheduling shutdown..."));
+        });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGINT scheduling shutdown..."));
+        });
+
         try
         {
             await server.StartAsync().ConfigureAwait(false);
@@ -100,17 +112,6 @@ public static class Program
             log.Warning("Fatal error at startup: " + e.Message);
             return 1;
         }
-
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGTERM scheduling shutdown..."));
-        });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
-        {
-            context.Cancel = true;
-            server.Loop.Run(() => server.Shutdown(save: null, force: false, "Received SIGINT scheduling shutdown..."));
-        });
 
         int exitCode = await server.Stopped.ConfigureAwait(false);
         log.Warning("psyncd is now ready to exit, bye bye...");

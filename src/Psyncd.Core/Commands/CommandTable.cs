@@ -29,6 +29,11 @@ public sealed class CommandTable
         DebugCommands.Register,
         PersistenceCommands.Register,
         ReplicationCommands.Register,
+        ListCommands.Register,
+        HashCommands.Register,
+        SetCommands.Register,
+        SortedSetCommands.Register,
+        SortCommand.Register,
         TransactionCommands.Register,
         PubSubCommands.Register,
     };

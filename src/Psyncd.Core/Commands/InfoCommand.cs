@@ -14,8 +14,8 @@ namespace Psyncd.Commands;
 /// </summary>
 internal static partial class InfoCommand
 {
-    private static readonly string[] s_defaultSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace" };
-    private static readonly string[] s_allSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "keyspace" };
+    private static readonly string[] s_defaultSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace" };
+    private static readonly string[] s_allSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace" };
 
     public static void Register(CommandTable table)
     {
@@ -70,6 +70,7 @@ internal static partial class InfoCommand
                 case "replication": Replication(sb, server); break;
                 case "cpu": Cpu(sb); break;
                 case "commandstats": CommandStats(sb, server); break;
+                case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
                 case "keyspace": Keyspace(sb, server); break;
             }
         }
@@ -265,7 +266,7 @@ internal static partial class InfoCommand
         Line(sb, "total_commands_processed", stats.TotalCommandsProcessed);
         Line(sb, "instantaneous_ops_per_sec", (long)Math.Round(stats.InstantaneousOpsPerSec));
         Line(sb, "total_net_input_bytes", stats.TotalNetInputBytes);
-        Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes);
+        Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes + server.Loop.OutputBytes);
         Line(sb, "rejected_connections", stats.RejectedConnections);
         Line(sb, "sync_full", stats.SyncFull);
         Line(sb, "sync_partial_ok", stats.SyncPartialOk);

@@ -11,6 +11,7 @@ internal static class KeyCommands
     public static void Register(CommandTable table)
     {
         table.Add("del", -2, CommandFlags.Write, Del, 1, -1, 1);
+        table.Add("unlink", -2, CommandFlags.Write, Del, 1, -1, 1);
         table.Add("exists", -2, CommandFlags.ReadOnly | CommandFlags.Fast, Exists, 1, -1, 1);
         table.Add("type", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Type, 1, 1, 1);
         table.Add("rename", 3, CommandFlags.Write, Rename, 1, 2, 1);
@@ -480,7 +481,7 @@ internal static class KeyCommands
         else if (Args.Is(sub, "REFCOUNT"u8))
         {
             // Small non-negative integers are Redis's shared objects, whose refcount is INT_MAX.
-            bool shared = entry.Kind == ValueKind.String && IsIntEncoded(entry.String, out long v) && v is >= 0 and < 10000;
+            bool shared = entry.Kind == ValueKind.String && IsIntEncoded(entry, out long v) && v is >= 0 and < 10000;
             ctx.Reply.WriteInteger(shared ? int.MaxValue : 1);
         }
         else if (Args.Is(sub, "IDLETIME"u8))
@@ -495,7 +496,8 @@ internal static class KeyCommands
 
     /// <summary>
     /// What OBJECT ENCODING says for a value. Strings are judged by their bytes, as Redis's tryObjectEncoding
-    /// judges a value it stores: "int", "embstr" up to 44 bytes, "raw" beyond.
+    /// judges a value it stores ("int", "embstr" up to 44 bytes, "raw" beyond), unless the command that made
+    /// them left a hint (APPEND's "raw", INCRBYFLOAT's never "int").
     /// </summary>
     private static string EncodingName(CommandContext ctx, in Entry entry)
     {
@@ -506,16 +508,16 @@ internal static class KeyCommands
                 o.SetMaxIntsetEntries, o.ZsetMaxZiplistEntries, o.ZsetMaxZiplistValue);
             return entry.Object!.EncodingName(limits);
         }
-        if (IsIntEncoded(entry.String, out _))
+        if (IsIntEncoded(entry, out _))
             return "int";
-        return entry.String.Length <= 44 ? "embstr" : "raw";
+        return entry.String.Length <= 44 && entry.EncodingHint != StringEncodingHint.Raw ? "embstr" : "raw";
     }
 
-    /// <summary>True when Redis would store the string as a long (string2l on at most 20 bytes).</summary>
-    private static bool IsIntEncoded(ReadOnlySpan<byte> value, out long number)
+    /// <summary>True when Redis holds the string as a long: stored as SET stores (string2l on at most 20 bytes).</summary>
+    private static bool IsIntEncoded(in Entry entry, out long number)
     {
         number = 0;
-        return value.Length <= 20 && Args.TryParseInt64(value, out number);
+        return entry.EncodingHint == StringEncodingHint.ByContent && entry.String.Length <= 20 && Args.TryParseInt64(entry.String, out number);
     }
 
     private static ReadOnlySpan<byte> TypeName(ValueKind kind) => kind switch

@@ -118,15 +118,18 @@ internal readonly struct LongDouble
         if (p != text.Length)
             return false;
 
-        var mantissa = BigInteger.Parse(digits.ToString(), System.Globalization.CultureInfo.InvariantCulture);
-        if (mantissa.IsZero)
+        int leadingZeros = 0;
+        while (leadingZeros < digits.Length && digits[leadingZeros] == '0')
+            leadingZeros++;
+        if (leadingZeros == digits.Length)
         {
             value = new LongDouble(negative, BigInteger.Zero, 0, false);
             return true;
         }
+        var mantissa = BigInteger.Parse(digits.ToString(leadingZeros, digits.Length - leadingZeros), System.Globalization.CultureInfo.InvariantCulture);
         long decimalExponent = exponent - fractionDigits;
         // Magnitude is about 10^(significant digits + decimalExponent): settle far-out cases at once.
-        long magnitude = mantissa.ToString().Length + decimalExponent;
+        long magnitude = (digits.Length - leadingZeros) + decimalExponent;
         if (magnitude > 4934)
             return false; // overflow: ERANGE with HUGE_VALL
         if (magnitude < -4952)

@@ -359,7 +359,8 @@ internal static class StringCommands
             return;
         }
         int length = oldLength + tail.Length;
-        var value = db.ResizeString(key, length, in current);
+        // Redis stores a new key's value as SET would, and makes an appended-to value "raw".
+        var value = db.ResizeString(key, length, in current, current.Exists ? StringEncodingHint.Raw : StringEncodingHint.ByContent);
         tail.CopyTo(value[oldLength..]);
         ctx.Reply.WriteInteger(length);
     }
@@ -440,7 +441,7 @@ internal static class StringCommands
             return;
         }
         int length = Math.Max(oldLength, (int)offset + patch.Length);
-        var value = db.ResizeString(key, length, in current);
+        var value = db.ResizeString(key, length, in current, StringEncodingHint.Raw);
         patch.CopyTo(value[(int)offset..]);
         ctx.Reply.WriteInteger(length);
     }
@@ -541,7 +542,7 @@ internal static class StringCommands
             return;
         }
         var text = Encoding.ASCII.GetBytes(sum.ToHumanString());
-        db.SetString(key, text, in current, keepTtl: true);
+        db.SetString(key, text, in current, keepTtl: true, hint: StringEncodingHint.NotInteger);
         ctx.Reply.WriteBulk(text);
         var p = ctx.Propagate(4);
         p.WriteBulk("SET"u8);
@@ -585,17 +586,17 @@ internal static class StringCommands
         int index = (int)(offset >> 3);
         int mask = 1 << (7 - (int)(offset & 7));
         int oldLength = current.Exists ? current.String.Length : 0;
-        if (index < oldLength)
+        if (index < oldLength && current.EncodingHint == StringEncodingHint.Raw)
         {
             int old = current.String[index] & mask;
             if ((old != 0) == (on != 0))
             {
-                // Nothing changes: no write, nothing to propagate.
+                // Nothing changes: no write, nothing to propagate. (Otherwise the value becomes "raw", as in Redis.)
                 ctx.Reply.WriteInteger(old != 0 ? 1 : 0);
                 return;
             }
         }
-        var value = db.ResizeString(key, Math.Max(oldLength, index + 1), in current);
+        var value = db.ResizeString(key, Math.Max(oldLength, index + 1), in current, StringEncodingHint.Raw);
         bool wasSet = (value[index] & mask) != 0;
         if (on != 0)
             value[index] |= (byte)mask;
@@ -928,7 +929,7 @@ internal static class StringCommands
                 }
             }
             var current = db.LookupWrite(destination);
-            db.SetString(destination, result, in current);
+            db.SetString(destination, result, in current, hint: StringEncodingHint.Raw);
         }
         finally
         {

@@ -108,6 +108,10 @@ public sealed class ConfigFileParser
             return;
         }
         var directive = ConfigRegistry.Find(name);
+        // As Redis 7 does for its multi-argument directives: one argument holding blanks
+        // (--save "900 1 300 10") is split into several.
+        if (directive is not null && args.Length == 1 && args[0].Contains(' ') && directive.Name is "save" or "client-output-buffer-limit" or "bind")
+            args = args[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (directive is null || args.Length < directive.MinArgs || (directive.MaxArgs >= 0 && args.Length > directive.MaxArgs))
             throw new ConfigException("Bad directive or wrong number of arguments");
         // The first "save" line replaces the default save points; later ones add to them.
@@ -133,7 +137,9 @@ public sealed class ConfigFileParser
             }
             else
             {
-                sb.Append(ConfigValues.QuoteIfNeeded(arg)).Append(' ');
+                // Always quoted, as redis-server 7 does, so an error report shows e.g. >>> 'port "99999"'.
+                string quoted = ConfigValues.QuoteIfNeeded(arg);
+                sb.Append(quoted.StartsWith('"') ? quoted : "\"" + quoted + "\"").Append(' ');
             }
         }
         return sb.ToString();

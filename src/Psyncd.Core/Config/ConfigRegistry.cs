@@ -281,6 +281,9 @@ public static class ConfigRegistry
             o.Save.Clear();
             return;
         }
+        // One quoted argument holding the pairs, as in --save "60 1" (redis-server 7 splits it too).
+        if (a.Length == 1)
+            a = a[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (a.Length % 2 != 0)
             throw new ConfigException("Invalid save parameters");
         for (int i = 0; i < a.Length; i += 2)

@@ -12,8 +12,13 @@ public static class Lzf
     private const int MaxLiteral = 32;
     private const int MaxMatch = 264;
 
+    // The hash table of positions is reused across calls without clearing: entries hold position + base,
+    // and each call uses a base above every value stored before, so older entries read as negative.
     [ThreadStatic]
     private static int[]? t_table;
+
+    [ThreadStatic]
+    private static int t_nextBase;
 
     /// <summary>
     /// Compresses <paramref name="input"/> into <paramref name="output"/>; returns the compressed length, or 0
@@ -25,15 +30,21 @@ public static class Lzf
         if (inLen == 0 || output.Length < 2)
             return 0;
         var table = t_table ??= new int[1 << HashLog];
-        Array.Clear(table);
+        if (t_nextBase > int.MaxValue - inLen - 2)
+        {
+            Array.Clear(table);
+            t_nextBase = 0;
+        }
+        int tableBase = t_nextBase + 1;
+        t_nextBase = tableBase + inLen;
         int ip = 0;
         int op = 1; // output[0] is the first literal run's control byte
         int lit = 0;
         while (ip + 2 < inLen)
         {
             int h = Hash(input, ip);
-            int candidate = table[h] - 1;
-            table[h] = ip + 1;
+            int candidate = table[h] - tableBase;
+            table[h] = ip + tableBase;
             int off = ip - candidate - 1;
             if (candidate >= 0 && off < MaxOffset
                 && input[candidate] == input[ip] && input[candidate + 1] == input[ip + 1] && input[candidate + 2] == input[ip + 2])
@@ -65,7 +76,7 @@ public static class Lzf
                 int end = ip + len;
                 // Index the positions inside the match so later data can refer to them.
                 for (int p = ip + 1; p < end && p + 2 < inLen; p++)
-                    table[Hash(input, p)] = p + 1;
+                    table[Hash(input, p)] = p + tableBase;
                 ip = end;
                 continue;
             }
@@ -133,15 +144,21 @@ public static class Lzf
             int from = op - distance;
             if (from < 0 || op + len > output.Length)
                 return -1;
-            if (distance >= len)
+            if (distance == 1)
             {
-                output.Slice(from, len).CopyTo(output[op..]);
+                output.Slice(op, len).Fill(output[from]);
                 op += len;
             }
             else
             {
-                for (int i = 0; i < len; i++)
-                    output[op++] = output[from + i];
+                // Overlapping copies repeat the last `distance` bytes: copy in non-overlapping chunks.
+                while (len > 0)
+                {
+                    int chunk = Math.Min(len, op - from);
+                    output.Slice(from, chunk).CopyTo(output[op..]);
+                    op += chunk;
+                    len -= chunk;
+                }
             }
         }
         return op;

@@ -29,7 +29,14 @@ public sealed class RdbReader
     private byte[] _keyScratch = new byte[256];
     private byte[] _valueScratch = new byte[1024];
 
-    public RdbReader(Stream stream) => _stream = stream;
+    public RdbReader(Stream stream)
+    {
+        _stream = stream;
+        _streamEnd = stream.CanSeek ? stream.Length : -1;
+    }
+
+    // The stream's length when known (to reject lengths past the end before allocating), else -1.
+    private readonly long _streamEnd;
 
     /// <summary>The RDB version from the magic.</summary>
     public int Version { get; private set; }
@@ -574,20 +581,26 @@ public sealed class RdbReader
                     CheckLength(compressed, offset);
                     if (original > int.MaxValue - 64 || original > compressed * 1024 + 1024)
                         throw Corrupt(offset, "Invalid LZF compressed string (length " + original + ")");
-                    byte[] packed = System.Buffers.ArrayPool<byte>.Shared.Rent((int)compressed);
-                    try
+                    EnsureScratch(ref scratch, (int)original);
+                    int n;
+                    if ((int)compressed <= _buffer.Length / 2)
                     {
-                        ReadExact(packed.AsSpan(0, (int)compressed));
-                        EnsureScratch(ref scratch, (int)original);
-                        int n = Lzf.Decompress(packed.AsSpan(0, (int)compressed), scratch.AsSpan(0, (int)original));
-                        if (n != (int)original)
-                            throw Corrupt(offset, "Invalid LZF compressed string");
-                        return scratch.AsSpan(0, n);
+                        // Decompress straight from the input buffer.
+                        if (_end - _pos < (int)compressed)
+                            Fill((int)compressed);
+                        n = Lzf.Decompress(_buffer.AsSpan(_pos, (int)compressed), scratch.AsSpan(0, (int)original));
+                        _pos += (int)compressed;
                     }
-                    finally
+                    else
                     {
+                        byte[] packed = System.Buffers.ArrayPool<byte>.Shared.Rent((int)compressed);
+                        ReadExact(packed.AsSpan(0, (int)compressed));
+                        n = Lzf.Decompress(packed.AsSpan(0, (int)compressed), scratch.AsSpan(0, (int)original));
                         System.Buffers.ArrayPool<byte>.Shared.Return(packed);
                     }
+                    if (n != (int)original)
+                        throw Corrupt(offset, "Invalid LZF compressed string");
+                    return scratch.AsSpan(0, n);
                 }
                 default:
                     throw Corrupt(offset, "Unknown RDB string encoding type " + len);
@@ -635,7 +648,7 @@ public sealed class RdbReader
     {
         if (len > int.MaxValue - 64)
             throw Corrupt(offset, "String length " + len + " too large");
-        if (_stream.CanSeek && (long)len > _stream.Length - _stream.Position + (_end - _pos))
+        if (_streamEnd >= 0 && (long)len > _streamEnd - Offset)
             throw Corrupt(offset, "Unexpected EOF (string of " + len + " bytes past the end)");
     }
 

@@ -58,11 +58,24 @@ public abstract class ReplyWriter
 
     public void WriteSimpleString(string text) => WriteLine((byte)'+', text);
 
+    /// <summary>When set, the text of the last error written is kept in <see cref="LastError"/> (for the master's link on a replica, whose replies are dropped but whose errors must be reported).</summary>
+    public bool TrackErrors { get; set; }
+
+    /// <summary>The last error written while <see cref="TrackErrors"/> is set; the reader clears it.</summary>
+    public string? LastError { get; set; }
+
     /// <summary><c>-text\r\n</c>; <paramref name="text"/> carries its own prefix (<c>ERR</c>, <c>WRONGTYPE</c>...).</summary>
-    public void WriteError(string text) => WriteLine((byte)'-', text);
+    public void WriteError(string text)
+    {
+        if (TrackErrors)
+            LastError = text;
+        WriteLine((byte)'-', text);
+    }
 
     public void WriteError(ReadOnlySpan<byte> text)
     {
+        if (TrackErrors)
+            LastError = Encoding.UTF8.GetString(text);
         var span = GetSpan(text.Length + 3);
         span[0] = (byte)'-';
         text.CopyTo(span[1..]);

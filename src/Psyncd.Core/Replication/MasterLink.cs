@@ -379,6 +379,7 @@ public sealed class MasterLink
     {
         var client = new Client(new ClientOutput(_server.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
         client.Flags |= ClientFlags.Master;
+        client.Output.TrackErrors = true;
         _server.AddClient(client);
         client.Authenticated = true;
         // After a partial resynchronization the stream goes on in the database it was in.

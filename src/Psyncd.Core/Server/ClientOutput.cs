@@ -232,7 +232,9 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Flushes the pipe; returns true when the flush completed at once.</summary>
     private bool FlushPipe()
     {
-        var flush = _pipe!.FlushAsync();
+        if (_pipe!.CanGetUnflushedBytes)
+            _loop.OutputBytes += _pipe.UnflushedBytes;
+        var flush = _pipe.FlushAsync();
         if (flush.IsCompletedSuccessfully)
         {
             if (flush.Result.IsCompleted)

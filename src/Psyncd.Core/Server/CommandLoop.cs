@@ -110,4 +110,7 @@ public sealed class CommandLoop
         }
         _pendingFlush.Clear();
     }
+
+    /// <summary>Bytes handed to client transports (INFO's total_net_output_bytes); touched inside the loop only.</summary>
+    public long OutputBytes { get; set; }
 }

@@ -78,7 +78,16 @@ public sealed class CommandProcessor
                 Execute(client, args, request);
             }
             if (client.Has(ClientFlags.Master))
+            {
+                if (client.Output.LastError is { } error)
+                {
+                    // A replica must apply everything its master sends: a command that failed here means
+                    // the datasets may now differ. Never silent.
+                    _server.Log.Warning("== CRITICAL == This replica is sending an error to its master: '" + error + "' after processing the command '" + Encoding.UTF8.GetString(parser.LastWasInline ? default : request[..Math.Min(request.Length, 128)]) + "'");
+                    client.Output.LastError = null;
+                }
                 _server.OnMasterRequestApplied(client, request);
+            }
         }
         return offset;
     }

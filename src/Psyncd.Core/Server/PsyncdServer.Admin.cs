@@ -64,6 +64,7 @@ public sealed partial class PsyncdServer
     public void ResetStatistics()
     {
         Stats.Reset();
+        Loop.OutputBytes = 0;
         foreach (var cmd in Commands.All)
         {
             cmd.Calls = 0;

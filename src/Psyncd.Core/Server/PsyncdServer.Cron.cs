@@ -71,6 +71,7 @@ public sealed partial class PsyncdServer
         {
             _lastSecondJobs = now;
             CloseIdleClients();
+            SampleUsedMemory();
             foreach (var job in _secondJobs)
                 job();
         }

@@ -21,6 +21,9 @@ public sealed partial class PsyncdServer
     /// <summary><see cref="Storage.Keyspace.Dirty"/> at the last successful save (INFO's rdb_changes_since_last_save is the difference).</summary>
     public long DirtyAtLastSave { get; private set; }
 
+    /// <summary>INFO's rdb_changes_since_last_save.</summary>
+    public long ChangesSinceLastSave => Keyspace.Dirty - DirtyAtLastSave;
+
     /// <summary>Unix seconds of the last successful save (LASTSAVE; startup counts as one).</summary>
     public long LastSaveTime { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -229,6 +232,8 @@ public sealed partial class PsyncdServer
 
     private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart)
     {
+        if (error is not null)
+            snapshot.Cancel(); // the walk may not have started (the file could not be created)
         if (_bgsave != snapshot)
             return;
         _bgsave = null;

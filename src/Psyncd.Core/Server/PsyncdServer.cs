@@ -135,9 +135,11 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         OnStarted();
         StartReplicationFromConfig();
         StartCron();
-        foreach (var listener in _listeners)
-            _acceptLoops.Add(AcceptLoopAsync(listener));
         Log.Notice("Ready to accept connections");
+        // Accept loops run on the thread pool: with inline socket completions an accept loop started on
+        // this thread would keep it serving connections, and StartAsync would not return to its caller.
+        foreach (var listener in _listeners)
+            _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener)));
     }
 
     private async Task BindAsync(EndPoint endPoint, string description)

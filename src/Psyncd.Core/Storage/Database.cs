@@ -29,11 +29,12 @@ public readonly struct Database
     public void SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt = -1, bool keepTtl = false)
         => _keyspace.SetString(Index, key, value, expireAt, keepTtl);
 
-    public void SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in Entry current, long expireAt = -1, bool keepTtl = false)
-        => _keyspace.SetString(Index, key, value, in current, expireAt, keepTtl);
+    public void SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in Entry current, long expireAt = -1, bool keepTtl = false,
+        StringEncodingHint hint = StringEncodingHint.ByContent)
+        => _keyspace.SetString(Index, key, value, in current, expireAt, keepTtl, hint);
 
-    public Span<byte> ResizeString(ReadOnlySpan<byte> key, int length, in Entry current)
-        => _keyspace.ResizeString(Index, key, length, in current);
+    public Span<byte> ResizeString(ReadOnlySpan<byte> key, int length, in Entry current, StringEncodingHint hint = StringEncodingHint.ByContent)
+        => _keyspace.ResizeString(Index, key, length, in current, hint);
 
     public void SetObject(ReadOnlySpan<byte> key, RedisObject value, long expireAt = -1, bool keepTtl = false)
         => _keyspace.SetObject(Index, key, value, expireAt, keepTtl);

@@ -51,6 +51,9 @@ public readonly unsafe ref struct Entry
     public T As<T>()
         where T : RedisObject => (T)Object!;
 
+    /// <summary>How OBJECT ENCODING reports this string (an existing string key only).</summary>
+    public StringEncodingHint EncodingHint => ValueLayout.EncodingHint(Record.Value);
+
     /// <summary>The LRU clock stored with the record (for OBJECT IDLETIME).</summary>
     internal int Lru { get; }
 

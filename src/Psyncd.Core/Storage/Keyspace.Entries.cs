@@ -120,10 +120,12 @@ public sealed unsafe partial class Keyspace
     }
 
     /// <summary>As <see cref="SetString(int, ReadOnlySpan{byte}, ReadOnlySpan{byte}, long, bool)"/> for a key just looked up with <see cref="LookupWrite"/>.</summary>
-    public void SetString(int db, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in Entry current, long expireAt = -1, bool keepTtl = false)
-        => WriteString(db, key, value, expireAt, keepTtl, current.Exists, current.Record);
+    public void SetString(int db, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in Entry current, long expireAt = -1, bool keepTtl = false,
+        StringEncodingHint hint = StringEncodingHint.ByContent)
+        => WriteString(db, key, value, expireAt, keepTtl, current.Exists, current.Record, hint);
 
-    private void WriteString(int db, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt, bool keepTtl, bool existed, RecordRef record)
+    private void WriteString(int db, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt, bool keepTtl, bool existed, RecordRef record,
+        StringEncodingHint hint = StringEncodingHint.ByContent)
     {
         EnsureRoom(RecordSize(key.Length, ValueLayout.InlineSize(Math.Min(value.Length, MaxInlineStringLength), true)));
         long oldExpire = existed ? ValueLayout.ExpireAt(record.Value) : -1;
@@ -154,13 +156,13 @@ public sealed unsafe partial class Keyspace
         }
         else if (existed && record.Capacity >= size && record.Address >= _store.Log.ReadOnlyAddress)
         {
-            int offset = ValueLayout.WriteHeader(record.Value, ValueKind.String, false, newExpire, value.Length, LruClock);
+            int offset = ValueLayout.WriteHeader(record.Value, ValueKind.String, false, newExpire, value.Length, LruClock, hint);
             value.CopyTo(new Span<byte>(record.Value + offset, value.Length));
         }
         else
         {
             byte* prepared = PrepareValue(size);
-            int offset = ValueLayout.WriteHeader(prepared, ValueKind.String, false, newExpire, value.Length, LruClock);
+            int offset = ValueLayout.WriteHeader(prepared, ValueKind.String, false, newExpire, value.Length, LruClock, hint);
             value.CopyTo(new Span<byte>(prepared + offset, value.Length));
             UpsertPrepared(db, key, size, existed, record);
         }
@@ -173,7 +175,7 @@ public sealed unsafe partial class Keyspace
     /// The key must be missing or hold a string (checked by the caller with <see cref="LookupWrite"/>).
     /// The span is valid until the next write to the keyspace. The time to live is kept.
     /// </summary>
-    public Span<byte> ResizeString(int db, ReadOnlySpan<byte> key, int length, in Entry current)
+    public Span<byte> ResizeString(int db, ReadOnlySpan<byte> key, int length, in Entry current, StringEncodingHint hint = StringEncodingHint.ByContent)
     {
         Debug.Assert(!current.Exists || current.Kind == ValueKind.String);
         bool existed = current.Exists;
@@ -208,13 +210,14 @@ public sealed unsafe partial class Keyspace
             target = record.Value;
             *(int*)(target + 4) = length;
             ValueLayout.SetLru(target, LruClock);
+            ValueLayout.SetEncodingHint(target, hint);
         }
         else
         {
             // Grow with spare room, as Redis's sds does, so that repeated APPENDs stay in place.
             int capacity = existed ? Math.Max(size, ValueLayout.InlineSize(Math.Min(length * 2, MaxInlineStringLength), expire >= 0)) : size;
             byte* prepared = PrepareValue(capacity);
-            int payload = ValueLayout.WriteHeader(prepared, ValueKind.String, false, expire, length, LruClock);
+            int payload = ValueLayout.WriteHeader(prepared, ValueKind.String, false, expire, length, LruClock, hint);
             if (existed)
                 current.String[..Math.Min(oldLength, length)].CopyTo(new Span<byte>(prepared + payload, length));
             target = UpsertPrepared(db, key, capacity, existed, record).Value;
@@ -324,6 +327,7 @@ public sealed unsafe partial class Keyspace
         int payloadLength = kind == ValueKind.String && !heapString ? lengthOrHandle : 0;
         int oldOffset = ValueLayout.PayloadOffset(value);
         int size = ValueLayout.InlineSize(payloadLength, expireAt >= 0);
+        var hint = ValueLayout.EncodingHint(value);
 
         if ((oldExpire >= 0) == (expireAt >= 0) && record.Address >= _store.Log.ReadOnlyAddress)
         {
@@ -336,12 +340,12 @@ public sealed unsafe partial class Keyspace
             var payload = new Span<byte>(value + oldOffset, payloadLength);
             int newOffset = ValueLayout.HeaderSize + (expireAt >= 0 ? ValueLayout.ExpirySize : 0);
             payload.CopyTo(new Span<byte>(value + newOffset, payloadLength));
-            ValueLayout.WriteHeader(value, kind, heapString, expireAt, lengthOrHandle, LruClock);
+            ValueLayout.WriteHeader(value, kind, heapString, expireAt, lengthOrHandle, LruClock, hint);
         }
         else
         {
             byte* prepared = PrepareValue(size);
-            int newOffset = ValueLayout.WriteHeader(prepared, kind, heapString, expireAt, lengthOrHandle, LruClock);
+            int newOffset = ValueLayout.WriteHeader(prepared, kind, heapString, expireAt, lengthOrHandle, LruClock, hint);
             new ReadOnlySpan<byte>(value + oldOffset, payloadLength).CopyTo(new Span<byte>(prepared + newOffset, payloadLength));
             UpsertPrepared(db, key, size, true, record);
         }

@@ -71,6 +71,12 @@ public class AdminCommandTests
         Assert.That(long.Parse(f["connected_clients"]), Is.GreaterThanOrEqualTo(1));
         Assert.That(f["rdb_last_bgsave_status"], Is.EqualTo("ok"));
         Assert.That(long.Parse(f["store_log_capacity"]), Is.GreaterThan(0));
+
+        c.Command("SET", "info:big", new string('b', 100_000));
+        c.Command("GET", "info:big");
+        var after = Fields(Info(c, "stats"));
+        Assert.That(long.Parse(after["total_net_output_bytes"]), Is.GreaterThanOrEqualTo(long.Parse(f["total_net_output_bytes"]) + 100_000));
+        Assert.That(long.Parse(after["total_net_input_bytes"]), Is.GreaterThanOrEqualTo(long.Parse(f["total_net_input_bytes"]) + 100_000));
     }
 
     [Test]
@@ -211,6 +217,8 @@ public class AdminCommandTests
     {
         using var server = ServerProcess.StartPsyncd();
         using var killer = server.Connect();
+        Eventually.True(() => ((string)killer.Call("INFO", "clients")!).Contains("connected_clients:1\r\n"), TimeSpan.FromSeconds(10),
+            "the startup probe's connection is gone");
         using var v1 = server.Connect();
         using var v2 = server.Connect();
         v1.Command("PING");

@@ -78,6 +78,37 @@ public class AdminDifferentialTests
     }
 
     [Test]
+    public void InfoFieldNamesAreRedisFieldNames()
+    {
+        using var p = _psyncd.Connect();
+        using var r = _redis.Connect();
+        var mine = Sections((string)p.Call("INFO", "default")!);
+        var theirs = Sections((string)r.Call("INFO", "everything")!);
+        Assert.That(mine.Keys, Is.EquivalentTo(new[] { "Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Cluster", "Keyspace" }));
+        foreach (var (section, fields) in mine)
+        {
+            if (section == "Keyspace")
+                continue;
+            var own = fields.Where(f => !f.StartsWith("store_") && f != "psyncd_version");
+            Assert.That(own, Is.SubsetOf(theirs[section]), "INFO " + section + " has a field redis-server 7.0 does not have");
+        }
+
+        static Dictionary<string, List<string>> Sections(string info)
+        {
+            var sections = new Dictionary<string, List<string>>();
+            List<string>? current = null;
+            foreach (var line in info.Split("\r\n"))
+            {
+                if (line.StartsWith("# "))
+                    sections[line[2..]] = current = new List<string>();
+                else if (line.Contains(':'))
+                    current!.Add(line[..line.IndexOf(':')]);
+            }
+            return sections;
+        }
+    }
+
+    [Test]
     public void ClientSetNameAndGetNameRoundTripAsInRedis()
     {
         foreach (var server in new[] { _psyncd, _redis })

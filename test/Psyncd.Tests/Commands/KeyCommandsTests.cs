@@ -253,6 +253,34 @@ public class KeyCommandsTests
     }
 
     [Test]
+    public void ObjectEncodingFollowsHowTheStringWasMade()
+    {
+        Do("SET", "enc:a", "1234");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:a"), Is.EqualTo("$3\r\nint\r\n"));
+        Do("APPEND", "enc:a", "5");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:a"), Is.EqualTo("$3\r\nraw\r\n"), "APPEND makes the value raw");
+        Assert.That(Do("OBJECT", "REFCOUNT", "enc:a"), Is.EqualTo(":1\r\n"));
+        Do("INCR", "enc:a");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:a"), Is.EqualTo("$3\r\nint\r\n"), "INCR stores an integer");
+        Do("APPEND", "enc:new", "12");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:new"), Is.EqualTo("$3\r\nint\r\n"), "APPEND to a missing key stores as SET does");
+        Do("SETRANGE", "enc:new", "0", "3");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:new"), Is.EqualTo("$3\r\nraw\r\n"));
+        Do("EXPIRE", "enc:new", "100");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:new"), Is.EqualTo("$3\r\nraw\r\n"), "a new time to live keeps the encoding");
+        Do("RENAME", "enc:new", "enc:renamed");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:renamed"), Is.EqualTo("$3\r\nraw\r\n"));
+        Do("SET", "enc:f", "1");
+        Do("INCRBYFLOAT", "enc:f", "1");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:f"), Is.EqualTo("$6\r\nembstr\r\n"), "INCRBYFLOAT never stores an integer");
+        Do("SET", "enc:b", "7");
+        Do("SETBIT", "enc:b", "0", "0");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:b"), Is.EqualTo("$3\r\nraw\r\n"), "SETBIT makes the value raw even when the bit is unchanged");
+        Do("SET", "enc:b", "7");
+        Assert.That(Do("OBJECT", "ENCODING", "enc:b"), Is.EqualTo("$3\r\nint\r\n"));
+    }
+
+    [Test]
     public void StackExchangeRedisKeyApi()
     {
         using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,allowAdmin=true");

@@ -107,6 +107,6 @@ public class ConfigFileParserTests
     public void CommandLineBecomesConfigurationText()
     {
         var text = ConfigFileParser.FromCommandLine(new[] { "--port", "7001", "--save", "", "--dir", "./data", "--bind", "127.0.0.1", "::1" });
-        Assert.That(text.Split('\n').Select(l => l.Trim()), Is.EqualTo(new[] { "port 7001", "save \"\"", "dir ./data", "bind 127.0.0.1 ::1" }));
+        Assert.That(text.Split('\n').Select(l => l.Trim()), Is.EqualTo(new[] { "port \"7001\"", "save \"\"", "dir \"./data\"", "bind \"127.0.0.1\" \"::1\"" }));
     }
 }

@@ -295,7 +295,7 @@ public class RdbFormatTests
         Assert.That(e.Offset, Is.EqualTo(11));
         var unknown = Assert.Throws<RdbCorruptException>(() => Load(ks, "REDIS0010"u8.ToArray().Concat(new byte[] { 0x63, 0x01, 0x61 }).ToArray()))!;
         Assert.That(unknown.Reason, Does.Contain("Unknown RDB value type 99"));
-        var version = Assert.Throws<RdbCorruptException>(() => Load(ks, "REDIS0012\xff"u8.ToArray()))!;
+        var version = Assert.Throws<RdbCorruptException>(() => Load(ks, "REDIS0012"u8.ToArray().Append((byte)0xFF).ToArray()))!;
         Assert.That(version.Reason, Does.Contain("Can't handle RDB format version 12"));
         ks.ExitLoop();
     }

@@ -72,6 +72,7 @@ public class StartupTests
         Assert.That(unknown.WaitForExit(s_startTimeout), Is.True);
         Assert.That(unknown.ExitCode, Is.EqualTo(1));
         Eventually.True(() => unknown.Output.Contains("Bad directive or wrong number of arguments"), TimeSpan.FromSeconds(5), "the reason is printed");
+        Assert.That(unknown.Output, Does.Contain(">>> 'no-such-directive \"1\"'"), "command-line values are quoted in the report, as redis-server 7 shows them");
 
         using var missing = ServerProcess.LaunchPsyncdRaw(dir, Path.Combine(dir, "nonexistent.conf"));
         Assert.That(missing.WaitForExit(s_startTimeout), Is.True);
@@ -178,7 +179,7 @@ public class StartupTests
         Assert.That(lines, Is.Not.Empty);
         foreach (var line in lines)
             Assert.That(format.IsMatch(line), Is.True, "not in redis-server's format: " + line);
-        Assert.That(lines, Has.Some.Contains(" * Ready to accept connections"));
+        Assert.That(lines, Has.Some.Contains(" * Ready to accept connections"), "exit " + server.ExitCode + " file:\n" + File.ReadAllText(log) + "\nstdout:\n" + server.Output);
         Assert.That(lines, Has.Some.StartWith(server.Pid + ":M "));
         Assert.That(server.Output, Does.Not.Contain("Ready to accept connections"), "nothing goes to stdout with a logfile");
 

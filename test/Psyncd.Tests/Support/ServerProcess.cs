@@ -45,8 +45,14 @@ public sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Starts psyncd with redis-server's command line; <paramref name="args"/> are added after the defaults.</summary>
-    public static ServerProcess StartPsyncd(params string[] args) => StartPsyncdIn(NewDir(), FreePort.Next(), args);
+    public static ServerProcess StartPsyncd(params string[] args)
+    {
+        var server = StartPsyncdIn(NewDir(), FreePort.Next(), args);
+        server._ownsDir = true;
+        return server;
+    }
 
+    /// <summary>Starts psyncd in a directory the caller owns (kept when the process is disposed, e.g. to restart on its files).</summary>
     public static ServerProcess StartPsyncdIn(string dir, int port, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
@@ -56,6 +62,9 @@ public sealed class ServerProcess : IDisposable
         return Launch(start, port, dir, "psyncd", waitReady: true);
     }
 
+    /// <summary>True when the directory was made for this process and goes with it.</summary>
+    private bool _ownsDir;
+
     /// <summary>Starts the installed redis-server (fails in CI when it is missing).</summary>
     public static ServerProcess StartRedis(params string[] args)
     {
@@ -63,7 +72,9 @@ public sealed class ServerProcess : IDisposable
         int port = FreePort.Next();
         string dir = NewDir();
         AddDefaults(start, port, dir, args);
-        return Launch(start, port, dir, "redis-server", waitReady: true);
+        var server = Launch(start, port, dir, "redis-server", waitReady: true);
+        server._ownsDir = true;
+        return server;
     }
 
     /// <summary>Starts psyncd without waiting for it to serve (for tests of startup failures).</summary>
@@ -181,7 +192,8 @@ public sealed class ServerProcess : IDisposable
             _process.Dispose();
             try
             {
-                Directory.Delete(Dir, recursive: true);
+                if (_ownsDir)
+                    Directory.Delete(Dir, recursive: true);
             }
             catch (IOException)
             {

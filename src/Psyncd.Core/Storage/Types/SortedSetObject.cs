@@ -2,70 +2,519 @@ namespace Psyncd.Storage.Types;
 
 /// <summary>
 /// A sorted set value. Contract used by commands and by the RDB reader/writer: Add (insert or update the
-/// score), Remove, TryGetScore, Count, and Entries (ascending by score, then member bytes). The
-/// representation behind it may change.
+/// score), Remove, TryGetScore, Count, and Entries (ascending by score, then member bytes).
 /// </summary>
+/// <remarks>
+/// A skiplist with spans (each link knows how many nodes it jumps, so rank and select are O(log N)) plus a
+/// <see cref="MemberTable{T, TKey}"/> from member to node. To keep nodes small, level 0's link is a plain
+/// field (its span is implied: 1 when there is a next node, else 0) and only the levels above it live in
+/// an array, which three nodes in four don't have.
+/// </remarks>
 public sealed class SortedSetObject : RedisObject
 {
-    private readonly Dictionary<byte[], double> _scores = new(ByteArrayComparer.Instance);
-    private readonly SortedSet<(double Score, byte[] Member)> _ordered = new(EntryComparer.Instance);
+    private const int MaxLevel = 32;
+
+    internal sealed class Node
+    {
+        public Node(byte[] member, double score)
+        {
+            Member = member;
+            Score = score;
+        }
+
+        public readonly byte[] Member;
+        public double Score;
+        public Node? Backward;
+
+        /// <summary>Level 0's forward link.</summary>
+        public Node? Next;
+
+        /// <summary>Links of levels 1 and up (null for a node of level 1).</summary>
+        public Link[]? Upper;
+
+        public int Level => 1 + (Upper?.Length ?? 0);
+    }
+
+    internal struct Link
+    {
+        public Node? Forward;
+
+        /// <summary>Number of level-0 steps this link jumps (to the end of the list when Forward is null).</summary>
+        public int Span;
+    }
+
+    private readonly struct NodeKey : IMemberKey<Node>
+    {
+        public static ReadOnlySpan<byte> KeyOf(Node item) => item.Member;
+    }
+
+    private readonly Node _header = new(Array.Empty<byte>(), 0) { Upper = new Link[MaxLevel - 1] };
+    private readonly MemberTable<Node, NodeKey> _map = new();
+    private Node? _tail;
+    private int _level = 1;
+
+    /// <summary>Nodes linked in the skiplist (the member table may briefly hold one more during a move).</summary>
+    private int _length;
+
+    [ThreadStatic]
+    private static Node[]? t_update;
 
     public override ValueKind Kind => ValueKind.SortedSet;
 
-    public override long Count => _scores.Count;
+    /// <summary>
+    /// True while redis-server would hold this sorted set in its compact encoding (listpack): commands
+    /// clear it when the set outgrows zset-max-ziplist-entries/value, and it never comes back (as in Redis
+    /// 7.0). It decides OBJECT ENCODING, whether ZSCAN answers in one step, and whether a score of -0
+    /// survives (the compact encoding turns it into 0).
+    /// </summary>
+    internal bool Compact { get; set; } = true;
+
+    public override long Count => _map.Count;
 
     /// <summary>Adds a member or changes its score; true when the member is new.</summary>
     public bool Add(ReadOnlySpan<byte> member, double score)
     {
-        var lookup = _scores.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (lookup.TryGetValue(member, out var actual, out double old))
+        score = NormalizeZero(score);
+        int hash = ByteArrayComparer.Hash(member);
+        int index = _map.Find(member, hash);
+        if (index >= 0)
         {
-            if (old == score)
-                return false;
-            _ordered.Remove((old, actual));
-            _ordered.Add((score, actual));
-            _scores[actual] = score;
+            UpdateScore(_map.ItemAt(index), score);
             return false;
         }
-        var owned = member.ToArray();
-        _scores.Add(owned, score);
-        _ordered.Add((score, owned));
+        var node = new Node(member.ToArray(), score);
+        int level = RandomLevel();
+        if (level > 1)
+            node.Upper = new Link[level - 1];
+        Insert(node);
+        _map.AddNew(node, hash);
         return true;
     }
 
     public bool Remove(ReadOnlySpan<byte> member)
     {
-        if (!_scores.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(member, out var actual, out double score))
+        var node = _map.Remove(member);
+        if (node is null)
             return false;
-        _ordered.Remove((score, actual));
+        Unlink(node);
         return true;
     }
 
     public bool TryGetScore(ReadOnlySpan<byte> member, out double score)
-        => _scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out score);
+    {
+        int index = _map.Find(member);
+        if (index < 0)
+        {
+            score = 0;
+            return false;
+        }
+        score = _map.ItemAt(index).Score;
+        return true;
+    }
 
     /// <summary>Members with their scores, ascending by score, then by member bytes.</summary>
-    public IEnumerable<(byte[] Member, double Score)> Entries => _ordered.Select(e => (e.Member, e.Score));
+    public IEnumerable<(byte[] Member, double Score)> Entries
+    {
+        get
+        {
+            for (var x = _header.Next; x is not null; x = x.Next)
+                yield return (x.Member, x.Score);
+        }
+    }
 
     public override string EncodingName(EncodingLimits limits)
-        => Count <= limits.ZsetMaxZiplistEntries && _scores.Keys.All(m => m.Length <= limits.ZsetMaxZiplistValue) ? "ziplist" : "skiplist";
+    {
+        if (!Compact || Count > limits.ZsetMaxZiplistEntries)
+            return "skiplist";
+        for (var x = _header.Next; x is not null; x = x.Next)
+        {
+            if (x.Member.Length > limits.ZsetMaxZiplistValue)
+                return "skiplist";
+        }
+        return "ziplist";
+    }
 
     public override RedisObject Clone()
     {
         var copy = new SortedSetObject();
-        foreach (var (member, score) in Entries)
-            copy.Add(member, score);
+        for (var x = _header.Next; x is not null; x = x.Next)
+            copy.Add(x.Member, x.Score);
         return copy;
     }
 
-    private sealed class EntryComparer : IComparer<(double Score, byte[] Member)>
-    {
-        public static readonly EntryComparer Instance = new();
+    // ------------------------------------------------------------------
+    // What the commands use
+    // ------------------------------------------------------------------
 
-        public int Compare((double Score, byte[] Member) x, (double Score, byte[] Member) y)
+    internal Node? Find(ReadOnlySpan<byte> member)
+    {
+        int index = _map.Find(member);
+        return index < 0 ? null : _map.ItemAt(index);
+    }
+
+    /// <summary>The lowest element.</summary>
+    internal Node? First => _header.Next;
+
+    /// <summary>Turns scores of -0 into 0 (when the set becomes compact); the order does not change.</summary>
+    internal void NormalizeZeros()
+    {
+        for (var x = _header.Next; x is not null; x = x.Next)
         {
-            int c = x.Score.CompareTo(y.Score);
-            return c != 0 ? c : x.Member.AsSpan().SequenceCompareTo(y.Member);
+            if (x.Score == 0)
+                x.Score = 0;
         }
+    }
+
+    /// <summary>The highest element.</summary>
+    internal Node? Last => _tail;
+
+    /// <summary>Changes a member's score, moving its node only if the order requires it.</summary>
+    internal void UpdateScore(Node node, double score)
+    {
+        score = NormalizeZero(score);
+        if (node.Score == score)
+            return;
+        if ((node.Backward is null || node.Backward.Score < score) && (node.Next is null || node.Next.Score > score))
+        {
+            node.Score = score;
+            return;
+        }
+        Unlink(node);
+        node.Score = score;
+        Insert(node);
+    }
+
+    /// <summary>Removes the node (found by <see cref="Find"/> or a range walk) from the set.</summary>
+    internal void Delete(Node node)
+    {
+        _map.Remove(node.Member);
+        Unlink(node);
+    }
+
+    /// <summary>0-based rank of <paramref name="node"/> in ascending order.</summary>
+    internal long RankOf(Node node)
+    {
+        long rank = 0;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && Precedes(f, node.Score, node.Member, orEqual: true))
+            {
+                rank += Span(x, i);
+                x = f;
+            }
+            if (x == node)
+                return rank - 1;
+        }
+        return rank - 1;
+    }
+
+    /// <summary>The node of 0-based rank <paramref name="rank"/>, or null when out of range.</summary>
+    internal Node? ByRank(long rank)
+    {
+        if (rank < 0 || rank >= Count)
+            return null;
+        long target = rank + 1;
+        long traversed = 0;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && traversed + Span(x, i) <= target)
+            {
+                traversed += Span(x, i);
+                x = f;
+            }
+            if (traversed == target)
+                return x;
+        }
+        return null;
+    }
+
+    /// <summary>The lowest node within the score range, or null.</summary>
+    internal Node? FirstInRange(in ScoreRange range)
+    {
+        if (!HasAnyInRange(range))
+            return null;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && !range.GteMin(f.Score))
+                x = f;
+        }
+        var first = x.Next;
+        return first is not null && range.LteMax(first.Score) ? first : null;
+    }
+
+    /// <summary>The highest node within the score range, or null.</summary>
+    internal Node? LastInRange(in ScoreRange range)
+    {
+        if (!HasAnyInRange(range))
+            return null;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && range.LteMax(f.Score))
+                x = f;
+        }
+        return x != _header && range.GteMin(x.Score) ? x : null;
+    }
+
+    private bool HasAnyInRange(in ScoreRange range)
+    {
+        if (range.IsEmpty || _tail is null)
+            return false;
+        return range.GteMin(_tail.Score) && range.LteMax(_header.Next!.Score);
+    }
+
+    /// <summary>The lowest node within the lexicographic range, or null.</summary>
+    internal Node? FirstInRange(in LexRange range)
+    {
+        if (!HasAnyInRange(range))
+            return null;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && !range.GteMin(f.Member))
+                x = f;
+        }
+        var first = x.Next;
+        return first is not null && range.LteMax(first.Member) ? first : null;
+    }
+
+    /// <summary>The highest node within the lexicographic range, or null.</summary>
+    internal Node? LastInRange(in LexRange range)
+    {
+        if (!HasAnyInRange(range))
+            return null;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && range.LteMax(f.Member))
+                x = f;
+        }
+        return x != _header && range.GteMin(x.Member) ? x : null;
+    }
+
+    private bool HasAnyInRange(in LexRange range)
+    {
+        if (range.IsEmpty || _tail is null)
+            return false;
+        return range.GteMin(_tail.Member) && range.LteMax(_header.Next!.Member);
+    }
+
+    /// <summary>One ZSCAN step: visits a bucket's nodes and returns the next cursor (0: done).</summary>
+    internal ulong ScanStep(ulong cursor, Action<Node> visit) => _map.ScanStep(cursor, visit);
+
+    /// <summary>
+    /// In the compact encoding -0 is kept as 0, as redis-server's listpack does (a client never sees "-0"
+    /// from a small sorted set, but can from a large one).
+    /// </summary>
+    private double NormalizeZero(double score) => score == 0 && Compact ? 0 : score;
+
+    // ------------------------------------------------------------------
+    // The skiplist
+    // ------------------------------------------------------------------
+
+    private static Node? Forward(Node x, int level) => level == 0 ? x.Next : x.Upper![level - 1].Forward;
+
+    private static int Span(Node x, int level) => level == 0 ? (x.Next is null ? 0 : 1) : x.Upper![level - 1].Span;
+
+    /// <summary>True when <paramref name="x"/> sorts before (score, member), or equal to it when <paramref name="orEqual"/>.</summary>
+    private static bool Precedes(Node x, double score, byte[] member, bool orEqual)
+    {
+        if (x.Score != score)
+            return x.Score < score;
+        int c = x.Member.AsSpan().SequenceCompareTo(member);
+        return orEqual ? c <= 0 : c < 0;
+    }
+
+    private static int RandomLevel()
+    {
+        // Each level is kept with probability 1/4, two random bits at a time.
+        int level = 1;
+        uint bits = (uint)Random.Shared.Next();
+        while ((bits & 3) == 0 && level < MaxLevel)
+        {
+            level++;
+            bits >>= 2;
+            if (bits == 0)
+                bits = (uint)Random.Shared.Next() | 0x8000_0000;
+        }
+        return level;
+    }
+
+    /// <summary>Links <paramref name="node"/> (its level fixed by its Upper array) at its place in the order.</summary>
+    private void Insert(Node node)
+    {
+        Span<int> rank = stackalloc int[MaxLevel];
+        var update = t_update ??= new Node[MaxLevel];
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            rank[i] = i == _level - 1 ? 0 : rank[i + 1];
+            Node? f;
+            while ((f = Forward(x, i)) is not null && Precedes(f, node.Score, node.Member, orEqual: false))
+            {
+                rank[i] += Span(x, i);
+                x = f;
+            }
+            update[i] = x;
+        }
+        int level = node.Level;
+        if (level > _level)
+        {
+            for (int i = _level; i < level; i++)
+            {
+                rank[i] = 0;
+                update[i] = _header;
+                _header.Upper![i - 1].Span = _length;
+            }
+            _level = level;
+        }
+        node.Next = update[0].Next;
+        update[0].Next = node;
+        for (int i = 1; i < level; i++)
+        {
+            ref var prev = ref update[i].Upper![i - 1];
+            ref var mine = ref node.Upper![i - 1];
+            mine.Forward = prev.Forward;
+            mine.Span = prev.Span - (rank[0] - rank[i]);
+            prev.Forward = node;
+            prev.Span = rank[0] - rank[i] + 1;
+        }
+        for (int i = level; i < _level; i++)
+            update[i].Upper![i - 1].Span++;
+        node.Backward = update[0] == _header ? null : update[0];
+        if (node.Next is not null)
+            node.Next.Backward = node;
+        else
+            _tail = node;
+        _length++;
+    }
+
+    /// <summary>Unlinks <paramref name="node"/> from the skiplist (the member table is the caller's business).</summary>
+    private void Unlink(Node node)
+    {
+        var update = t_update ??= new Node[MaxLevel];
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            Node? f;
+            while ((f = Forward(x, i)) is not null && f != node && Precedes(f, node.Score, node.Member, orEqual: false))
+                x = f;
+            update[i] = x;
+        }
+        for (int i = 1; i < _level; i++)
+        {
+            ref var prev = ref update[i].Upper![i - 1];
+            if (prev.Forward == node)
+            {
+                prev.Span += node.Upper![i - 1].Span - 1;
+                prev.Forward = node.Upper![i - 1].Forward;
+            }
+            else
+            {
+                prev.Span--;
+            }
+        }
+        update[0].Next = node.Next;
+        if (node.Next is not null)
+            node.Next.Backward = node.Backward;
+        else
+            _tail = node.Backward;
+        while (_level > 1 && _header.Upper![_level - 2].Forward is null)
+            _level--;
+        _length--;
+        node.Next = null;
+        node.Backward = null;
+        if (node.Upper is not null)
+            Array.Clear(node.Upper);
+    }
+}
+
+/// <summary>A score interval of ZRANGEBYSCORE and friends; each end inclusive or exclusive.</summary>
+internal readonly struct ScoreRange
+{
+    public ScoreRange(double min, bool minExclusive, double max, bool maxExclusive)
+    {
+        Min = min;
+        MinExclusive = minExclusive;
+        Max = max;
+        MaxExclusive = maxExclusive;
+    }
+
+    public readonly double Min;
+    public readonly bool MinExclusive;
+    public readonly double Max;
+    public readonly bool MaxExclusive;
+
+    public bool IsEmpty => Min > Max || (Min == Max && (MinExclusive || MaxExclusive));
+
+    public bool GteMin(double value) => MinExclusive ? value > Min : value >= Min;
+
+    public bool LteMax(double value) => MaxExclusive ? value < Max : value <= Max;
+}
+
+/// <summary>
+/// A lexicographic interval of ZRANGEBYLEX and friends: each end is "-" (below everything), "+" (above
+/// everything), or a member with "[" (inclusive) or "(" (exclusive).
+/// </summary>
+internal readonly ref struct LexRange
+{
+    public LexRange(ReadOnlySpan<byte> min, int minInfinity, bool minExclusive, ReadOnlySpan<byte> max, int maxInfinity, bool maxExclusive)
+    {
+        Min = min;
+        MinInfinity = minInfinity;
+        MinExclusive = minExclusive;
+        Max = max;
+        MaxInfinity = maxInfinity;
+        MaxExclusive = maxExclusive;
+    }
+
+    public readonly ReadOnlySpan<byte> Min;
+
+    /// <summary>-1 for "-", +1 for "+", 0 for a member.</summary>
+    public readonly int MinInfinity;
+    public readonly bool MinExclusive;
+    public readonly ReadOnlySpan<byte> Max;
+    public readonly int MaxInfinity;
+    public readonly bool MaxExclusive;
+
+    public bool IsEmpty
+    {
+        get
+        {
+            int c = Compare(Min, MinInfinity, Max, MaxInfinity);
+            return c > 0 || (c == 0 && (MinExclusive || MaxExclusive));
+        }
+    }
+
+    public bool GteMin(ReadOnlySpan<byte> value)
+    {
+        if (MinInfinity != 0)
+            return MinInfinity < 0;
+        int c = value.SequenceCompareTo(Min);
+        return MinExclusive ? c > 0 : c >= 0;
+    }
+
+    public bool LteMax(ReadOnlySpan<byte> value)
+    {
+        if (MaxInfinity != 0)
+            return MaxInfinity > 0;
+        int c = value.SequenceCompareTo(Max);
+        return MaxExclusive ? c < 0 : c <= 0;
+    }
+
+    private static int Compare(ReadOnlySpan<byte> a, int aInf, ReadOnlySpan<byte> b, int bInf)
+    {
+        if (aInf != 0 || bInf != 0)
+            return aInf == bInf ? 0 : aInf < bInf ? -1 : 1;
+        return a.SequenceCompareTo(b);
     }
 }

@@ -1,0 +1,117 @@
+using System.Buffers.Text;
+using Psyncd.Protocol;
+using Psyncd.Storage;
+
+namespace Psyncd.Commands;
+
+/// <summary>What the set, sorted set and SORT commands share: score replies, SCAN options, storing results.</summary>
+internal static class CollectionHelpers
+{
+    /// <summary>Largest integer that "%.17g" prints in plain notation (17 digits).</summary>
+    private const double PlainIntegerLimit = 1e17;
+
+    /// <summary>A score as a bulk string, exactly as redis-server 7.0 prints it (%.17g, "inf", "-inf").</summary>
+    public static void WriteScore(ReplyWriter reply, double score)
+    {
+        // Integers below 1e17 print as their digits under %.17g: format those without allocating.
+        if (score == Math.Floor(score) && Math.Abs(score) < PlainIntegerLimit && !(score == 0 && double.IsNegative(score)))
+        {
+            Span<byte> digits = stackalloc byte[24];
+            Utf8Formatter.TryFormat((long)score, digits, out int n);
+            reply.WriteBulk(digits[..n]);
+            return;
+        }
+        reply.WriteBulk(Args.FormatDouble(score));
+    }
+
+    /// <summary>The configured compact-encoding limits (which decide OBJECT ENCODING and whether SCAN returns all at once).</summary>
+    public static EncodingLimits Limits(CommandContext ctx) => new(
+        ctx.Options.HashMaxZiplistEntries,
+        ctx.Options.HashMaxZiplistValue,
+        SetMaxIntsetEntries: ctx.Options.SetMaxIntsetEntries,
+        ZsetMaxZiplistEntries: ctx.Options.ZsetMaxZiplistEntries,
+        ZsetMaxZiplistValue: ctx.Options.ZsetMaxZiplistValue);
+
+    /// <summary>Parses a SCAN cursor as redis-server does (an unsigned decimal); false after replying the error.</summary>
+    public static bool TryParseCursor(CommandContext ctx, ReadOnlySpan<byte> text, out ulong cursor)
+    {
+        if (text.IsEmpty || text[0] is < (byte)'0' or > (byte)'9' || !Utf8Parser.TryParse(text, out cursor, out int used) || used != text.Length)
+        {
+            cursor = 0;
+            ctx.Reply.WriteError(ErrorReplies.InvalidCursor);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Parses SSCAN/ZSCAN's options from argument 3 on: MATCH pattern, COUNT n. False after replying the
+    /// error. <paramref name="patternIndex"/> is 0 when there is no pattern (or it matches everything).
+    /// </summary>
+    public static bool TryParseScanOptions(CommandContext ctx, in CommandArgs args, out int patternIndex, out long count)
+    {
+        patternIndex = 0;
+        count = 10;
+        for (int i = 3; i < args.Count; i++)
+        {
+            bool hasValue = i + 1 < args.Count;
+            if (hasValue && Args.Is(args[i], "COUNT"u8))
+            {
+                if (!Args.TryParseInt64(args[i + 1], out count))
+                {
+                    ctx.NotInteger();
+                    return false;
+                }
+                if (count < 1)
+                {
+                    ctx.SyntaxError();
+                    return false;
+                }
+                i++;
+            }
+            else if (hasValue && Args.Is(args[i], "MATCH"u8))
+            {
+                patternIndex = GlobMatcher.MatchesAll(args[i + 1]) ? 0 : i + 1;
+                i++;
+            }
+            else
+            {
+                ctx.SyntaxError();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Stores a collection built by a command: a new key gets <paramref name="value"/>; in both cases the
+    /// dirty counter grows by <paramref name="changes"/> (a new key counts as one of them).
+    /// </summary>
+    public static void StoreChanges(Database db, ReadOnlySpan<byte> key, RedisObject value, bool isNew, long changes)
+    {
+        if (isNew)
+        {
+            db.SetObject(key, value);
+            if (changes > 1)
+                db.Modified(key, changes - 1);
+        }
+        else if (changes > 0)
+        {
+            db.Modified(key, changes);
+        }
+    }
+
+    /// <summary>The reply of a range of elements counted from both ends (LRANGE's rules): false when empty.</summary>
+    public static bool ClampRange(long start, long end, long length, out long first, out long last)
+    {
+        if (start < 0)
+            start += length;
+        if (end < 0)
+            end += length;
+        if (start < 0)
+            start = 0;
+        first = start;
+        last = Math.Min(end, length - 1);
+        return !(start > end || start >= length);
+    }
+}

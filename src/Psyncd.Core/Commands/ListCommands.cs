@@ -1,0 +1,521 @@
+using Psyncd.Protocol;
+using Psyncd.Server;
+using Psyncd.Storage;
+using Psyncd.Storage.Types;
+
+namespace Psyncd.Commands;
+
+/// <summary>List commands, blocking ones included (Redis 7.0's replies and errors; LPOP/RPOP take a count).</summary>
+internal static class ListCommands
+{
+    public static void Register(CommandTable table)
+    {
+        const CommandFlags push = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast;
+        const CommandFlags read = CommandFlags.ReadOnly;
+        table.Add("lpush", -3, push, LPush, 1, 1, 1);
+        table.Add("rpush", -3, push, RPush, 1, 1, 1);
+        table.Add("lpushx", -3, push, LPushX, 1, 1, 1);
+        table.Add("rpushx", -3, push, RPushX, 1, 1, 1);
+        table.Add("lpop", -2, CommandFlags.Write | CommandFlags.Fast, LPop, 1, 1, 1);
+        table.Add("rpop", -2, CommandFlags.Write | CommandFlags.Fast, RPop, 1, 1, 1);
+        table.Add("llen", 2, read | CommandFlags.Fast, LLen, 1, 1, 1);
+        table.Add("lrange", 4, read, LRange, 1, 1, 1);
+        table.Add("lindex", 3, read, LIndex, 1, 1, 1);
+        table.Add("lset", 4, CommandFlags.Write | CommandFlags.DenyOom, LSet, 1, 1, 1);
+        table.Add("lrem", 4, CommandFlags.Write, LRem, 1, 1, 1);
+        table.Add("ltrim", 4, CommandFlags.Write, LTrim, 1, 1, 1);
+        table.Add("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, LInsert, 1, 1, 1);
+        table.Add("rpoplpush", 3, CommandFlags.Write | CommandFlags.DenyOom, RPopLPush, 1, 2, 1);
+        table.Add("lmove", 5, CommandFlags.Write | CommandFlags.DenyOom, LMove, 1, 2, 1);
+        table.Add("blpop", -3, CommandFlags.Write | CommandFlags.NoScript, BLPop, 1, -2, 1);
+        table.Add("brpop", -3, CommandFlags.Write | CommandFlags.NoScript, BRPop, 1, -2, 1);
+        table.Add("brpoplpush", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.NoScript, BRPopLPush, 1, 2, 1);
+        table.Add("blmove", 6, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.NoScript, BLMove, 1, 2, 1);
+    }
+
+    /// <summary>The list at the key for reading: null when missing or (with WRONGTYPE replied) of another type.</summary>
+    private static ListObject? ForRead(CommandContext ctx, ReadOnlySpan<byte> key, out bool wrongType)
+    {
+        var entry = ctx.Db.LookupRead(key);
+        wrongType = entry.IsNot(ValueKind.List);
+        if (wrongType)
+        {
+            ctx.WrongType();
+            return null;
+        }
+        return entry.Exists ? entry.As<ListObject>() : null;
+    }
+
+    /// <summary>The list at the key before writing it: null when missing or (with WRONGTYPE replied) of another type.</summary>
+    private static ListObject? ForWrite(CommandContext ctx, ReadOnlySpan<byte> key, out bool wrongType)
+    {
+        var entry = ctx.Db.LookupWrite(key);
+        wrongType = entry.IsNot(ValueKind.List);
+        if (wrongType)
+        {
+            ctx.WrongType();
+            return null;
+        }
+        return entry.Exists ? entry.As<ListObject>() : null;
+    }
+
+    /// <summary>After elements were removed: deletes the key when the list is empty, else records the change.</summary>
+    private static void AfterRemoval(Database db, ReadOnlySpan<byte> key, ListObject list, long removed)
+    {
+        if (list.Count == 0)
+            db.Delete(key);
+        else
+            db.Modified(key, removed);
+    }
+
+    // ------------------------------------------------------------------
+    // Push
+    // ------------------------------------------------------------------
+
+    private static void LPush(CommandContext ctx, in CommandArgs args) => Push(ctx, args, left: true, onlyIfExists: false);
+
+    private static void RPush(CommandContext ctx, in CommandArgs args) => Push(ctx, args, left: false, onlyIfExists: false);
+
+    private static void LPushX(CommandContext ctx, in CommandArgs args) => Push(ctx, args, left: true, onlyIfExists: true);
+
+    private static void RPushX(CommandContext ctx, in CommandArgs args) => Push(ctx, args, left: false, onlyIfExists: true);
+
+    private static void Push(CommandContext ctx, in CommandArgs args, bool left, bool onlyIfExists)
+    {
+        var key = args[1];
+        var list = ForWrite(ctx, key, out bool wrongType);
+        if (wrongType)
+            return;
+        bool created = list is null;
+        if (created)
+        {
+            if (onlyIfExists)
+            {
+                ctx.Reply.WriteInteger(0);
+                return;
+            }
+            list = new ListObject();
+        }
+        for (int i = 2; i < args.Count; i++)
+        {
+            if (left)
+                list!.PushLeft(args[i]);
+            else
+                list!.PushRight(args[i]);
+        }
+        if (created)
+            ctx.Db.SetObject(key, list!);
+        else
+            ctx.Db.Modified(key, args.Count - 2);
+        ctx.Reply.WriteInteger(list!.Count);
+    }
+
+    // ------------------------------------------------------------------
+    // Pop
+    // ------------------------------------------------------------------
+
+    private static void LPop(CommandContext ctx, in CommandArgs args) => Pop(ctx, args, left: true);
+
+    private static void RPop(CommandContext ctx, in CommandArgs args) => Pop(ctx, args, left: false);
+
+    private static void Pop(CommandContext ctx, in CommandArgs args, bool left)
+    {
+        if (args.Count > 3)
+        {
+            ctx.WrongArgCount();
+            return;
+        }
+        bool hasCount = args.Count == 3;
+        long count = 1;
+        if (hasCount && (!Args.TryParseInt64(args[2], out count) || count < 0))
+        {
+            ctx.Reply.WriteError("ERR value is out of range, must be positive");
+            return;
+        }
+        var key = args[1];
+        var list = ForWrite(ctx, key, out bool wrongType);
+        if (wrongType)
+            return;
+        var reply = ctx.Reply;
+        if (list is null)
+        {
+            if (hasCount)
+                reply.WriteNullArray();
+            else
+                reply.WriteNullBulk();
+            return;
+        }
+        if (!hasCount)
+        {
+            reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
+            AfterRemoval(ctx.Db, key, list, 1);
+            return;
+        }
+        if (count == 0)
+        {
+            reply.WriteArrayHeader(0);
+            return;
+        }
+        long n = Math.Min(count, list.Count);
+        reply.WriteArrayHeader(n);
+        for (long i = 0; i < n; i++)
+            reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
+        AfterRemoval(ctx.Db, key, list, n);
+    }
+
+    // ------------------------------------------------------------------
+    // Reads
+    // ------------------------------------------------------------------
+
+    private static void LLen(CommandContext ctx, in CommandArgs args)
+    {
+        var list = ForRead(ctx, args[1], out bool wrongType);
+        if (!wrongType)
+            ctx.Reply.WriteInteger(list?.Count ?? 0);
+    }
+
+    private static void LRange(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        var list = ForRead(ctx, args[1], out bool wrongType);
+        if (wrongType)
+            return;
+        var reply = ctx.Reply;
+        if (list is null)
+        {
+            reply.WriteArrayHeader(0);
+            return;
+        }
+        long length = list.Count;
+        if (start < 0)
+            start += length;
+        if (end < 0)
+            end += length;
+        if (start < 0)
+            start = 0;
+        if (start > end || start >= length)
+        {
+            reply.WriteArrayHeader(0);
+            return;
+        }
+        if (end >= length)
+            end = length - 1;
+        long n = end - start + 1;
+        reply.WriteArrayHeader(n);
+        var cursor = list.At(start);
+        for (long i = 0; i < n && cursor.Next(out var value); i++)
+            reply.WriteBulk(value);
+    }
+
+    private static void LIndex(CommandContext ctx, in CommandArgs args)
+    {
+        var list = ForRead(ctx, args[1], out bool wrongType);
+        if (wrongType)
+            return;
+        if (list is null)
+        {
+            ctx.Reply.WriteNullBulk();
+            return;
+        }
+        if (!Args.TryParseInt64(args[2], out long index))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (index < 0)
+            index += list.Count;
+        if (index < 0 || index >= list.Count)
+            ctx.Reply.WriteNullBulk();
+        else
+            ctx.Reply.WriteBulk(list.Get(index));
+    }
+
+    // ------------------------------------------------------------------
+    // Changes in the middle
+    // ------------------------------------------------------------------
+
+    private static void LSet(CommandContext ctx, in CommandArgs args)
+    {
+        var key = args[1];
+        var entry = ctx.Db.LookupWrite(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteError(ErrorReplies.NoSuchKey);
+            return;
+        }
+        if (entry.Kind != ValueKind.List)
+        {
+            ctx.WrongType();
+            return;
+        }
+        var list = entry.As<ListObject>();
+        if (!Args.TryParseInt64(args[2], out long index))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (index < 0)
+            index += list.Count;
+        if (index < 0 || index >= list.Count)
+        {
+            ctx.Reply.WriteError(ErrorReplies.OutOfRange);
+            return;
+        }
+        list.Set(index, args[3]);
+        ctx.Db.Modified(key);
+        ctx.Reply.WriteOk();
+    }
+
+    private static void LRem(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseInt64(args[2], out long count))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        var key = args[1];
+        var list = ForWrite(ctx, key, out bool wrongType);
+        if (wrongType)
+            return;
+        long removed = list is null ? 0 : list.Remove(args[3], count);
+        if (removed > 0)
+            AfterRemoval(ctx.Db, key, list!, removed);
+        ctx.Reply.WriteInteger(removed);
+    }
+
+    private static void LTrim(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        var key = args[1];
+        var list = ForWrite(ctx, key, out bool wrongType);
+        if (wrongType)
+            return;
+        if (list is null)
+        {
+            ctx.Reply.WriteOk();
+            return;
+        }
+        long length = list.Count;
+        if (start < 0)
+            start += length;
+        if (end < 0)
+            end += length;
+        if (start < 0)
+            start = 0;
+        long left, right;
+        if (start > end || start >= length)
+        {
+            left = length;
+            right = 0;
+        }
+        else
+        {
+            if (end >= length)
+                end = length - 1;
+            left = start;
+            right = length - end - 1;
+        }
+        list.RemoveLeft(left);
+        list.RemoveRight(right);
+        AfterRemoval(ctx.Db, key, list, left + right);
+        ctx.Reply.WriteOk();
+    }
+
+    private static void LInsert(CommandContext ctx, in CommandArgs args)
+    {
+        bool after;
+        if (Args.Is(args[2], "AFTER"u8))
+            after = true;
+        else if (Args.Is(args[2], "BEFORE"u8))
+            after = false;
+        else
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        var key = args[1];
+        var list = ForWrite(ctx, key, out bool wrongType);
+        if (wrongType)
+            return;
+        if (list is null)
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        if (!list.Insert(args[3], args[4], after))
+        {
+            ctx.Reply.WriteInteger(-1);
+            return;
+        }
+        ctx.Db.Modified(key);
+        ctx.Reply.WriteInteger(list.Count);
+    }
+
+    // ------------------------------------------------------------------
+    // Moves
+    // ------------------------------------------------------------------
+
+    private static void RPopLPush(CommandContext ctx, in CommandArgs args) => Move(ctx, args[1], args[2], fromLeft: false, toLeft: true);
+
+    private static void LMove(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseEnd(args[3], out bool fromLeft) || !TryParseEnd(args[4], out bool toLeft))
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        Move(ctx, args[1], args[2], fromLeft, toLeft);
+    }
+
+    private static bool TryParseEnd(ReadOnlySpan<byte> arg, out bool left)
+    {
+        left = Args.Is(arg, "LEFT"u8);
+        return left || Args.Is(arg, "RIGHT"u8);
+    }
+
+    /// <summary>RPOPLPUSH and LMOVE: false (nil replied) when the source is missing.</summary>
+    private static bool Move(CommandContext ctx, ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, bool fromLeft, bool toLeft)
+    {
+        var list = ForWrite(ctx, source, out bool wrongType);
+        if (wrongType)
+            return true;
+        if (list is null)
+        {
+            ctx.Reply.WriteNullBulk();
+            return false;
+        }
+        var target = ForWrite(ctx, destination, out wrongType);
+        if (wrongType)
+            return true;
+        MoveElement(ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
+        return true;
+    }
+
+    /// <summary>
+    /// Pops from <paramref name="list"/> and pushes to <paramref name="target"/> (created when null), replying
+    /// the element as a bulk string; shared with the serving of blocked BRPOPLPUSH/BLMOVE clients.
+    /// </summary>
+    internal static void MoveElement(Database db, ListObject list, ReadOnlySpan<byte> source, ListObject? target, ReadOnlySpan<byte> destination,
+        bool fromLeft, bool toLeft, ReplyWriter reply)
+    {
+        var popped = fromLeft ? list.PopLeftSpan() : list.PopRightSpan();
+        // The bytes live in the source's node, which the push may reuse when both keys are one list: copy.
+        Span<byte> value = popped.Length <= 512 ? stackalloc byte[popped.Length] : new byte[popped.Length];
+        popped.CopyTo(value);
+        bool created = target is null;
+        target ??= new ListObject();
+        if (toLeft)
+            target.PushLeft(value);
+        else
+            target.PushRight(value);
+        reply.WriteBulk(value);
+        if (created)
+            db.SetObject(destination, target);
+        else
+            db.Modified(destination);
+        if (!ReferenceEquals(list, target))
+            AfterRemoval(db, source, list, 1);
+    }
+
+    // ------------------------------------------------------------------
+    // Blocking
+    // ------------------------------------------------------------------
+
+    private static void BLPop(CommandContext ctx, in CommandArgs args) => BlockingPop(ctx, args, left: true);
+
+    private static void BRPop(CommandContext ctx, in CommandArgs args) => BlockingPop(ctx, args, left: false);
+
+    private static void BlockingPop(CommandContext ctx, in CommandArgs args, bool left)
+    {
+        if (!BlockingRegistry.TryParseTimeout(ctx, args[^1], out long timeoutMs))
+            return;
+        var db = ctx.Db;
+        for (int i = 1; i < args.Count - 1; i++)
+        {
+            var key = args[i];
+            var list = ForWrite(ctx, key, out bool wrongType);
+            if (wrongType)
+                return;
+            if (list is null)
+                continue;
+            var reply = ctx.Reply;
+            reply.WriteArrayHeader(2);
+            reply.WriteBulk(key);
+            reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
+            AfterRemoval(db, key, list, 1);
+            var p = ctx.Propagate(2);
+            p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
+            p.WriteBulk(key);
+            return;
+        }
+        if (!BlockingRegistry.CanBlock(ctx))
+        {
+            ctx.Reply.WriteNullArray();
+            return;
+        }
+        var keys = new List<byte[]>(args.Count - 2);
+        for (int i = 1; i < args.Count - 1; i++)
+        {
+            bool seen = false;
+            foreach (var k in keys)
+                seen |= k.AsSpan().SequenceEqual(args[i]);
+            if (!seen)
+                keys.Add(args[i].ToArray());
+        }
+        ctx.Server.Blocking.Block(ctx.Client, new BlockedState(ctx.Client.Db, keys.ToArray(), left ? BlockKind.PopLeft : BlockKind.PopRight, timeoutMs));
+    }
+
+    private static void BRPopLPush(CommandContext ctx, in CommandArgs args) => BlockingMove(ctx, args, args[3], fromLeft: false, toLeft: true, lmove: false);
+
+    private static void BLMove(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseEnd(args[3], out bool fromLeft) || !TryParseEnd(args[4], out bool toLeft))
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        BlockingMove(ctx, args, args[5], fromLeft, toLeft, lmove: true);
+    }
+
+    private static void BlockingMove(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> timeout, bool fromLeft, bool toLeft, bool lmove)
+    {
+        if (!BlockingRegistry.TryParseTimeout(ctx, timeout, out long timeoutMs))
+            return;
+        var source = args[1];
+        var destination = args[2];
+        var list = ForWrite(ctx, source, out bool wrongType);
+        if (wrongType)
+            return;
+        if (list is not null)
+        {
+            var target = ForWrite(ctx, destination, out wrongType);
+            if (wrongType)
+                return;
+            MoveElement(ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
+            // Propagated as received, as Redis 7.0 does: with a non-empty source it never blocks.
+            return;
+        }
+        if (!BlockingRegistry.CanBlock(ctx))
+        {
+            // Redis answers a nil bulk here (but a nil multi-bulk on timeout).
+            ctx.Reply.WriteNullBulk();
+            return;
+        }
+        var state = new BlockedState(ctx.Client.Db, new[] { source.ToArray() }, BlockKind.Move, timeoutMs)
+        {
+            Destination = destination.ToArray(),
+            FromLeft = fromLeft,
+            ToLeft = toLeft,
+            IsLMove = lmove,
+        };
+        ctx.Server.Blocking.Block(ctx.Client, state);
+    }
+}

@@ -1,0 +1,965 @@
+using Psyncd.Protocol;
+using Psyncd.Storage;
+using Psyncd.Storage.Types;
+using Node = Psyncd.Storage.Types.SortedSetObject.Node;
+
+namespace Psyncd.Commands;
+
+/// <summary>Sorted set commands.</summary>
+internal static class SortedSetCommands
+{
+    private const string NotFloatRange = "ERR min or max is not a float";
+    private const string NotLexRange = "ERR min or max not valid string range item";
+    private const string NanScore = "ERR resulting score is not a number (NaN)";
+
+    /// <summary>Nodes of a range reply whose length is known only at the end (reused: the command loop is single-threaded).</summary>
+    [ThreadStatic]
+    private static List<Node>? t_nodes;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add("zadd", -4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, ZAdd, 1, 1, 1);
+        table.Add("zincrby", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, ZIncrBy, 1, 1, 1);
+        table.Add("zrem", -3, CommandFlags.Write | CommandFlags.Fast, ZRem, 1, 1, 1);
+        table.Add("zremrangebyscore", 4, CommandFlags.Write, ZRemRangeByScore, 1, 1, 1);
+        table.Add("zremrangebyrank", 4, CommandFlags.Write, ZRemRangeByRank, 1, 1, 1);
+        table.Add("zremrangebylex", 4, CommandFlags.Write, ZRemRangeByLex, 1, 1, 1);
+        table.Add("zunionstore", -4, CommandFlags.Write | CommandFlags.DenyOom, ZUnionStore, 1, 1, 1);
+        table.Add("zinterstore", -4, CommandFlags.Write | CommandFlags.DenyOom, ZInterStore, 1, 1, 1);
+        table.Add("zrange", -4, CommandFlags.ReadOnly, ZRange, 1, 1, 1);
+        table.Add("zrangebyscore", -4, CommandFlags.ReadOnly, ZRangeByScore, 1, 1, 1);
+        table.Add("zrevrangebyscore", -4, CommandFlags.ReadOnly, ZRevRangeByScore, 1, 1, 1);
+        table.Add("zrangebylex", -4, CommandFlags.ReadOnly, ZRangeByLex, 1, 1, 1);
+        table.Add("zrevrangebylex", -4, CommandFlags.ReadOnly, ZRevRangeByLex, 1, 1, 1);
+        table.Add("zcount", 4, CommandFlags.ReadOnly | CommandFlags.Fast, ZCount, 1, 1, 1);
+        table.Add("zlexcount", 4, CommandFlags.ReadOnly | CommandFlags.Fast, ZLexCount, 1, 1, 1);
+        table.Add("zrevrange", -4, CommandFlags.ReadOnly, ZRevRange, 1, 1, 1);
+        table.Add("zcard", 2, CommandFlags.ReadOnly | CommandFlags.Fast, ZCard, 1, 1, 1);
+        table.Add("zscore", 3, CommandFlags.ReadOnly | CommandFlags.Fast, ZScore, 1, 1, 1);
+        table.Add("zrank", 3, CommandFlags.ReadOnly | CommandFlags.Fast, ZRank, 1, 1, 1);
+        table.Add("zrevrank", 3, CommandFlags.ReadOnly | CommandFlags.Fast, ZRevRank, 1, 1, 1);
+        table.Add("zscan", -3, CommandFlags.ReadOnly | CommandFlags.Random, ZScan, 1, 1, 1);
+        table.Add("zpopmin", -2, CommandFlags.Write | CommandFlags.Fast, ZPopMin, 1, 1, 1);
+        table.Add("zpopmax", -2, CommandFlags.Write | CommandFlags.Fast, ZPopMax, 1, 1, 1);
+    }
+
+    // ------------------------------------------------------------------
+    // ZADD, ZINCRBY
+    // ------------------------------------------------------------------
+
+    [Flags]
+    private enum AddFlags
+    {
+        None = 0,
+        Nx = 1,
+        Xx = 2,
+        Gt = 4,
+        Lt = 8,
+        Ch = 16,
+        Incr = 32,
+    }
+
+    private static void ZAdd(CommandContext ctx, in CommandArgs args)
+    {
+        var flags = AddFlags.None;
+        int scoreIndex = 2;
+        for (; scoreIndex < args.Count; scoreIndex++)
+        {
+            var a = args[scoreIndex];
+            if (Args.Is(a, "NX"u8))
+                flags |= AddFlags.Nx;
+            else if (Args.Is(a, "XX"u8))
+                flags |= AddFlags.Xx;
+            else if (Args.Is(a, "GT"u8))
+                flags |= AddFlags.Gt;
+            else if (Args.Is(a, "LT"u8))
+                flags |= AddFlags.Lt;
+            else if (Args.Is(a, "CH"u8))
+                flags |= AddFlags.Ch;
+            else if (Args.Is(a, "INCR"u8))
+                flags |= AddFlags.Incr;
+            else
+                break;
+        }
+        int elements = args.Count - scoreIndex;
+        if (elements == 0 || elements % 2 != 0)
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        elements /= 2;
+        if ((flags & (AddFlags.Nx | AddFlags.Xx)) == (AddFlags.Nx | AddFlags.Xx))
+        {
+            ctx.Reply.WriteError("ERR XX and NX options at the same time are not compatible"u8);
+            return;
+        }
+        bool nx = (flags & AddFlags.Nx) != 0, gt = (flags & AddFlags.Gt) != 0, lt = (flags & AddFlags.Lt) != 0;
+        if ((gt && nx) || (lt && nx) || (gt && lt))
+        {
+            ctx.Reply.WriteError("ERR GT, LT, and/or NX options at the same time are not compatible"u8);
+            return;
+        }
+        if ((flags & AddFlags.Incr) != 0 && elements > 1)
+        {
+            ctx.Reply.WriteError("ERR INCR option supports a single increment-element pair"u8);
+            return;
+        }
+        // Every score is checked before anything changes: the command applies whole or not at all.
+        for (int j = 0; j < elements; j++)
+        {
+            if (!Args.TryParseDouble(args[scoreIndex + j * 2], out _))
+            {
+                ctx.Reply.WriteError(ErrorReplies.NotFloat);
+                return;
+            }
+        }
+        AddGeneric(ctx, args, scoreIndex, elements, flags);
+    }
+
+    private static void ZIncrBy(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseDouble(args[2], out _))
+        {
+            ctx.Reply.WriteError(ErrorReplies.NotFloat);
+            return;
+        }
+        AddGeneric(ctx, args, 2, 1, AddFlags.Incr);
+    }
+
+    private static void AddGeneric(CommandContext ctx, in CommandArgs args, int scoreIndex, int elements, AddFlags flags)
+    {
+        var db = ctx.Db;
+        var key = args[1];
+        var entry = db.LookupWrite(key);
+        if (entry.IsNot(ValueKind.SortedSet))
+        {
+            ctx.WrongType();
+            return;
+        }
+        bool incr = (flags & AddFlags.Incr) != 0;
+        bool isNew = !entry.Exists;
+        if (isNew && (flags & AddFlags.Xx) != 0)
+        {
+            if (incr)
+                ctx.Reply.WriteNullBulk();
+            else
+                ctx.Reply.WriteInteger(0);
+            return;
+        }
+        var zset = isNew ? new SortedSetObject() : entry.As<SortedSetObject>();
+        long maxEntries = ctx.Options.ZsetMaxZiplistEntries, maxValue = ctx.Options.ZsetMaxZiplistValue;
+        if (isNew)
+        {
+            // Redis sizes a new sorted set's encoding by the request: its pairs and its longest member.
+            int longest = 0;
+            for (int j = 0; j < elements; j++)
+                longest = Math.Max(longest, args[scoreIndex + j * 2 + 1].Length);
+            zset.Compact = maxEntries != 0 && elements <= maxEntries && longest <= maxValue;
+        }
+        long added = 0, updated = 0, processed = 0;
+        double score = 0;
+        for (int j = 0; j < elements; j++)
+        {
+            Args.TryParseDouble(args[scoreIndex + j * 2], out score);
+            var member = args[scoreIndex + j * 2 + 1];
+            var node = zset.Find(member);
+            if (node is not null)
+            {
+                if ((flags & AddFlags.Nx) != 0)
+                    continue;
+                double current = node.Score;
+                if (incr)
+                {
+                    score += current;
+                    if (double.IsNaN(score))
+                    {
+                        CollectionHelpers.StoreChanges(db, key, zset, isNew && zset.Count > 0, added + updated);
+                        ctx.Reply.WriteError(NanScore);
+                        return;
+                    }
+                }
+                if (((flags & AddFlags.Lt) != 0 && score >= current) || ((flags & AddFlags.Gt) != 0 && score <= current))
+                    continue;
+                processed++;
+                if (score != current)
+                {
+                    zset.UpdateScore(node, score);
+                    updated++;
+                }
+            }
+            else if ((flags & AddFlags.Xx) == 0)
+            {
+                if (zset.Compact && (zset.Count + 1 > maxEntries || member.Length > maxValue))
+                    zset.Compact = false;
+                zset.Add(member, score);
+                added++;
+                processed++;
+            }
+        }
+        if (!isNew || zset.Count > 0)
+            CollectionHelpers.StoreChanges(db, key, zset, isNew, added + updated);
+        if (incr)
+        {
+            if (processed > 0)
+                CollectionHelpers.WriteScore(ctx.Reply, score);
+            else
+                ctx.Reply.WriteNullBulk();
+        }
+        else
+        {
+            ctx.Reply.WriteInteger((flags & AddFlags.Ch) != 0 ? added + updated : added);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Simple reads and removals
+    // ------------------------------------------------------------------
+
+    private static void ZRem(CommandContext ctx, in CommandArgs args)
+    {
+        var db = ctx.Db;
+        var key = args[1];
+        var entry = db.LookupWrite(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        if (entry.Kind != ValueKind.SortedSet)
+        {
+            ctx.WrongType();
+            return;
+        }
+        var zset = entry.As<SortedSetObject>();
+        long removed = 0;
+        for (int i = 2; i < args.Count && zset.Count > 0; i++)
+        {
+            if (zset.Remove(args[i]))
+                removed++;
+        }
+        FinishRemoval(db, key, zset, removed);
+        ctx.Reply.WriteInteger(removed);
+    }
+
+    private static void FinishRemoval(Database db, ReadOnlySpan<byte> key, SortedSetObject zset, long removed)
+    {
+        if (removed == 0)
+            return;
+        db.Modified(key, removed);
+        if (zset.Count == 0)
+            db.Delete(key);
+    }
+
+    private static void ZCard(CommandContext ctx, in CommandArgs args)
+    {
+        var entry = ctx.Db.LookupRead(args[1]);
+        if (entry.IsNot(ValueKind.SortedSet))
+            ctx.WrongType();
+        else
+            ctx.Reply.WriteInteger(entry.Exists ? entry.As<SortedSetObject>().Count : 0);
+    }
+
+    private static void ZScore(CommandContext ctx, in CommandArgs args)
+    {
+        var entry = ctx.Db.LookupRead(args[1]);
+        if (entry.IsNot(ValueKind.SortedSet))
+            ctx.WrongType();
+        else if (entry.Exists && entry.As<SortedSetObject>().TryGetScore(args[2], out double score))
+            CollectionHelpers.WriteScore(ctx.Reply, score);
+        else
+            ctx.Reply.WriteNullBulk();
+    }
+
+    private static void ZRank(CommandContext ctx, in CommandArgs args) => RankGeneric(ctx, args, reverse: false);
+
+    private static void ZRevRank(CommandContext ctx, in CommandArgs args) => RankGeneric(ctx, args, reverse: true);
+
+    private static void RankGeneric(CommandContext ctx, in CommandArgs args, bool reverse)
+    {
+        var entry = ctx.Db.LookupRead(args[1]);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteNullBulk();
+            return;
+        }
+        if (entry.Kind != ValueKind.SortedSet)
+        {
+            ctx.WrongType();
+            return;
+        }
+        var zset = entry.As<SortedSetObject>();
+        var node = zset.Find(args[2]);
+        if (node is null)
+        {
+            ctx.Reply.WriteNullBulk();
+            return;
+        }
+        long rank = zset.RankOf(node);
+        ctx.Reply.WriteInteger(reverse ? zset.Count - 1 - rank : rank);
+    }
+
+    // ------------------------------------------------------------------
+    // Ranges
+    // ------------------------------------------------------------------
+
+    private enum RangeType
+    {
+        Auto,
+        Rank,
+        Score,
+        Lex,
+    }
+
+    private enum Direction
+    {
+        Auto,
+        Forward,
+        Reverse,
+    }
+
+    private static void ZRange(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Auto, Direction.Auto);
+
+    private static void ZRevRange(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Rank, Direction.Reverse);
+
+    private static void ZRangeByScore(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Score, Direction.Forward);
+
+    private static void ZRevRangeByScore(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Score, Direction.Reverse);
+
+    private static void ZRangeByLex(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Lex, Direction.Forward);
+
+    private static void ZRevRangeByLex(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Lex, Direction.Reverse);
+
+    /// <summary>
+    /// ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] (Redis 6.2's form), and
+    /// the older commands, which fix the range type and direction.
+    /// </summary>
+    private static void RangeGeneric(CommandContext ctx, in CommandArgs args, RangeType type, Direction direction)
+    {
+        bool withScores = false;
+        long offset = 0, limit = -1;
+        bool hasLimit = false;
+        for (int j = 4; j < args.Count; j++)
+        {
+            int left = args.Count - j - 1;
+            var a = args[j];
+            if (Args.Is(a, "WITHSCORES"u8))
+            {
+                withScores = true;
+            }
+            else if (Args.Is(a, "LIMIT"u8) && left >= 2)
+            {
+                if (!Args.TryParseInt64(args[j + 1], out offset) || !Args.TryParseInt64(args[j + 2], out limit))
+                {
+                    ctx.NotInteger();
+                    return;
+                }
+                hasLimit = true;
+                j += 2;
+            }
+            else if (direction == Direction.Auto && Args.Is(a, "REV"u8))
+            {
+                direction = Direction.Reverse;
+            }
+            else if (type == RangeType.Auto && Args.Is(a, "BYLEX"u8))
+            {
+                type = RangeType.Lex;
+            }
+            else if (type == RangeType.Auto && Args.Is(a, "BYSCORE"u8))
+            {
+                type = RangeType.Score;
+            }
+            else
+            {
+                ctx.SyntaxError();
+                return;
+            }
+        }
+        if (direction == Direction.Auto)
+            direction = Direction.Forward;
+        if (type == RangeType.Auto)
+            type = RangeType.Rank;
+        if (hasLimit && limit != -1 && type == RangeType.Rank)
+        {
+            ctx.Reply.WriteError("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"u8);
+            return;
+        }
+        if (withScores && type == RangeType.Lex)
+        {
+            ctx.Reply.WriteError("ERR syntax error, WITHSCORES not supported in combination with BYLEX"u8);
+            return;
+        }
+        bool reverse = direction == Direction.Reverse;
+        int minIndex = 2, maxIndex = 3;
+        if (reverse && type != RangeType.Rank)
+            (minIndex, maxIndex) = (maxIndex, minIndex);
+
+        switch (type)
+        {
+            case RangeType.Rank:
+            {
+                if (!Args.TryParseInt64(args[minIndex], out long start) || !Args.TryParseInt64(args[maxIndex], out long end))
+                {
+                    ctx.NotInteger();
+                    return;
+                }
+                if (!LookupOrEmpty(ctx, args[1], out var zset))
+                    return;
+                if (!CollectionHelpers.ClampRange(start, end, zset.Count, out long first, out long last))
+                {
+                    ctx.Reply.WriteArrayHeader(0);
+                    return;
+                }
+                long length = last - first + 1;
+                ctx.Reply.WriteArrayHeader(withScores ? length * 2 : length);
+                var node = zset.ByRank(reverse ? zset.Count - 1 - first : first);
+                for (long i = 0; i < length; i++)
+                {
+                    WriteNode(ctx.Reply, node!, withScores);
+                    node = reverse ? node!.Backward : node!.Next;
+                }
+                return;
+            }
+            case RangeType.Score:
+            {
+                if (!TryParseScoreRange(args[minIndex], args[maxIndex], out var range))
+                {
+                    ctx.Reply.WriteError(NotFloatRange);
+                    return;
+                }
+                if (!LookupOrEmpty(ctx, args[1], out var zset))
+                    return;
+                var nodes = t_nodes ??= new List<Node>();
+                var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
+                node = Skip(node, offset, reverse);
+                for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
+                {
+                    if (reverse ? !range.GteMin(node.Score) : !range.LteMax(node.Score))
+                        break;
+                    nodes.Add(node);
+                }
+                WriteNodes(ctx.Reply, nodes, withScores);
+                return;
+            }
+            default:
+            {
+                if (!TryParseLexRange(args[minIndex], args[maxIndex], out var range))
+                {
+                    ctx.Reply.WriteError(NotLexRange);
+                    return;
+                }
+                if (!LookupOrEmpty(ctx, args[1], out var zset))
+                    return;
+                var nodes = t_nodes ??= new List<Node>();
+                var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
+                node = Skip(node, offset, reverse);
+                for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
+                {
+                    if (reverse ? !range.GteMin(node.Member) : !range.LteMax(node.Member))
+                        break;
+                    nodes.Add(node);
+                }
+                WriteNodes(ctx.Reply, nodes, withScores: false);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Steps over LIMIT's offset (a negative offset leaves nothing, as in redis-server).</summary>
+    private static Node? Skip(Node? node, long offset, bool reverse)
+    {
+        if (offset < 0)
+            return null;
+        while (node is not null && offset-- > 0)
+            node = reverse ? node.Backward : node.Next;
+        return node;
+    }
+
+    private static bool LookupOrEmpty(CommandContext ctx, ReadOnlySpan<byte> key, out SortedSetObject zset)
+    {
+        zset = null!;
+        var entry = ctx.Db.LookupRead(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteArrayHeader(0);
+            return false;
+        }
+        if (entry.Kind != ValueKind.SortedSet)
+        {
+            ctx.WrongType();
+            return false;
+        }
+        zset = entry.As<SortedSetObject>();
+        return true;
+    }
+
+    private static void WriteNode(ReplyWriter reply, Node node, bool withScores)
+    {
+        reply.WriteBulk(node.Member);
+        if (withScores)
+            CollectionHelpers.WriteScore(reply, node.Score);
+    }
+
+    private static void WriteNodes(ReplyWriter reply, List<Node> nodes, bool withScores)
+    {
+        reply.WriteArrayHeader(withScores ? nodes.Count * 2 : nodes.Count);
+        foreach (var node in nodes)
+            WriteNode(reply, node, withScores);
+        nodes.Clear();
+    }
+
+    /// <summary>Parses a score bound: a float, "(" before it for an exclusive bound (zslParseRange's rules).</summary>
+    private static bool TryParseScoreBound(ReadOnlySpan<byte> text, out double value, out bool exclusive)
+    {
+        exclusive = text.Length > 0 && text[0] == (byte)'(';
+        if (exclusive)
+            text = text[1..];
+        // strtod skips leading blanks and reads an empty string as 0; NaN is refused.
+        while (text.Length > 0 && text[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f')
+            text = text[1..];
+        if (text.IsEmpty)
+        {
+            value = 0;
+            return true;
+        }
+        return Args.TryParseDouble(text, out value);
+    }
+
+    internal static bool TryParseScoreRange(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out ScoreRange range)
+    {
+        range = default;
+        if (!TryParseScoreBound(min, out double lo, out bool loEx) || !TryParseScoreBound(max, out double hi, out bool hiEx))
+            return false;
+        range = new ScoreRange(lo, loEx, hi, hiEx);
+        return true;
+    }
+
+    private static bool TryParseLexBound(ReadOnlySpan<byte> text, out ReadOnlySpan<byte> value, out int infinity, out bool exclusive)
+    {
+        value = default;
+        infinity = 0;
+        exclusive = false;
+        if (text.IsEmpty)
+            return false;
+        switch (text[0])
+        {
+            case (byte)'+':
+                infinity = 1;
+                return text.Length == 1;
+            case (byte)'-':
+                infinity = -1;
+                return text.Length == 1;
+            case (byte)'(':
+                exclusive = true;
+                value = text[1..];
+                return true;
+            case (byte)'[':
+                value = text[1..];
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    internal static bool TryParseLexRange(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out LexRange range)
+    {
+        range = default;
+        if (!TryParseLexBound(min, out var lo, out int loInf, out bool loEx) || !TryParseLexBound(max, out var hi, out int hiInf, out bool hiEx))
+            return false;
+        range = new LexRange(lo, loInf, loEx, hi, hiInf, hiEx);
+        return true;
+    }
+
+    private static void ZCount(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseScoreRange(args[2], args[3], out var range))
+        {
+            ctx.Reply.WriteError(NotFloatRange);
+            return;
+        }
+        if (!LookupOrZero(ctx, args[1], out var zset))
+            return;
+        var first = zset.FirstInRange(range);
+        ctx.Reply.WriteInteger(first is null ? 0 : zset.RankOf(zset.LastInRange(range)!) - zset.RankOf(first) + 1);
+    }
+
+    private static void ZLexCount(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseLexRange(args[2], args[3], out var range))
+        {
+            ctx.Reply.WriteError(NotLexRange);
+            return;
+        }
+        if (!LookupOrZero(ctx, args[1], out var zset))
+            return;
+        var first = zset.FirstInRange(range);
+        ctx.Reply.WriteInteger(first is null ? 0 : zset.RankOf(zset.LastInRange(range)!) - zset.RankOf(first) + 1);
+    }
+
+    private static bool LookupOrZero(CommandContext ctx, ReadOnlySpan<byte> key, out SortedSetObject zset, bool write = false)
+    {
+        zset = null!;
+        var entry = write ? ctx.Db.LookupWrite(key) : ctx.Db.LookupRead(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteInteger(0);
+            return false;
+        }
+        if (entry.Kind != ValueKind.SortedSet)
+        {
+            ctx.WrongType();
+            return false;
+        }
+        zset = entry.As<SortedSetObject>();
+        return true;
+    }
+
+    private static void ZRemRangeByRank(CommandContext ctx, in CommandArgs args)
+    {
+        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (!LookupOrZero(ctx, args[1], out var zset, write: true))
+            return;
+        if (!CollectionHelpers.ClampRange(start, end, zset.Count, out long first, out long last))
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        var nodes = t_nodes ??= new List<Node>();
+        var node = zset.ByRank(first);
+        for (long i = first; i <= last; i++, node = node!.Next)
+            nodes.Add(node!);
+        RemoveNodes(ctx, args[1], zset, nodes);
+    }
+
+    private static void ZRemRangeByScore(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseScoreRange(args[2], args[3], out var range))
+        {
+            ctx.Reply.WriteError(NotFloatRange);
+            return;
+        }
+        if (!LookupOrZero(ctx, args[1], out var zset, write: true))
+            return;
+        var nodes = t_nodes ??= new List<Node>();
+        for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Score); node = node.Next)
+            nodes.Add(node);
+        RemoveNodes(ctx, args[1], zset, nodes);
+    }
+
+    private static void ZRemRangeByLex(CommandContext ctx, in CommandArgs args)
+    {
+        if (!TryParseLexRange(args[2], args[3], out var range))
+        {
+            ctx.Reply.WriteError(NotLexRange);
+            return;
+        }
+        if (!LookupOrZero(ctx, args[1], out var zset, write: true))
+            return;
+        var nodes = t_nodes ??= new List<Node>();
+        for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Member); node = node.Next)
+            nodes.Add(node);
+        RemoveNodes(ctx, args[1], zset, nodes);
+    }
+
+    private static void RemoveNodes(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, List<Node> nodes)
+    {
+        foreach (var node in nodes)
+            zset.Delete(node);
+        long removed = nodes.Count;
+        nodes.Clear();
+        FinishRemoval(ctx.Db, key, zset, removed);
+        ctx.Reply.WriteInteger(removed);
+    }
+
+    // ------------------------------------------------------------------
+    // ZPOPMIN, ZPOPMAX
+    // ------------------------------------------------------------------
+
+    private static void ZPopMin(CommandContext ctx, in CommandArgs args) => PopGeneric(ctx, args, max: false);
+
+    private static void ZPopMax(CommandContext ctx, in CommandArgs args) => PopGeneric(ctx, args, max: true);
+
+    private static void PopGeneric(CommandContext ctx, in CommandArgs args, bool max)
+    {
+        if (args.Count > 3)
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        long count = 1;
+        if (args.Count == 3 && !SetCommands.TryParsePositive(ctx, args[2], out count))
+            return;
+        var db = ctx.Db;
+        var key = args[1];
+        var entry = db.LookupWrite(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteArrayHeader(0);
+            return;
+        }
+        if (entry.Kind != ValueKind.SortedSet)
+        {
+            ctx.WrongType();
+            return;
+        }
+        var zset = entry.As<SortedSetObject>();
+        long n = Math.Min(count, zset.Count);
+        ctx.Reply.WriteArrayHeader(n * 2);
+        for (long i = 0; i < n; i++)
+        {
+            var node = max ? zset.Last! : zset.First!;
+            WriteNode(ctx.Reply, node, withScores: true);
+            zset.Delete(node);
+        }
+        FinishRemoval(db, key, zset, n);
+    }
+
+    // ------------------------------------------------------------------
+    // ZUNIONSTORE, ZINTERSTORE
+    // ------------------------------------------------------------------
+
+    private enum Aggregate
+    {
+        Sum,
+        Min,
+        Max,
+    }
+
+    private static void ZUnionStore(CommandContext ctx, in CommandArgs args) => UnionInterGeneric(ctx, args, union: true);
+
+    private static void ZInterStore(CommandContext ctx, in CommandArgs args) => UnionInterGeneric(ctx, args, union: false);
+
+    /// <summary>A source of ZUNIONSTORE/ZINTERSTORE: a sorted set, a set (every score 1), or nothing.</summary>
+    private readonly record struct Source(SortedSetObject? Zset, SetObject? Set, double Weight)
+    {
+        public long Count => Zset?.Count ?? Set?.Count ?? 0;
+
+        public bool TryGetScore(ReadOnlySpan<byte> member, out double score)
+        {
+            if (Zset is not null)
+                return Zset.TryGetScore(member, out score);
+            score = 1;
+            return Set is not null && Set.Contains(member);
+        }
+    }
+
+    private static void UnionInterGeneric(CommandContext ctx, in CommandArgs args, bool union)
+    {
+        if (!Args.TryParseInt64(args[2], out long numKeys))
+        {
+            ctx.NotInteger();
+            return;
+        }
+        if (numKeys < 1)
+        {
+            ctx.Reply.WriteError("ERR at least 1 input key is needed for '" + ctx.Command.Name + "' command");
+            return;
+        }
+        if (numKeys > args.Count - 3)
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        var db = ctx.Db;
+        var sources = new Source[numKeys];
+        for (int i = 0; i < numKeys; i++)
+        {
+            var entry = db.LookupRead(args[3 + i]);
+            if (entry.Exists && entry.Kind is not (ValueKind.SortedSet or ValueKind.Set))
+            {
+                ctx.WrongType();
+                return;
+            }
+            sources[i] = !entry.Exists ? new Source(null, null, 1)
+                : entry.Kind == ValueKind.Set ? new Source(null, entry.As<SetObject>(), 1)
+                : new Source(entry.As<SortedSetObject>(), null, 1);
+        }
+        var aggregate = Aggregate.Sum;
+        for (int j = 3 + (int)numKeys; j < args.Count; j++)
+        {
+            int left = args.Count - j - 1;
+            if (Args.Is(args[j], "WEIGHTS"u8) && left >= numKeys)
+            {
+                for (int i = 0; i < numKeys; i++)
+                {
+                    if (!Args.TryParseDouble(args[j + 1 + i], out double weight))
+                    {
+                        ctx.Reply.WriteError("ERR weight value is not a float"u8);
+                        return;
+                    }
+                    sources[i] = sources[i] with { Weight = weight };
+                }
+                j += (int)numKeys;
+            }
+            else if (Args.Is(args[j], "AGGREGATE"u8) && left >= 1)
+            {
+                var a = args[j + 1];
+                if (Args.Is(a, "SUM"u8))
+                    aggregate = Aggregate.Sum;
+                else if (Args.Is(a, "MIN"u8))
+                    aggregate = Aggregate.Min;
+                else if (Args.Is(a, "MAX"u8))
+                    aggregate = Aggregate.Max;
+                else
+                {
+                    ctx.SyntaxError();
+                    return;
+                }
+                j++;
+            }
+            else
+            {
+                ctx.SyntaxError();
+                return;
+            }
+        }
+
+        // Inputs are taken smallest first (a stable order, as redis-server's sort of them is): the order of
+        // the aggregation decides rounding, and whether inf + -inf (NaN, hence 0) happens at all.
+        var ordered = sources.OrderBy(s => s.Count).ToArray();
+        var result = new SortedSetObject { Compact = false };
+        if (union)
+        {
+            var scores = new Dictionary<byte[], double>(ByteArrayComparer.Instance);
+            var order = new List<byte[]>();
+            foreach (var source in ordered)
+            {
+                foreach (var (member, raw) in Elements(source))
+                {
+                    double score = Weighted(source.Weight, raw);
+                    if (scores.TryGetValue(member, out double existing))
+                        scores[member] = Combine(existing, score, aggregate);
+                    else
+                    {
+                        scores[member] = score;
+                        order.Add(member);
+                    }
+                }
+            }
+            foreach (var member in order)
+                result.Add(member, scores[member]);
+        }
+        else
+        {
+            if (ordered[0].Count > 0)
+            {
+                foreach (var (member, raw) in Elements(ordered[0]))
+                {
+                    double score = Weighted(ordered[0].Weight, raw);
+                    bool everywhere = true;
+                    for (int i = 1; i < ordered.Length; i++)
+                    {
+                        if (!ordered[i].TryGetScore(member, out double other))
+                        {
+                            everywhere = false;
+                            break;
+                        }
+                        score = Combine(score, Weighted(ordered[i].Weight, other), aggregate);
+                    }
+                    if (everywhere)
+                        result.Add(member, score);
+                }
+            }
+        }
+
+        var dstKey = args[1];
+        if (result.Count == 0)
+        {
+            if (db.LookupWrite(dstKey).Exists)
+                db.Delete(dstKey);
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
+        result.Compact = true;
+        result.Compact = result.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist";
+        if (result.Compact)
+            result.NormalizeZeros();
+        db.LookupWrite(dstKey);
+        db.SetObject(dstKey, result);
+        ctx.Reply.WriteInteger(result.Count);
+    }
+
+    private static IEnumerable<(byte[] Member, double Score)> Elements(Source source)
+    {
+        if (source.Zset is not null)
+            return source.Zset.Entries;
+        if (source.Set is not null)
+            return source.Set.Members.Select(m => (m, 1.0));
+        return [];
+    }
+
+    private static double Weighted(double weight, double score)
+    {
+        double value = weight * score;
+        return double.IsNaN(value) ? 0 : value;
+    }
+
+    private static double Combine(double target, double value, Aggregate aggregate)
+    {
+        switch (aggregate)
+        {
+            case Aggregate.Sum:
+                double sum = target + value;
+                return double.IsNaN(sum) ? 0 : sum;
+            case Aggregate.Min:
+                return value < target ? value : target;
+            default:
+                return value > target ? value : target;
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // ZSCAN
+    // ------------------------------------------------------------------
+
+    private static void ZScan(CommandContext ctx, in CommandArgs args)
+    {
+        if (!CollectionHelpers.TryParseCursor(ctx, args[2], out ulong cursor))
+            return;
+        var entry = ctx.Db.LookupRead(args[1]);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteRaw("*2\r\n$1\r\n0\r\n*0\r\n"u8);
+            return;
+        }
+        if (entry.Kind != ValueKind.SortedSet)
+        {
+            ctx.WrongType();
+            return;
+        }
+        if (!CollectionHelpers.TryParseScanOptions(ctx, args, out int patternIndex, out long count))
+            return;
+        var zset = entry.As<SortedSetObject>();
+        var found = new List<Node>();
+        if (zset.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist")
+        {
+            // A compact sorted set is returned whole, in order, in one step, as redis-server does.
+            for (var node = zset.First; node is not null; node = node.Next)
+                found.Add(node);
+            cursor = 0;
+        }
+        else
+        {
+            long budget = count * 10;
+            do
+            {
+                cursor = zset.ScanStep(cursor, found.Add);
+            }
+            while (cursor != 0 && --budget > 0 && found.Count < count);
+        }
+        if (patternIndex != 0)
+        {
+            var pattern = args[patternIndex].ToArray();
+            found.RemoveAll(n => !GlobMatcher.IsMatch(pattern, n.Member));
+        }
+        ctx.Reply.WriteArrayHeader(2);
+        ctx.Reply.WriteBulk((long)cursor);
+        ctx.Reply.WriteArrayHeader(found.Count * 2);
+        foreach (var node in found)
+            WriteNode(ctx.Reply, node, withScores: true);
+    }
+}

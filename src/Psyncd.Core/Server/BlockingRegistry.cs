@@ -1,0 +1,313 @@
+using Psyncd.Commands;
+using Psyncd.Storage;
+using Psyncd.Storage.Types;
+
+namespace Psyncd.Server;
+
+/// <summary>What a blocked client waits to do.</summary>
+public enum BlockKind
+{
+    /// <summary>BLPOP: pop the head of the first key to hold elements.</summary>
+    PopLeft,
+
+    /// <summary>BRPOP: pop the tail.</summary>
+    PopRight,
+
+    /// <summary>BRPOPLPUSH / BLMOVE: move an element to <see cref="BlockedState.Destination"/>.</summary>
+    Move,
+}
+
+/// <summary>A blocked client's request: its database, the keys it waits on, and what to do when one fills.</summary>
+public sealed class BlockedState
+{
+    public BlockedState(int db, byte[][] keys, BlockKind kind, long timeoutMs)
+    {
+        Db = db;
+        Keys = keys;
+        Kind = kind;
+        DeadlineTicks = timeoutMs == 0 ? 0 : Environment.TickCount64 + timeoutMs;
+    }
+
+    public int Db { get; }
+
+    /// <summary>The keys waited on, without duplicates, in the order given.</summary>
+    public byte[][] Keys { get; }
+
+    public BlockKind Kind { get; }
+
+    /// <summary>When the wait ends (Environment.TickCount64), or 0 for never.</summary>
+    public long DeadlineTicks { get; }
+
+    public byte[]? Destination { get; init; }
+
+    public bool FromLeft { get; init; }
+
+    public bool ToLeft { get; init; }
+
+    /// <summary>True for BLMOVE (propagated as LMOVE), false for BRPOPLPUSH (as RPOPLPUSH).</summary>
+    public bool IsLMove { get; init; }
+}
+
+/// <summary>
+/// Clients blocked on list keys, as Redis's blocking.c keeps them: per (database, key) a queue of clients in
+/// arrival order. A blocked client has <see cref="ClientFlags.Blocked"/>, so its input waits unread.
+/// </summary>
+/// <remarks>
+/// Every modified key that someone waits on is noted as <i>ready</i> (through the keyspace's modified-key
+/// event); after each top-level command (or EXEC, or a command of our master's stream) the ready keys are
+/// served: each waiting client, first come first served, gets an element while the key holds a list with
+/// elements. Serving writes (a pop, a push for BRPOPLPUSH) may make further keys ready, which are served in
+/// the same pass. The cron ends waits whose timeout passed with a nil multi-bulk. Served pops are
+/// propagated as the non-blocking command (LPOP/RPOP, RPOPLPUSH/LMOVE). Touched only inside the loop.
+/// </remarks>
+public sealed class BlockingRegistry
+{
+    private readonly PsyncdServer _server;
+    private readonly Dictionary<byte[], List<Client>>[] _waiters;
+    private readonly HashSet<Client> _blocked = new();
+    private List<(int Db, byte[] Key)> _ready = new();
+    private List<(int Db, byte[] Key)> _serving = new();
+    private readonly HashSet<(int, byte[])> _readySet = new(ReadyKeyComparer.Instance);
+
+    internal BlockingRegistry(PsyncdServer server)
+    {
+        _server = server;
+        _waiters = new Dictionary<byte[], List<Client>>[server.Options.Databases];
+        for (int i = 0; i < _waiters.Length; i++)
+            _waiters[i] = new Dictionary<byte[], List<Client>>(ByteArrayComparer.Instance);
+        server.KeyModifiedHandlers.Add(OnKeyModified);
+        server.Processor.AddAfterCommandHook(ServeReadyKeys);
+        server.AddCronJob(ExpireTimeouts);
+        server.ClientRemovedHandlers.Add(client => Unblock(client, resume: false));
+    }
+
+    /// <summary>Clients blocked right now.</summary>
+    public int Count => _blocked.Count;
+
+    /// <summary>
+    /// False when the calling context must not block and should answer as on a timeout: inside MULTI/EXEC,
+    /// and for our master's stream.
+    /// </summary>
+    public static bool CanBlock(CommandContext ctx)
+        => !ctx.Server.Processor.InExec && !ctx.Client.Has(ClientFlags.Master) && ctx.Client.MultiQueue is null;
+
+    /// <summary>
+    /// Parses a timeout in seconds as Redis 7.0 does (a long double, times 1000, truncated to milliseconds);
+    /// replies the error and returns false when invalid. 0 means forever.
+    /// </summary>
+    public static bool TryParseTimeout(CommandContext ctx, ReadOnlySpan<byte> arg, out long milliseconds)
+    {
+        milliseconds = 0;
+        if (!LongDoubleText.TryParse(arg, out var parsed, out bool infinite))
+        {
+            ctx.Reply.WriteError("ERR timeout is not a float or out of range");
+            return false;
+        }
+        double seconds = infinite ? (parsed.Negative ? double.NegativeInfinity : double.PositiveInfinity) : LongDoubleText.ToDouble(parsed);
+        double ms = seconds * 1000.0;
+        // A value out of long long's range converts to LLONG_MIN in C on x86: "negative".
+        if (double.IsNaN(ms) || ms >= 9.2233720368547758e18 || ms <= -9.2233720368547758e18)
+        {
+            ctx.Reply.WriteError("ERR timeout is negative");
+            return false;
+        }
+        long value = (long)ms;
+        if (value < 0)
+        {
+            ctx.Reply.WriteError("ERR timeout is negative");
+            return false;
+        }
+        if (value > 0 && value > long.MaxValue - ctx.Keyspace.NowMs)
+        {
+            ctx.Reply.WriteError("ERR timeout is out of range");
+            return false;
+        }
+        milliseconds = value;
+        return true;
+    }
+
+    /// <summary>Blocks the client until one of <paramref name="state"/>'s keys can serve it, or its timeout.</summary>
+    public void Block(Client client, BlockedState state)
+    {
+        var waiters = _waiters[state.Db];
+        var keys = state.Keys;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            if (!waiters.TryGetValue(keys[i], out var queue))
+            {
+                queue = new List<Client>(1);
+                waiters[keys[i]] = queue;
+            }
+            if (!queue.Contains(client))
+                queue.Add(client);
+        }
+        client.BlockedOn = state;
+        client.Flags |= ClientFlags.Blocked;
+        _blocked.Add(client);
+    }
+
+    /// <summary>Ends a client's wait; with <paramref name="resume"/>, its pending input is processed again.</summary>
+    public void Unblock(Client client, bool resume)
+    {
+        var state = client.BlockedOn;
+        if (state is null)
+            return;
+        var waiters = _waiters[state.Db];
+        foreach (var key in state.Keys)
+        {
+            if (waiters.TryGetValue(key, out var queue))
+            {
+                queue.Remove(client);
+                if (queue.Count == 0)
+                    waiters.Remove(key);
+            }
+        }
+        _blocked.Remove(client);
+        client.BlockedOn = null;
+        client.Flags &= ~ClientFlags.Blocked;
+        if (resume)
+        {
+            client.Output.RequestFlush();
+            // Not inline: with inline socket scheduling, resuming runs the client's receive continuation on
+            // this very thread, which would process its pending input in the middle of this pass.
+            if (client.Connection is { } connection)
+                ThreadPool.UnsafeQueueUserWorkItem(static c => c.Resume(), connection, preferLocal: false);
+        }
+    }
+
+    private void OnKeyModified(int db, ReadOnlySpan<byte> key)
+    {
+        if (_blocked.Count == 0 || (uint)db >= (uint)_waiters.Length)
+            return;
+        var lookup = _waiters[db].GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(key, out var actualKey, out _))
+            return;
+        if (_readySet.Add((db, actualKey)))
+            _ready.Add((db, actualKey));
+    }
+
+    /// <summary>Serves the clients blocked on keys that became ready (after each top-level command).</summary>
+    private void ServeReadyKeys()
+    {
+        if (_ready.Count == 0)
+            return;
+        var keyspace = _server.Keyspace;
+        keyspace.RefreshTime();
+        keyspace.ExpiryMode = _server.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        while (_ready.Count > 0)
+        {
+            (_serving, _ready) = (_ready, _serving);
+            foreach (var (db, key) in _serving)
+            {
+                _readySet.Remove((db, key));
+                if (!_waiters[db].TryGetValue(key, out var queue))
+                    continue;
+                while (queue.Count > 0 && TryServe(queue[0], db, key))
+                {
+                }
+            }
+            _serving.Clear();
+        }
+    }
+
+    /// <summary>Serves one client from a ready key; false when the key holds no list with elements (any more).</summary>
+    private bool TryServe(Client client, int dbIndex, byte[] key)
+    {
+        var db = new Database(_server.Keyspace, dbIndex);
+        var entry = db.LookupWrite(key);
+        if (!entry.Is(ValueKind.List))
+            return false;
+        var list = entry.As<ListObject>();
+        var state = client.BlockedOn!;
+        var output = client.Output;
+        var propagation = _server.Processor.Propagation;
+        bool propagate = !_server.IsReplica;
+        if (state.Kind != BlockKind.Move)
+        {
+            bool left = state.Kind == BlockKind.PopLeft;
+            output.WriteArrayHeader(2);
+            output.WriteBulk(key);
+            output.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
+            if (propagate)
+            {
+                var p = propagation.Add(dbIndex, 2, replacesRequest: false);
+                p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
+                p.WriteBulk(key);
+            }
+            if (list.Count == 0)
+                db.Delete(key);
+            else
+                db.Modified(key);
+        }
+        else
+        {
+            var destination = state.Destination!;
+            var target = db.LookupWrite(destination);
+            if (target.IsNot(ValueKind.List))
+            {
+                // The element stays; the client learns why it could not be served.
+                output.WriteError(ErrorReplies.WrongType);
+                Unblock(client, resume: true);
+                return true;
+            }
+            ListCommands.MoveElement(db, list, key, target.Exists ? target.As<ListObject>() : null, destination, state.FromLeft, state.ToLeft, output);
+            if (propagate)
+            {
+                if (state.IsLMove)
+                {
+                    var p = propagation.Add(dbIndex, 5, replacesRequest: false);
+                    p.WriteBulk("LMOVE"u8);
+                    p.WriteBulk(key);
+                    p.WriteBulk(destination);
+                    p.WriteBulk(state.FromLeft ? "LEFT"u8 : "RIGHT"u8);
+                    p.WriteBulk(state.ToLeft ? "LEFT"u8 : "RIGHT"u8);
+                }
+                else
+                {
+                    var p = propagation.Add(dbIndex, 3, replacesRequest: false);
+                    p.WriteBulk("RPOPLPUSH"u8);
+                    p.WriteBulk(key);
+                    p.WriteBulk(destination);
+                }
+            }
+        }
+        if (propagate)
+            propagation.FlushTo(_server.Stream, wrap: true);
+        else
+            propagation.Clear();
+        _server.Stats.TotalCommandsProcessed++;
+        Unblock(client, resume: true);
+        return true;
+    }
+
+    /// <summary>Ends the waits whose timeout passed (a cron job): they get a nil multi-bulk.</summary>
+    private void ExpireTimeouts()
+    {
+        if (_blocked.Count == 0)
+            return;
+        long now = Environment.TickCount64;
+        List<Client>? expired = null;
+        foreach (var client in _blocked)
+        {
+            long deadline = client.BlockedOn!.DeadlineTicks;
+            if (deadline != 0 && deadline <= now)
+                (expired ??= new()).Add(client);
+        }
+        if (expired is null)
+            return;
+        foreach (var client in expired)
+        {
+            client.Output.WriteNullArray();
+            Unblock(client, resume: true);
+        }
+    }
+
+    private sealed class ReadyKeyComparer : IEqualityComparer<(int Db, byte[] Key)>
+    {
+        public static readonly ReadyKeyComparer Instance = new();
+
+        public bool Equals((int Db, byte[] Key) x, (int Db, byte[] Key) y) => x.Db == y.Db && x.Key.AsSpan().SequenceEqual(y.Key);
+
+        public int GetHashCode((int Db, byte[] Key) obj) => HashCode.Combine(obj.Db, ByteArrayComparer.Instance.GetHashCode(obj.Key));
+    }
+}

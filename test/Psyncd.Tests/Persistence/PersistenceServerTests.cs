@@ -1,0 +1,213 @@
+using System.Text;
+using Psyncd.Tests.Support;
+
+namespace Psyncd.Tests.Persistence;
+
+/// <summary>SAVE, BGSAVE, save points, MISCONF, DEBUG RELOAD and loading at startup, on the real server over TCP.</summary>
+public class PersistenceServerTests
+{
+    [Test]
+    public void BgsaveWritesTheStateOfItsStartWhileWritesContinue()
+    {
+        using var server = ServerProcess.StartPsyncd();
+        using var client = server.Connect();
+        const int count = 100_000;
+        Pipeline(client, count, i => new[] { "SET", "key:" + i, "original-" + i + new string('o', 80) });
+        Assert.That(client.Command("BGSAVE"), Is.EqualTo("+Background saving started\r\n"));
+        // Overwrite or delete every key while the save runs.
+        Pipeline(client, count, i => i % 2 == 0 ? new[] { "SET", "key:" + i, "changed" } : new[] { "DEL", "key:" + i });
+        string dump = Path.Combine(server.Dir, "dump.rdb");
+        Eventually.True(() => File.Exists(dump), TimeSpan.FromSeconds(60), "the background save completes");
+        Assert.That(server.Output, Does.Contain("Background saving terminated with success"));
+        Assert.That(Directory.GetFiles(server.Dir, "temp-*.rdb"), Is.Empty);
+
+        string dir = ServerProcess.NewDir();
+        File.Copy(dump, Path.Combine(dir, "dump.rdb"));
+        using var second = ServerProcess.StartPsyncdIn(dir, FreePort.Next());
+        using var reader = second.Connect();
+        Assert.That(reader.Call("DBSIZE"), Is.EqualTo((long)count));
+        var replies = Pipeline(reader, count, i => new[] { "GET", "key:" + i });
+        for (int i = 0; i < count; i++)
+            Assert.That(replies[i], Is.EqualTo(Bulk("original-" + i + new string('o', 80))), "key:" + i);
+    }
+
+    private static string Bulk(string value) => "$" + Encoding.ASCII.GetByteCount(value) + "\r\n" + value + "\r\n";
+
+    [Test]
+    public void BgsaveAndSaveWhileABgsaveRunsAreRefused()
+    {
+        string dir = ServerProcess.NewDir();
+        var options = new Psyncd.Config.ServerOptions { Port = 0, Dir = dir };
+        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        var server = new Psyncd.Server.PsyncdServer(options, log);
+        string? first = null, second = null, save = null;
+        bool running = false;
+        // All in one visit to the loop: the background save cannot progress in between.
+        server.Loop.Run(() =>
+        {
+            server.Keyspace.SetString(0, "k"u8, "v"u8);
+            first = server.StartBgsave();
+            running = server.BgsaveInProgress;
+            second = server.StartBgsave();
+            save = server.SaveForeground();
+        });
+        Assert.That(first, Is.Null);
+        Assert.That(running, Is.True);
+        Assert.That(second, Is.EqualTo("ERR Background save already in progress"));
+        Assert.That(save, Is.EqualTo("ERR Background save already in progress"));
+        Eventually.True(() => File.Exists(Path.Combine(dir, "dump.rdb")), TimeSpan.FromSeconds(30), "the save completes");
+        Eventually.True(() =>
+        {
+            bool done = false;
+            server.Loop.Run(() => done = !server.BgsaveInProgress && server.LastBgsaveStatusOk);
+            return done;
+        }, TimeSpan.FromSeconds(30), "the save is reported done");
+        server.Keyspace.Dispose();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Test]
+    public void BgsaveRepliesAsRedisDoes()
+    {
+        using var server = ServerProcess.StartPsyncd();
+        using var client = server.Connect();
+        client.Call("SET", "k", "v");
+        Assert.That(client.Command("BGSAVE", "SCHEDULE", "x"), Is.EqualTo("-ERR syntax error\r\n"));
+        Assert.That(client.Command("BGSAVE", "NOW"), Is.EqualTo("-ERR syntax error\r\n"));
+        Assert.That(client.Command("BGSAVE", "SCHEDULE"), Is.EqualTo("+Background saving started\r\n"));
+        Eventually.True(() => File.Exists(Path.Combine(server.Dir, "dump.rdb")), TimeSpan.FromSeconds(60), "saved");
+    }
+
+    [Test]
+    public void SaveUpdatesLastsaveAndDebugReloadKeepsTheData()
+    {
+        using var server = ServerProcess.StartPsyncd();
+        using var client = server.Connect();
+        long before = (long)client.Call("LASTSAVE")!;
+        Assert.That(before, Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(5));
+        client.Call("SET", "a", "1");
+        client.Call("SET", "b", "x", "PX", "100000");
+        client.Call("SELECT", "9");
+        client.Call("SET", "c", "in nine");
+        Assert.That(client.Command("SAVE"), Is.EqualTo("+OK\r\n"));
+        Assert.That(File.Exists(Path.Combine(server.Dir, "dump.rdb")), Is.True);
+        Assert.That((long)client.Call("LASTSAVE")!, Is.GreaterThanOrEqualTo(before));
+        Assert.That(client.Command("DEBUG", "RELOAD"), Is.EqualTo("+OK\r\n"));
+        Assert.That(client.Call("GET", "c"), Is.EqualTo("in nine"));
+        client.Call("SELECT", "0");
+        Assert.That(client.Call("GET", "a"), Is.EqualTo("1"));
+        Assert.That(client.Call("GET", "b"), Is.EqualTo("x"));
+        Assert.That(client.Call("DBSIZE"), Is.EqualTo(2L));
+    }
+
+    [Test]
+    public void SavePointTriggersABackgroundSave()
+    {
+        using var server = ServerProcess.StartPsyncd("--save", "1 2");
+        using var client = server.Connect();
+        client.Call("SET", "one", "1");
+        client.Call("SET", "two", "2");
+        Eventually.True(() => File.Exists(Path.Combine(server.Dir, "dump.rdb")), TimeSpan.FromSeconds(10), "the save point fires");
+        Assert.That(server.Output, Does.Contain("changes in 1 seconds. Saving..."));
+    }
+
+    [Test]
+    public void FailedBgsaveStopsWritesUntilASaveSucceeds()
+    {
+        using var server = ServerProcess.StartPsyncd("--save", "3600 1");
+        using var client = server.Connect();
+        // The temp file's path is taken by a directory: the save cannot create it.
+        string blocker = Path.Combine(server.Dir, "temp-" + server.Pid + ".rdb");
+        Directory.CreateDirectory(blocker);
+        client.Call("SET", "k", "v");
+        Assert.That(client.Command("BGSAVE"), Is.EqualTo("+Background saving started\r\n"));
+        Eventually.True(() => client.Command("SET", "k", "v2").StartsWith("-MISCONF", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "writes are refused");
+        Assert.That(client.Command("GET", "k"), Does.StartWith("$"), "reads still work");
+        Directory.Delete(blocker);
+        Assert.That(client.Command("BGSAVE"), Is.EqualTo("+Background saving started\r\n"));
+        Eventually.True(() => client.Command("SET", "k", "v3") == "+OK\r\n", TimeSpan.FromSeconds(10), "writes resume after a good save");
+    }
+
+    [Test]
+    public void SaveOnShutdownHookSavesWhenSavePointsAreSet()
+    {
+        // The hook itself, in-process: SHUTDOWN and SIGTERM call it.
+        string dir = ServerProcess.NewDir();
+        var options = new Psyncd.Config.ServerOptions { Port = 0, Dir = dir };
+        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        var server = new Psyncd.Server.PsyncdServer(options, log);
+        server.Loop.Run(() => server.Keyspace.SetString(0, "k"u8, "v"u8));
+        Assert.That(server.SaveOnShutdown(), Is.True);
+        Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.True);
+        File.Delete(Path.Combine(dir, "dump.rdb"));
+        Assert.That(server.SaveOnShutdown(save: false), Is.True);
+        Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.False);
+        options.Save.Clear();
+        Assert.That(server.SaveOnShutdown(), Is.True);
+        Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.False);
+        Assert.That(server.SaveOnShutdown(save: true), Is.True);
+        Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.True);
+        server.Keyspace.Dispose();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [TestCase("truncated")]
+    [TestCase("checksum")]
+    [TestCase("garbage")]
+    [TestCase("stream")]
+    public void BadDumpStopsStartupWithExitCodeOneAndIsNotTouched(string damage)
+    {
+        string dir = ServerProcess.NewDir();
+        byte[] good;
+        using (var writer = ServerProcess.StartPsyncdIn(dir, FreePort.Next()))
+        {
+            using var client = writer.Connect();
+            for (int i = 0; i < 100; i++)
+                client.Call("SET", "key" + i, "value" + i);
+            Assert.That(client.Command("SAVE"), Is.EqualTo("+OK\r\n"));
+            writer.Kill();
+            good = File.ReadAllBytes(Path.Combine(dir, "dump.rdb"));
+        }
+        byte[] bad = damage switch
+        {
+            "truncated" => good[..(good.Length / 2)],
+            "checksum" => Flip(good, good.Length - 3),
+            "garbage" => Flip(good, 9),
+            _ => "REDIS0010"u8.ToArray().Concat(new byte[] { 0xFE, 0x00, 0x0F, 0x01, (byte)'s', 0x00, 0x00 }).ToArray(),
+        };
+        string path = Path.Combine(dir, "dump.rdb");
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(path, bad);
+        using var server = ServerProcess.LaunchPsyncdRaw(dir, "--port", FreePort.Next().ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "60 1");
+        Assert.That(server.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "psyncd exits");
+        Assert.That(server.ExitCode, Is.EqualTo(1), server.Output);
+        Eventually.True(() => server.Output.Contains("Bad RDB file", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the reason is logged");
+        Assert.That(server.Output, Does.Match("Bad RDB file .* at offset [0-9]+: "));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(bad), "the file is left as it was");
+    }
+
+    private static byte[] Flip(byte[] data, int at)
+    {
+        var copy = (byte[])data.Clone();
+        copy[at] ^= 0x5A;
+        return copy;
+    }
+
+    /// <summary>Sends <paramref name="count"/> commands in pipelined batches and returns the raw replies.</summary>
+    internal static string[] Pipeline(RawClient client, int count, Func<int, string[]> command)
+    {
+        var replies = new string[count];
+        const int batch = 5000;
+        for (int start = 0; start < count; start += batch)
+        {
+            int end = Math.Min(count, start + batch);
+            var buffer = new MemoryStream();
+            for (int i = start; i < end; i++)
+                buffer.Write(RawClient.Encode(command(i).Select(a => Encoding.Latin1.GetBytes(a)).ToArray()));
+            client.SendRaw(buffer.ToArray());
+            for (int i = start; i < end; i++)
+                replies[i] = client.ReadReply();
+        }
+        return replies;
+    }
+}
