@@ -34,6 +34,8 @@ public sealed class CommandTable
         SetCommands.Register,
         SortedSetCommands.Register,
         SortCommand.Register,
+        TransactionCommands.Register,
+        PubSubCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>

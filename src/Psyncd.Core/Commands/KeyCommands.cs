@@ -38,7 +38,10 @@ internal static class KeyCommands
         {
             // An expired key counts as missing: look it up first so that expiry is applied.
             if (db.Exists(args[i]) && db.Delete(args[i]))
+            {
                 deleted++;
+                ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "del"u8, db.Index, args[i]);
+            }
         }
         ctx.Reply.WriteInteger(deleted);
     }
@@ -101,6 +104,8 @@ internal static class KeyCommands
             return;
         }
         ctx.Keyspace.Rename(db.Index, source, db.Index, destination);
+        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "rename_from"u8, db.Index, source);
+        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "rename_to"u8, db.Index, destination);
         if (onlyIfNew)
             ctx.Reply.WriteInteger(1);
         else
@@ -239,6 +244,7 @@ internal static class KeyCommands
         {
             db.Delete(key);
             ctx.Reply.WriteInteger(1);
+            ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "del"u8, db.Index, key);
             var del = ctx.Propagate(2);
             del.WriteBulk("DEL"u8);
             del.WriteBulk(key);
@@ -246,6 +252,7 @@ internal static class KeyCommands
         }
         db.SetExpire(key, Math.Max(when, 0));
         ctx.Reply.WriteInteger(1);
+        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
         var p = ctx.Propagate(args.Count);
         p.WriteBulk("PEXPIREAT"u8);
         p.WriteBulk(key);

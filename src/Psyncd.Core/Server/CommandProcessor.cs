@@ -130,7 +130,7 @@ public sealed class CommandProcessor
         }
         if (client.SubscriptionCount > 0 && !cmd.Has(CommandFlags.AllowedWhileSubscribed))
         {
-            reply.WriteError("ERR Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT are allowed in this context");
+            reply.WriteError("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
         if (client.MultiQueue is not null && !cmd.Has(CommandFlags.NotQueued))

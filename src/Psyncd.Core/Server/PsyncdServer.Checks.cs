@@ -124,6 +124,7 @@ public sealed partial class PsyncdServer
             var writer = _server.Processor.Propagation.Add(db, 2, replacesRequest: false);
             writer.WriteBulk("DEL"u8);
             writer.WriteBulk(key);
+            _server.NotifyKeyspaceEvent(KeyspaceEventClass.Expired, "expired"u8, db, key);
             KeyModified(db, key);
         }
 

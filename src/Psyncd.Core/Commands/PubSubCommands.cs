@@ -1,0 +1,199 @@
+using Psyncd.Protocol;
+using Psyncd.Server;
+
+namespace Psyncd.Commands;
+
+/// <summary>
+/// Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB. A client with subscriptions is
+/// in subscribed mode (<see cref="Client.SubscriptionCount"/>), where the dispatcher allows only the commands
+/// flagged <see cref="CommandFlags.AllowedWhileSubscribed"/>.
+/// </summary>
+internal static class PubSubCommands
+{
+    public static void Register(CommandTable table)
+    {
+        const CommandFlags Subscription = CommandFlags.PubSub | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.AllowedWhileSubscribed;
+        table.Add("subscribe", -2, Subscription, Subscribe);
+        table.Add("unsubscribe", -1, Subscription, Unsubscribe);
+        table.Add("psubscribe", -2, Subscription, PSubscribe);
+        table.Add("punsubscribe", -1, Subscription, PUnsubscribe);
+        // A master propagates PUBLISH, so that its replicas' subscribers get the messages too.
+        table.Add("publish", 3, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.AlwaysPropagate, Publish);
+        table.Add("pubsub", -2, CommandFlags.PubSub | CommandFlags.Random | CommandFlags.Loading | CommandFlags.Stale, PubSub);
+    }
+
+    private static void Subscribe(CommandContext ctx, in CommandArgs args)
+    {
+        var registry = ctx.Server.PubSub;
+        var client = ctx.Client;
+        for (int i = 1; i < args.Count; i++)
+        {
+            registry.SubscribeChannel(client, args[i]);
+            WriteConfirmation(ctx.Reply, "subscribe"u8, args[i], client.SubscriptionCount);
+        }
+    }
+
+    private static void PSubscribe(CommandContext ctx, in CommandArgs args)
+    {
+        var registry = ctx.Server.PubSub;
+        var client = ctx.Client;
+        for (int i = 1; i < args.Count; i++)
+        {
+            registry.SubscribePattern(client, args[i]);
+            WriteConfirmation(ctx.Reply, "psubscribe"u8, args[i], client.SubscriptionCount);
+        }
+    }
+
+    /// <summary>UNSUBSCRIBE [channel...]: without channels, from all of them (a nil channel when there were none).</summary>
+    private static void Unsubscribe(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        if (args.Count > 1)
+        {
+            var registry = ctx.Server.PubSub;
+            for (int i = 1; i < args.Count; i++)
+            {
+                registry.UnsubscribeChannel(client, args[i]);
+                WriteConfirmation(ctx.Reply, "unsubscribe"u8, args[i], client.SubscriptionCount);
+            }
+            return;
+        }
+        if (client.SubscribedChannels is not { Count: > 0 } channels)
+        {
+            WriteNoneConfirmation(ctx.Reply, "unsubscribe"u8, client.SubscriptionCount);
+            return;
+        }
+        var all = ctx.Server.PubSub;
+        foreach (var channel in channels.ToArray())
+        {
+            all.UnsubscribeChannel(client, channel);
+            WriteConfirmation(ctx.Reply, "unsubscribe"u8, channel, client.SubscriptionCount);
+        }
+    }
+
+    /// <summary>PUNSUBSCRIBE [pattern...]: without patterns, from all of them, in subscription order.</summary>
+    private static void PUnsubscribe(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        if (args.Count > 1)
+        {
+            var registry = ctx.Server.PubSub;
+            for (int i = 1; i < args.Count; i++)
+            {
+                registry.UnsubscribePattern(client, args[i]);
+                WriteConfirmation(ctx.Reply, "punsubscribe"u8, args[i], client.SubscriptionCount);
+            }
+            return;
+        }
+        if (client.SubscribedPatterns is not { Count: > 0 } patterns)
+        {
+            WriteNoneConfirmation(ctx.Reply, "punsubscribe"u8, client.SubscriptionCount);
+            return;
+        }
+        var all = ctx.Server.PubSub;
+        foreach (var pattern in patterns.ToArray())
+        {
+            all.UnsubscribePattern(client, pattern);
+            WriteConfirmation(ctx.Reply, "punsubscribe"u8, pattern, client.SubscriptionCount);
+        }
+    }
+
+    private static void Publish(CommandContext ctx, in CommandArgs args)
+    {
+        var registry = ctx.Server.PubSubIfCreated;
+        long receivers = registry is null ? 0 : registry.Publish(args[1], args[2]);
+        ctx.Reply.WriteInteger(receivers);
+        // A replica's stream carries its master's bytes only: a message published by one of its own
+        // clients stays local, as in Redis (the master link's PUBLISH is forwarded as received).
+        if (ctx.Server.IsReplica && !ctx.Client.Has(ClientFlags.Master))
+            ctx.PreventPropagation();
+    }
+
+    /// <summary>PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | HELP, with Redis 7's replies and errors.</summary>
+    private static void PubSub(CommandContext ctx, in CommandArgs args)
+    {
+        var sub = args[1];
+        var registry = ctx.Server.PubSubIfCreated;
+        if (Args.Is(sub, "CHANNELS"u8))
+        {
+            if (args.Count > 3)
+            {
+                ctx.Reply.WriteError("ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.");
+                return;
+            }
+            if (registry is null)
+            {
+                ctx.Reply.WriteArrayHeader(0);
+                return;
+            }
+            var channels = registry.ActiveChannels(args.Count == 3 ? args[2].ToArray() : null);
+            ctx.Reply.WriteArrayHeader(channels.Count);
+            foreach (var channel in channels)
+                ctx.Reply.WriteBulk(channel);
+            return;
+        }
+        if (Args.Is(sub, "NUMSUB"u8))
+        {
+            ctx.Reply.WriteArrayHeader(2L * (args.Count - 2));
+            for (int i = 2; i < args.Count; i++)
+            {
+                ctx.Reply.WriteBulk(args[i]);
+                ctx.Reply.WriteInteger(registry?.SubscriberCount(args[i]) ?? 0);
+            }
+            return;
+        }
+        if (Args.Is(sub, "NUMPAT"u8))
+        {
+            if (args.Count != 2)
+            {
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'pubsub|numpat' command"u8);
+                return;
+            }
+            ctx.Reply.WriteInteger(registry?.PatternCount ?? 0);
+            return;
+        }
+        if (Args.Is(sub, "HELP"u8))
+        {
+            if (args.Count != 2)
+            {
+                ctx.Reply.WriteError("ERR wrong number of arguments for 'pubsub|help' command"u8);
+                return;
+            }
+            ctx.Reply.WriteArrayHeader(s_help.Length);
+            foreach (var line in s_help)
+                ctx.Reply.WriteSimpleString(line);
+            return;
+        }
+        ctx.Reply.WriteError("ERR unknown subcommand '" + System.Text.Encoding.UTF8.GetString(sub) + "'. Try PUBSUB HELP.");
+    }
+
+    private static readonly string[] s_help =
+    {
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "HELP",
+        "    Prints this help.",
+    };
+
+    private static void WriteConfirmation(ReplyWriter reply, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> name, int count)
+    {
+        reply.WriteArrayHeader(3);
+        reply.WriteBulk(kind);
+        reply.WriteBulk(name);
+        reply.WriteInteger(count);
+    }
+
+    private static void WriteNoneConfirmation(ReplyWriter reply, ReadOnlySpan<byte> kind, int count)
+    {
+        reply.WriteArrayHeader(3);
+        reply.WriteBulk(kind);
+        reply.WriteNullBulk();
+        reply.WriteInteger(count);
+    }
+}

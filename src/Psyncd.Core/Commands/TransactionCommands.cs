@@ -1,0 +1,160 @@
+using Psyncd.Protocol;
+using Psyncd.Server;
+
+namespace Psyncd.Commands;
+
+/// <summary>
+/// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH. The dispatcher queues commands while
+/// <see cref="Client.MultiQueue"/> is set and flags <see cref="ClientFlags.DirtyExec"/> when one is refused;
+/// EXEC runs the queue through <see cref="CommandProcessor.RunTransaction"/>.
+/// </summary>
+internal static class TransactionCommands
+{
+    public static void Register(CommandTable table)
+    {
+        const CommandFlags Common = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate;
+        table.Add("multi", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Multi);
+        // EXEC is shown to MONITOR after the commands it ran, as Redis 7 does (see Exec).
+        table.Add("exec", 1, Common | CommandFlags.SkipMonitor | CommandFlags.NotQueued, Exec);
+        table.Add("discard", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Discard);
+        table.Add("watch", -2, Common | CommandFlags.Fast | CommandFlags.NotQueued, Watch, 1, -1, 1);
+        // Redis queues UNWATCH inside MULTI (it is harmless there: EXEC unwatches anyway).
+        table.Add("unwatch", 1, Common | CommandFlags.Fast, Unwatch);
+    }
+
+    private static void Multi(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        if (client.MultiQueue is not null)
+        {
+            ctx.Reply.WriteError("ERR MULTI calls can not be nested"u8);
+            return;
+        }
+        client.MultiQueue = new List<QueuedCommand>();
+        client.Flags |= ClientFlags.Multi;
+        ctx.Reply.WriteOk();
+    }
+
+    private static void Exec(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        var server = ctx.Server;
+        var queue = client.MultiQueue;
+        var self = ctx.Command;
+        if (queue is null)
+        {
+            ctx.Reply.WriteError("ERR EXEC without MULTI"u8);
+            return;
+        }
+        if (server.HasWatches && server.Watches.AnyWatchedKeyExpired(client))
+            client.Flags |= ClientFlags.DirtyCas;
+        if (client.Has(ClientFlags.DirtyExec))
+        {
+            EndTransaction(ctx);
+            ctx.Reply.WriteError("EXECABORT Transaction discarded because of previous errors."u8);
+            FeedMonitors(ctx, args);
+            return;
+        }
+        if (client.Has(ClientFlags.DirtyCas))
+        {
+            EndTransaction(ctx);
+            ctx.Reply.WriteNullArray();
+            FeedMonitors(ctx, args);
+            return;
+        }
+        // What changed since the commands were queued (the server became a read-only replica, memory ran
+        // out...) refuses the whole transaction, as Redis's processCommand does for EXEC.
+        if (!client.Has(ClientFlags.Master))
+        {
+            foreach (var queued in queue)
+            {
+                if (!queued.Command.Has(CommandFlags.Write) && !queued.Command.Has(CommandFlags.DenyOom))
+                    continue;
+                var refusal = CheckQueued(server, client, queued);
+                if (refusal is not null)
+                {
+                    EndTransaction(ctx);
+                    ctx.Reply.WriteError("EXECABORT Transaction discarded because of: " + refusal);
+                    FeedMonitors(ctx, args);
+                    return;
+                }
+            }
+        }
+        EndTransaction(ctx);
+        ctx.Reply.WriteArrayHeader(queue.Count);
+        server.Processor.RunTransaction(ctx, queue, static _ => { });
+        ctx.Command = self;
+        FeedMonitors(ctx, args);
+    }
+
+    private static void Discard(CommandContext ctx, in CommandArgs args)
+    {
+        if (ctx.Client.MultiQueue is null)
+        {
+            ctx.Reply.WriteError("ERR DISCARD without MULTI"u8);
+            return;
+        }
+        EndTransaction(ctx);
+        ctx.Reply.WriteOk();
+    }
+
+    private static void Watch(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        if (client.MultiQueue is not null)
+        {
+            ctx.Reply.WriteError("ERR WATCH inside MULTI is not allowed"u8);
+            return;
+        }
+        // Once dirty, EXEC fails whatever happens: watching more keys would only cost memory.
+        if (!client.Has(ClientFlags.DirtyCas))
+        {
+            var watches = ctx.Server.Watches;
+            for (int i = 1; i < args.Count; i++)
+                watches.Watch(client, client.Db, args[i]);
+        }
+        ctx.Reply.WriteOk();
+    }
+
+    private static void Unwatch(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        if (client.WatchedKeys is not null)
+            ctx.Server.Watches.UnwatchAll(client);
+        client.Flags &= ~ClientFlags.DirtyCas;
+        ctx.Reply.WriteOk();
+    }
+
+    /// <summary>Leaves MULTI: forgets the queue, the transaction's flags and every WATCH (Redis's discardTransaction).</summary>
+    private static void EndTransaction(CommandContext ctx)
+    {
+        var client = ctx.Client;
+        client.MultiQueue = null;
+        client.Flags &= ~(ClientFlags.Multi | ClientFlags.DirtyCas | ClientFlags.DirtyExec);
+        if (client.WatchedKeys is not null)
+            ctx.Server.Watches.UnwatchAll(client);
+    }
+
+    private static string? CheckQueued(PsyncdServer server, Client client, QueuedCommand queued)
+    {
+        var slices = new ArgSlice[queued.Args.Length];
+        int total = 0;
+        foreach (var arg in queued.Args)
+            total += arg.Length;
+        var buffer = new byte[total];
+        int offset = 0;
+        for (int i = 0; i < queued.Args.Length; i++)
+        {
+            queued.Args[i].CopyTo(buffer, offset);
+            slices[i] = new ArgSlice(offset, queued.Args[i].Length);
+            offset += queued.Args[i].Length;
+        }
+        return server.CheckCommandAllowed(client, queued.Command, new CommandArgs(buffer, slices));
+    }
+
+    private static void FeedMonitors(CommandContext ctx, in CommandArgs args)
+    {
+        if (ctx.Server.Monitors.Count > 0)
+            ctx.Server.FeedMonitors(ctx.Client, args);
+    }
+}
