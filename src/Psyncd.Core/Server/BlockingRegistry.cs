@@ -275,7 +275,6 @@ public sealed class BlockingRegistry
             propagation.FlushTo(_server.Stream, wrap: true);
         else
             propagation.Clear();
-        _server.Stats.TotalCommandsProcessed++;
         Unblock(client, resume: true);
         return true;
     }

@@ -173,7 +173,7 @@ public sealed class HashObject : RedisObject
     public ulong Scan(ulong cursor, long count, List<int> slots)
     {
         ulong mask = (ulong)_mask;
-        long budget = count * 10;
+        long budget = count > long.MaxValue / 10 ? long.MaxValue : count * 10;
         do
         {
             int home = (int)(cursor & mask);
