@@ -171,7 +171,7 @@ public sealed class BlockingRegistry
             // Not inline: with inline socket scheduling, resuming runs the client's receive continuation on
             // this very thread, which would process its pending input in the middle of this pass.
             if (client.Connection is { } connection)
-                ThreadPool.UnsafeQueueUserWorkItem(static c => c.Resume(), connection, preferLocal: false);
+                connection.Resume();
         }
     }
 

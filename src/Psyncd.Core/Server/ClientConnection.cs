@@ -29,7 +29,11 @@ internal sealed class ClientConnection : IClientConnection
 
     public void Close() => _connection.Abort();
 
-    public void Resume() => _connection.Transport.Input.CancelPendingRead();
+    /// <remarks>
+    /// Never directly: with inline scheduling, cancelling the pending read would run the client's receive
+    /// continuation on this thread, inside the caller's loop pass. The thread pool resumes it instead.
+    /// </remarks>
+    public void Resume() => ThreadPool.UnsafeQueueUserWorkItem(static input => input.CancelPendingRead(), _connection.Transport.Input, preferLocal: false);
 
     /// <summary>Runs until the peer goes away or the client is closed; never throws.</summary>
     public async Task RunAsync()
