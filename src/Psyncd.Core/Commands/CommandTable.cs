@@ -26,6 +26,7 @@ public sealed class CommandTable
         SetCommands.Register,
         SortedSetCommands.Register,
         SortCommand.Register,
+        HyperLogLogCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>
