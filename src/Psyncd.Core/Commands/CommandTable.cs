@@ -36,6 +36,7 @@ public sealed class CommandTable
         SortCommand.Register,
         TransactionCommands.Register,
         PubSubCommands.Register,
+        HyperLogLogCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>

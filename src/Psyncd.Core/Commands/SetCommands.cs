@@ -165,8 +165,32 @@ internal static class SetCommands
         var set = entry.As<SetObject>();
         int count = (int)set.Count;
         ctx.Reply.WriteArrayHeader(count);
+        if (SortedIntegers(ctx, set) is { } integers)
+        {
+            foreach (long value in integers)
+                ctx.Reply.WriteBulk(value);
+            return;
+        }
         for (int i = 0; i < count; i++)
             ctx.Reply.WriteBulk(set.MemberAt(i));
+    }
+
+    /// <summary>
+    /// The members in ascending numeric order when redis-server would hold the set as an intset (all
+    /// members integers, at most set-max-intset-entries of them), whose order clients then see; else null.
+    /// </summary>
+    private static long[]? SortedIntegers(CommandContext ctx, SetObject set)
+    {
+        if (set.Count > ctx.Options.SetMaxIntsetEntries)
+            return null;
+        var values = new long[set.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!Args.TryParseInt64(set.MemberAt(i), out values[i]))
+                return null;
+        }
+        Array.Sort(values);
+        return values;
     }
 
     /// <summary>SPOP key [count]: random members removed; propagated as SREM (or DEL when all are popped).</summary>
@@ -482,11 +506,11 @@ internal static class SetCommands
             return;
         var set = entry.As<SetObject>();
         var found = new List<byte[]>();
-        if (set.EncodingName(CollectionHelpers.Limits(ctx)) == "intset")
+        if (SortedIntegers(ctx, set) is { } integers)
         {
-            // A compact set is returned whole, in one step, as redis-server does.
-            for (int i = 0; i < set.Count; i++)
-                found.Add(set.MemberAt(i));
+            // An intset is returned whole, in order, in one step, as redis-server does.
+            foreach (long value in integers)
+                found.Add(System.Text.Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             cursor = 0;
         }
         else

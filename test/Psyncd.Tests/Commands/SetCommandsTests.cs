@@ -155,6 +155,8 @@ public class SetCommandsTests
         Assert.That(Do("SSCAN", "set:ints", "0", "COUNT", "0"), Is.EqualTo("-ERR syntax error\r\n"));
         Assert.That(Do("SSCAN", "set:ints", "0", "COUNT", "x"), Is.EqualTo("-ERR value is not an integer or out of range\r\n"));
         Assert.That(Do("SSCAN", "set:ints", "0", "FOO"), Is.EqualTo("-ERR syntax error\r\n"));
+        Assert.That(Do("SMEMBERS", "set:ints"), Is.EqualTo(Array("1", "2", "3")), "an intset's members come in numeric order");
+        Assert.That(Do("SSCAN", "set:ints", "0", "COUNT", "1"), Is.EqualTo("*2\r\n$1\r\n0\r\n" + Array("1", "2", "3")));
         var small = (object?[])_c.Call("SSCAN", "set:ints", "0", "COUNT", "1")!;
         Assert.That(small[0], Is.EqualTo("0"), "an integer set is returned in one step, as redis-server's intset");
         Assert.That(((object?[])small[1]!).Cast<string>().Order(), Is.EqualTo(new[] { "1", "2", "3" }));

@@ -136,7 +136,7 @@ public sealed class SortedSetObject : RedisObject
 
     public override RedisObject Clone()
     {
-        var copy = new SortedSetObject();
+        var copy = new SortedSetObject { Compact = Compact };
         for (var x = _header.Next; x is not null; x = x.Next)
             copy.Add(x.Member, x.Score);
         return copy;
