@@ -4,96 +4,77 @@ using StackExchange.Redis;
 namespace Psyncd.Tests.Commands;
 
 /// <summary>Hash commands over TCP: exact replies and errors (as redis-server 7.0.15 writes them), HSCAN, and StackExchange.Redis usage.</summary>
-public class HashCommandsTests
+public class HashCommandsTests : PsyncdFixture
 {
-    private ServerProcess _server = null!;
-    private RawClient _c = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _server = ServerProcess.StartPsyncd();
-        _c = _server.Connect();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _c?.Dispose();
-        _server?.Dispose();
-    }
-
-    private string C(params string[] args) => _c.Command(args);
-
     [Test]
     public void SetGetAndDelete()
     {
-        Assert.That(C("HSET", "h:b", "f1", "v1", "f2", "v2"), Is.EqualTo(":2\r\n"));
-        Assert.That(C("HSET", "h:b", "f1", "V1", "f3", "v3"), Is.EqualTo(":1\r\n"));
-        Assert.That(C("HSET", "h:b", "f1"), Is.EqualTo("-ERR wrong number of arguments for 'hset' command\r\n"));
-        Assert.That(C("HSET", "h:b", "f1", "v", "f2"), Is.EqualTo("-ERR wrong number of arguments for 'hset' command\r\n"));
-        Assert.That(C("HMSET", "h:b", "f4", "v4"), Is.EqualTo("+OK\r\n"));
-        Assert.That(C("HMSET", "h:b", "f4", "v4", "x"), Is.EqualTo("-ERR wrong number of arguments for 'hmset' command\r\n"));
-        Assert.That(C("HSETNX", "h:b", "f4", "other"), Is.EqualTo(":0\r\n"));
-        Assert.That(C("HSETNX", "h:b", "f5", ""), Is.EqualTo(":1\r\n"));
-        Assert.That(C("HGET", "h:b", "f1"), Is.EqualTo("$2\r\nV1\r\n"));
-        Assert.That(C("HGET", "h:b", "f5"), Is.EqualTo("$0\r\n\r\n"));
-        Assert.That(C("HGET", "h:b", "nope"), Is.EqualTo("$-1\r\n"));
-        Assert.That(C("HGET", "h:missing", "f"), Is.EqualTo("$-1\r\n"));
-        Assert.That(C("HMGET", "h:b", "f1", "nope", "f4"), Is.EqualTo("*3\r\n$2\r\nV1\r\n$-1\r\n$2\r\nv4\r\n"));
-        Assert.That(C("HMGET", "h:missing", "a", "b"), Is.EqualTo("*2\r\n$-1\r\n$-1\r\n"));
-        Assert.That(C("HLEN", "h:b"), Is.EqualTo(":5\r\n"));
-        Assert.That(C("HSTRLEN", "h:b", "f3"), Is.EqualTo(":2\r\n"));
-        Assert.That(C("HSTRLEN", "h:b", "nope"), Is.EqualTo(":0\r\n"));
-        Assert.That(C("HEXISTS", "h:b", "f2"), Is.EqualTo(":1\r\n"));
-        Assert.That(C("HEXISTS", "h:b", "nope"), Is.EqualTo(":0\r\n"));
-        Assert.That(C("HDEL", "h:b", "f1", "f1", "nope", "f2"), Is.EqualTo(":2\r\n"));
-        Assert.That(C("HDEL", "h:b", "f3", "f4", "f5"), Is.EqualTo(":3\r\n"));
-        Assert.That(C("EXISTS", "h:b"), Is.EqualTo(":0\r\n"), "an emptied hash is deleted");
-        Assert.That(C("HDEL", "h:b", "f1"), Is.EqualTo(":0\r\n"));
-        Assert.That(C("HLEN", "h:b"), Is.EqualTo(":0\r\n"));
+        Assert.That(Do("HSET", "h:b", "f1", "v1", "f2", "v2"), Is.EqualTo(":2\r\n"));
+        Assert.That(Do("HSET", "h:b", "f1", "V1", "f3", "v3"), Is.EqualTo(":1\r\n"));
+        Assert.That(Do("HSET", "h:b", "f1"), Is.EqualTo("-ERR wrong number of arguments for 'hset' command\r\n"));
+        Assert.That(Do("HSET", "h:b", "f1", "v", "f2"), Is.EqualTo("-ERR wrong number of arguments for 'hset' command\r\n"));
+        Assert.That(Do("HMSET", "h:b", "f4", "v4"), Is.EqualTo("+OK\r\n"));
+        Assert.That(Do("HMSET", "h:b", "f4", "v4", "x"), Is.EqualTo("-ERR wrong number of arguments for 'hmset' command\r\n"));
+        Assert.That(Do("HSETNX", "h:b", "f4", "other"), Is.EqualTo(":0\r\n"));
+        Assert.That(Do("HSETNX", "h:b", "f5", ""), Is.EqualTo(":1\r\n"));
+        Assert.That(Do("HGET", "h:b", "f1"), Is.EqualTo("$2\r\nV1\r\n"));
+        Assert.That(Do("HGET", "h:b", "f5"), Is.EqualTo("$0\r\n\r\n"));
+        Assert.That(Do("HGET", "h:b", "nope"), Is.EqualTo("$-1\r\n"));
+        Assert.That(Do("HGET", "h:missing", "f"), Is.EqualTo("$-1\r\n"));
+        Assert.That(Do("HMGET", "h:b", "f1", "nope", "f4"), Is.EqualTo("*3\r\n$2\r\nV1\r\n$-1\r\n$2\r\nv4\r\n"));
+        Assert.That(Do("HMGET", "h:missing", "a", "b"), Is.EqualTo("*2\r\n$-1\r\n$-1\r\n"));
+        Assert.That(Do("HLEN", "h:b"), Is.EqualTo(":5\r\n"));
+        Assert.That(Do("HSTRLEN", "h:b", "f3"), Is.EqualTo(":2\r\n"));
+        Assert.That(Do("HSTRLEN", "h:b", "nope"), Is.EqualTo(":0\r\n"));
+        Assert.That(Do("HEXISTS", "h:b", "f2"), Is.EqualTo(":1\r\n"));
+        Assert.That(Do("HEXISTS", "h:b", "nope"), Is.EqualTo(":0\r\n"));
+        Assert.That(Do("HDEL", "h:b", "f1", "f1", "nope", "f2"), Is.EqualTo(":2\r\n"));
+        Assert.That(Do("HDEL", "h:b", "f3", "f4", "f5"), Is.EqualTo(":3\r\n"));
+        Assert.That(Do("EXISTS", "h:b"), Is.EqualTo(":0\r\n"), "an emptied hash is deleted");
+        Assert.That(Do("HDEL", "h:b", "f1"), Is.EqualTo(":0\r\n"));
+        Assert.That(Do("HLEN", "h:b"), Is.EqualTo(":0\r\n"));
     }
 
     [Test]
     public void GetAllKeysAndValues()
     {
-        C("HSET", "h:all", "a", "1", "b", "2", "c", "3");
-        var all = (object?[])_c.Call("HGETALL", "h:all")!;
+        Do("HSET", "h:all", "a", "1", "b", "2", "c", "3");
+        var all = (object?[])Client.Call("HGETALL", "h:all")!;
         var pairs = Enumerable.Range(0, all.Length / 2).Select(i => (string)all[2 * i]! + "=" + (string)all[2 * i + 1]!).Order();
         Assert.That(pairs, Is.EqualTo(new[] { "a=1", "b=2", "c=3" }));
-        Assert.That(((object?[])_c.Call("HKEYS", "h:all")!).Cast<string>().Order(), Is.EqualTo(new[] { "a", "b", "c" }));
-        Assert.That(((object?[])_c.Call("HVALS", "h:all")!).Cast<string>().Order(), Is.EqualTo(new[] { "1", "2", "3" }));
-        Assert.That(C("HGETALL", "h:none"), Is.EqualTo("*0\r\n"));
-        Assert.That(C("HKEYS", "h:none"), Is.EqualTo("*0\r\n"));
-        Assert.That(C("HVALS", "h:none"), Is.EqualTo("*0\r\n"));
+        Assert.That(((object?[])Client.Call("HKEYS", "h:all")!).Cast<string>().Order(), Is.EqualTo(new[] { "a", "b", "c" }));
+        Assert.That(((object?[])Client.Call("HVALS", "h:all")!).Cast<string>().Order(), Is.EqualTo(new[] { "1", "2", "3" }));
+        Assert.That(Do("HGETALL", "h:none"), Is.EqualTo("*0\r\n"));
+        Assert.That(Do("HKEYS", "h:none"), Is.EqualTo("*0\r\n"));
+        Assert.That(Do("HVALS", "h:none"), Is.EqualTo("*0\r\n"));
     }
 
     [Test]
     public void IncrementsWithRedisRulesAndErrors()
     {
-        Assert.That(C("HINCRBY", "h:i", "n", "5"), Is.EqualTo(":5\r\n"));
-        Assert.That(C("HINCRBY", "h:i", "n", "-7"), Is.EqualTo(":-2\r\n"));
-        Assert.That(C("HINCRBY", "h:i", "n", "x"), Is.EqualTo("-ERR value is not an integer or out of range\r\n"));
-        C("HSET", "h:i", "s", "abc", "big", "9223372036854775807");
-        Assert.That(C("HINCRBY", "h:i", "s", "1"), Is.EqualTo("-ERR hash value is not an integer\r\n"));
-        Assert.That(C("HINCRBY", "h:i", "big", "1"), Is.EqualTo("-ERR increment or decrement would overflow\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "f", "10.5"), Is.EqualTo("$4\r\n10.5\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "f", "0.1"), Is.EqualTo("$4\r\n10.6\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "g", "0.1"), Is.EqualTo("$3\r\n0.1\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "g", "0.2"), Is.EqualTo("$3\r\n0.3\r\n"), "long double arithmetic, as Redis");
-        Assert.That(C("HINCRBYFLOAT", "h:i", "m", "1000000.1"), Is.EqualTo("$25\r\n1000000.10000000000002274\r\n"), "%.17Lf of the long double, as Redis");
-        Assert.That(C("HINCRBYFLOAT", "h:i", "e", "5.0e3"), Is.EqualTo("$4\r\n5000\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "x", "0x10"), Is.EqualTo("$2\r\n16\r\n"), "strtold's hex form");
-        Assert.That(C("HINCRBYFLOAT", "h:i", "s", "1"), Is.EqualTo("-ERR hash value is not a float\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "f", "abc"), Is.EqualTo("-ERR value is not a valid float\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "f", "inf"), Is.EqualTo("-ERR value is NaN or Infinity\r\n"));
-        Assert.That(C("HINCRBYFLOAT", "h:i", "n", "-2"), Is.EqualTo("$2\r\n-4\r\n"));
+        Assert.That(Do("HINCRBY", "h:i", "n", "5"), Is.EqualTo(":5\r\n"));
+        Assert.That(Do("HINCRBY", "h:i", "n", "-7"), Is.EqualTo(":-2\r\n"));
+        Assert.That(Do("HINCRBY", "h:i", "n", "x"), Is.EqualTo("-ERR value is not an integer or out of range\r\n"));
+        Do("HSET", "h:i", "s", "abc", "big", "9223372036854775807");
+        Assert.That(Do("HINCRBY", "h:i", "s", "1"), Is.EqualTo("-ERR hash value is not an integer\r\n"));
+        Assert.That(Do("HINCRBY", "h:i", "big", "1"), Is.EqualTo("-ERR increment or decrement would overflow\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "f", "10.5"), Is.EqualTo("$4\r\n10.5\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "f", "0.1"), Is.EqualTo("$4\r\n10.6\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "g", "0.1"), Is.EqualTo("$3\r\n0.1\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "g", "0.2"), Is.EqualTo("$3\r\n0.3\r\n"), "long double arithmetic, as Redis");
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "m", "1000000.1"), Is.EqualTo("$25\r\n1000000.10000000000002274\r\n"), "%.17Lf of the long double, as Redis");
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "e", "5.0e3"), Is.EqualTo("$4\r\n5000\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "x", "0x10"), Is.EqualTo("$2\r\n16\r\n"), "strtold's hex form");
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "s", "1"), Is.EqualTo("-ERR hash value is not a float\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "f", "abc"), Is.EqualTo("-ERR value is not a valid float\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "f", "inf"), Is.EqualTo("-ERR value is NaN or Infinity\r\n"));
+        Assert.That(Do("HINCRBYFLOAT", "h:i", "n", "-2"), Is.EqualTo("$2\r\n-4\r\n"));
     }
 
     [Test]
     public void EveryHashCommandRefusesAnotherType()
     {
-        C("RPUSH", "h:wrong", "x");
+        Do("RPUSH", "h:wrong", "x");
         string[][] commands =
         {
             new[] { "HSET", "h:wrong", "f", "v" }, new[] { "HMSET", "h:wrong", "f", "v" }, new[] { "HSETNX", "h:wrong", "f", "v" },
@@ -103,25 +84,25 @@ public class HashCommandsTests
             new[] { "HVALS", "h:wrong" }, new[] { "HGETALL", "h:wrong" }, new[] { "HSCAN", "h:wrong", "0" },
         };
         foreach (var command in commands)
-            Assert.That(C(command), Is.EqualTo("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"), command[0]);
-        Assert.That(C("LLEN", "h:wrong"), Is.EqualTo(":1\r\n"));
+            Assert.That(Do(command), Is.EqualTo("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"), command[0]);
+        Assert.That(Do("LLEN", "h:wrong"), Is.EqualTo(":1\r\n"));
     }
 
     [Test]
     public void ScanOfACompactHashReturnsEverythingAtOnce()
     {
-        C("HSET", "h:scan", "a", "1", "b", "2", "ab", "3");
-        var reply = (object?[])_c.Call("HSCAN", "h:scan", "0", "COUNT", "1")!;
+        Do("HSET", "h:scan", "a", "1", "b", "2", "ab", "3");
+        var reply = (object?[])Client.Call("HSCAN", "h:scan", "0", "COUNT", "1")!;
         Assert.That(reply[0], Is.EqualTo("0"));
         Assert.That(((object?[])reply[1]!).Length, Is.EqualTo(6));
-        Assert.That(C("HSCAN", "h:scan", "0", "MATCH", "b"), Is.EqualTo("*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"));
-        Assert.That(C("HSCAN", "h:scan", "x"), Is.EqualTo("-ERR invalid cursor\r\n"));
-        Assert.That(C("HSCAN", "h:scan", "18446744073709551616"), Is.EqualTo("-ERR invalid cursor\r\n"));
-        Assert.That(C("HSCAN", "h:scan", "0", "COUNT", "0"), Is.EqualTo("-ERR syntax error\r\n"));
-        Assert.That(C("HSCAN", "h:scan", "0", "COUNT", "x"), Is.EqualTo("-ERR value is not an integer or out of range\r\n"));
-        Assert.That(C("HSCAN", "h:scan", "0", "MATCH"), Is.EqualTo("-ERR syntax error\r\n"));
-        Assert.That(C("HSCAN", "h:scan", "0", "NOVALUES"), Is.EqualTo("-ERR syntax error\r\n"));
-        Assert.That(C("HSCAN", "h:none", "0"), Is.EqualTo("*2\r\n$1\r\n0\r\n*0\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "0", "MATCH", "b"), Is.EqualTo("*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "x"), Is.EqualTo("-ERR invalid cursor\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "18446744073709551616"), Is.EqualTo("-ERR invalid cursor\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "0", "COUNT", "0"), Is.EqualTo("-ERR syntax error\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "0", "COUNT", "x"), Is.EqualTo("-ERR value is not an integer or out of range\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "0", "MATCH"), Is.EqualTo("-ERR syntax error\r\n"));
+        Assert.That(Do("HSCAN", "h:scan", "0", "NOVALUES"), Is.EqualTo("-ERR syntax error\r\n"));
+        Assert.That(Do("HSCAN", "h:none", "0"), Is.EqualTo("*2\r\n$1\r\n0\r\n*0\r\n"));
     }
 
     [Test]
@@ -134,13 +115,13 @@ public class HashCommandsTests
             args.Add("keep:" + i);
             args.Add("v" + i);
         }
-        C(args.ToArray());
+        Do(args.ToArray());
         var seen = new HashSet<string>();
         string cursor = "0";
         int round = 0;
         do
         {
-            var reply = (object?[])_c.Call("HSCAN", "h:big", cursor, "COUNT", "50")!;
+            var reply = (object?[])Client.Call("HSCAN", "h:big", cursor, "COUNT", "50")!;
             cursor = (string)reply[0]!;
             var items = (object?[])reply[1]!;
             for (int i = 0; i < items.Length; i += 2)
@@ -154,14 +135,14 @@ public class HashCommandsTests
                     grow.Add("temp:" + i);
                     grow.Add("t");
                 }
-                C(grow.ToArray());
+                Do(grow.ToArray());
             }
             if (round == 20)
             {
                 var shrink = new List<string> { "HDEL", "h:big" };
                 for (int i = 0; i < 5000; i++)
                     shrink.Add("temp:" + i);
-                C(shrink.ToArray());
+                Do(shrink.ToArray());
             }
             Assert.That(round, Is.LessThan(10_000));
         }
@@ -173,7 +154,7 @@ public class HashCommandsTests
     [Test]
     public void StackExchangeRedisHashOperations()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,version=2.8.24");
+        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false,version=2.8.24");
         var db = mux.GetDatabase();
         RedisKey key = "h:se";
         db.HashSet(key, new[] { new HashEntry("name", "psyncd"), new HashEntry("n", 1) });

@@ -4,27 +4,8 @@ using StackExchange.Redis;
 namespace Psyncd.Tests.Commands;
 
 /// <summary>The generic key commands, reply byte for reply byte (texts checked against redis-server 7.0.15).</summary>
-public class KeyCommandsTests
+public class KeyCommandsTests : PsyncdFixture
 {
-    private ServerProcess _server = null!;
-    private RawClient _c = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _server = ServerProcess.StartPsyncd();
-        _c = _server.Connect();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _c?.Dispose();
-        _server?.Dispose();
-    }
-
-    private string Do(params string[] args) => _c.Command(args);
-
     [Test]
     public void RenameMovesValueAndTimeToLive()
     {
@@ -63,7 +44,7 @@ public class KeyCommandsTests
     [Test]
     public void MoveToAnotherDatabase()
     {
-        using var c = _server.Connect();
+        using var c = Server.Connect();
         c.Command("SELECT", "2");
         c.Command("SET", "mv:a", "1", "EX", "100");
         Assert.That(c.Command("MOVE", "mv:a", "3"), Is.EqualTo(":1\r\n"));
@@ -146,7 +127,7 @@ public class KeyCommandsTests
     [Test]
     public void KeysMatchesGlobPatterns()
     {
-        using var c = _server.Connect();
+        using var c = Server.Connect();
         c.Command("SELECT", "5");
         foreach (var k in new[] { "hello", "hallo", "hxllo", "world", "h*llo" })
             c.Command("SET", k, "v");
@@ -161,7 +142,7 @@ public class KeyCommandsTests
     [Test]
     public void ScanVisitsEveryKeyOnceOverAllCalls()
     {
-        using var c = _server.Connect();
+        using var c = Server.Connect();
         c.Command("SELECT", "6");
         for (int i = 0; i < 500; i++)
             c.Command("SET", "sc:" + i, i.ToString());
@@ -217,7 +198,7 @@ public class KeyCommandsTests
     [Test]
     public void RandomKeyOnEmptyAndNonEmptyDatabase()
     {
-        using var c = _server.Connect();
+        using var c = Server.Connect();
         c.Command("SELECT", "7");
         Assert.That(c.Command("RANDOMKEY"), Is.EqualTo("$-1\r\n"));
         c.Command("SET", "only", "v");
@@ -247,7 +228,7 @@ public class KeyCommandsTests
         Assert.That(Do("OBJECT", "ENCODING"), Is.EqualTo("-ERR wrong number of arguments for 'object|encoding' command\r\n"));
         Assert.That(Do("OBJECT", "FOO", "ob:str"), Is.EqualTo("-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n"));
         Assert.That(Do("OBJECT"), Is.EqualTo("-ERR wrong number of arguments for 'object' command\r\n"));
-        var help = (object?[])_c.Call("OBJECT", "HELP")!;
+        var help = (object?[])Client.Call("OBJECT", "HELP")!;
         Assert.That(help[0], Is.EqualTo("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
         Assert.That(help[^1], Is.EqualTo("    Prints this help."));
     }
@@ -283,7 +264,7 @@ public class KeyCommandsTests
     [Test]
     public void StackExchangeRedisKeyApi()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,allowAdmin=true");
+        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false,allowAdmin=true");
         var db = mux.GetDatabase(8);
         db.StringSet("se:a", "1");
         Assert.That(db.KeyExpire("se:a", TimeSpan.FromSeconds(100)), Is.True);
@@ -300,7 +281,7 @@ public class KeyCommandsTests
         db.StringSet("se:d", "2");
         Assert.That((string?)db.KeyRandom(), Is.EqualTo("se:d"));
         Assert.That(db.KeyType("se:d"), Is.EqualTo(RedisType.String));
-        var server = mux.GetServer("127.0.0.1", _server.Port);
+        var server = mux.GetServer("127.0.0.1", Server.Port);
         Assert.That(server.Keys(8, "se:*").Select(k => (string?)k), Is.EquivalentTo(new[] { "se:d" }));
         Assert.That(server.Keys(9, "*", pageSize: 1).Select(k => (string?)k), Is.EquivalentTo(new[] { "se:c" }));
     }

@@ -4,33 +4,14 @@ using StackExchange.Redis;
 namespace Psyncd.Tests.Commands;
 
 /// <summary>Set commands over TCP: exact replies and errors (as redis-server 7.0.15 gives them), and SE.Redis 1.2.6.</summary>
-public class SetCommandsTests
+public class SetCommandsTests : PsyncdFixture
 {
-    private ServerProcess _server = null!;
-    private RawClient _c = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _server = ServerProcess.StartPsyncd();
-        _c = _server.Connect();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _c?.Dispose();
-        _server?.Dispose();
-    }
-
-    private string Do(params string[] args) => _c.Command(args);
-
     private static string Bulk(string s) => "$" + s.Length + "\r\n" + s + "\r\n";
 
     private static string Array(params string[] bulks) => "*" + bulks.Length + "\r\n" + string.Concat(bulks.Select(Bulk));
 
     /// <summary>An array reply's elements, sorted (for replies whose order is unspecified).</summary>
-    private string[] Members(params string[] args) => ((object?[])_c.Call(args)!).Cast<string>().Order(StringComparer.Ordinal).ToArray();
+    private string[] Members(params string[] args) => ((object?[])Client.Call(args)!).Cast<string>().Order(StringComparer.Ordinal).ToArray();
 
     [Test]
     public void AddRemoveCountAndMembership()
@@ -80,12 +61,12 @@ public class SetCommandsTests
         Assert.That(Do("SPOP", "set:pop", "x"), Is.EqualTo("-ERR value is not an integer or out of range\r\n"));
         Assert.That(Do("SPOP", "set:pop", "1", "2"), Is.EqualTo("-ERR syntax error\r\n"));
         Assert.That(Do("SPOP", "set:pop", "0"), Is.EqualTo("*0\r\n"));
-        var one = (string)_c.Call("SPOP", "set:pop")!;
+        var one = (string)Client.Call("SPOP", "set:pop")!;
         Assert.That(new[] { "a", "b", "c", "d", "e" }, Does.Contain(one));
-        var two = ((object?[])_c.Call("SPOP", "set:pop", "2")!).Cast<string>().ToArray();
+        var two = ((object?[])Client.Call("SPOP", "set:pop", "2")!).Cast<string>().ToArray();
         Assert.That(two, Has.Length.EqualTo(2).And.Not.Contains(one));
         Assert.That(Do("SCARD", "set:pop"), Is.EqualTo(":2\r\n"));
-        var rest = ((object?[])_c.Call("SPOP", "set:pop", "10")!).Cast<string>().ToArray();
+        var rest = ((object?[])Client.Call("SPOP", "set:pop", "10")!).Cast<string>().ToArray();
         Assert.That(rest.Concat(two).Append(one).Order(), Is.EqualTo(new[] { "a", "b", "c", "d", "e" }));
         Assert.That(Do("EXISTS", "set:pop"), Is.EqualTo(":0\r\n"));
     }
@@ -157,7 +138,7 @@ public class SetCommandsTests
         Assert.That(Do("SSCAN", "set:ints", "0", "FOO"), Is.EqualTo("-ERR syntax error\r\n"));
         Assert.That(Do("SMEMBERS", "set:ints"), Is.EqualTo(Array("1", "2", "3")), "an intset's members come in numeric order");
         Assert.That(Do("SSCAN", "set:ints", "0", "COUNT", "1"), Is.EqualTo("*2\r\n$1\r\n0\r\n" + Array("1", "2", "3")));
-        var small = (object?[])_c.Call("SSCAN", "set:ints", "0", "COUNT", "1")!;
+        var small = (object?[])Client.Call("SSCAN", "set:ints", "0", "COUNT", "1")!;
         Assert.That(small[0], Is.EqualTo("0"), "an integer set is returned in one step, as redis-server's intset");
         Assert.That(((object?[])small[1]!).Cast<string>().Order(), Is.EqualTo(new[] { "1", "2", "3" }));
 
@@ -168,7 +149,7 @@ public class SetCommandsTests
         int steps = 0;
         do
         {
-            var reply = (object?[])_c.Call("SSCAN", "set:big", cursor, "MATCH", "member:1*", "COUNT", "20")!;
+            var reply = (object?[])Client.Call("SSCAN", "set:big", cursor, "MATCH", "member:1*", "COUNT", "20")!;
             cursor = (string)reply[0]!;
             foreach (var m in ((object?[])reply[1]!).Cast<string>())
                 seen.Add(m);
@@ -183,7 +164,7 @@ public class SetCommandsTests
     [Test]
     public void StackExchangeRedisSetApi()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false");
         var db = mux.GetDatabase();
         Assert.That(db.SetAdd("se:set", new RedisValue[] { "a", "b", "c" }), Is.EqualTo(3));
         Assert.That(db.SetAdd("se:set", "a"), Is.False);

@@ -109,7 +109,9 @@ public class SetsZsetsDifferentialTests
         string Bound() => s_bounds[rng.Next(s_bounds.Length)];
         string Lex() => s_lexBounds[rng.Next(s_lexBounds.Length)];
         // Lexicographic ranges are specified only when all scores are equal: they get keys of their own.
-        string LexKey() => rng.Next(20) == 0 ? "str" : rng.Next(2) == 0 ? "l1" : "l2";
+        // Not "str": a STORE command may have made it a sorted set with mixed scores, where lex ranges are
+        // undefined in Redis (and which members get there depends on SPOP's random picks).
+        string LexKey() => rng.Next(2) == 0 ? "l1" : "l2";
         string Index() => (rng.Next(14) - 7).ToString();
         string[] Members(string prefix, params string[] head)
         {

@@ -4,27 +4,8 @@ using StackExchange.Redis;
 namespace Psyncd.Tests.Commands;
 
 /// <summary>Sorted set commands over TCP: exact replies, scores and errors (as redis-server 7.0.15 gives them), and SE.Redis 1.2.6.</summary>
-public class SortedSetCommandsTests
+public class SortedSetCommandsTests : PsyncdFixture
 {
-    private ServerProcess _server = null!;
-    private RawClient _c = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _server = ServerProcess.StartPsyncd();
-        _c = _server.Connect();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _c?.Dispose();
-        _server?.Dispose();
-    }
-
-    private string Do(params string[] args) => _c.Command(args);
-
     private static string Array(params string[] bulks) => "*" + bulks.Length + "\r\n" + string.Concat(bulks.Select(s => "$" + s.Length + "\r\n" + s + "\r\n"));
 
     [Test]
@@ -214,7 +195,7 @@ public class SortedSetCommandsTests
         int steps = 0;
         do
         {
-            var reply = (object?[])_c.Call("ZSCAN", "zscbig", cursor)!;
+            var reply = (object?[])Client.Call("ZSCAN", "zscbig", cursor)!;
             cursor = (string)reply[0]!;
             var items = ((object?[])reply[1]!).Cast<string>().ToArray();
             for (int i = 0; i < items.Length; i += 2)
@@ -230,7 +211,7 @@ public class SortedSetCommandsTests
         // Enough elements for many skiplist levels; ranks checked against a model after updates and removals.
         var rng = new Random(7);
         var model = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        using var pipe = _server.Connect();
+        using var pipe = Server.Connect();
         int sent = 0;
         for (int i = 0; i < 3000; i++)
         {
@@ -250,19 +231,19 @@ public class SortedSetCommandsTests
         for (int i = 0; i < sent; i++)
             Assert.That(pipe.ReadReply(), Does.StartWith(":"));
         var ordered = model.OrderBy(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Key).ToArray();
-        Assert.That(_c.Call("ZCARD", "zbig"), Is.EqualTo((long)ordered.Length));
+        Assert.That(Client.Call("ZCARD", "zbig"), Is.EqualTo((long)ordered.Length));
         for (int i = 0; i < ordered.Length; i += 37)
         {
-            Assert.That(_c.Call("ZRANK", "zbig", ordered[i]), Is.EqualTo((long)i));
-            Assert.That(_c.Call("ZRANGE", "zbig", i.ToString(), i.ToString()), Is.EqualTo(new object?[] { ordered[i] }));
+            Assert.That(Client.Call("ZRANK", "zbig", ordered[i]), Is.EqualTo((long)i));
+            Assert.That(Client.Call("ZRANGE", "zbig", i.ToString(), i.ToString()), Is.EqualTo(new object?[] { ordered[i] }));
         }
-        Assert.That(((object?[])_c.Call("ZRANGE", "zbig", "0", "-1")!).Cast<string>(), Is.EqualTo(ordered));
+        Assert.That(((object?[])Client.Call("ZRANGE", "zbig", "0", "-1")!).Cast<string>(), Is.EqualTo(ordered));
     }
 
     [Test]
     public void StackExchangeRedisSortedSetApi()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false");
         var db = mux.GetDatabase();
         Assert.That(db.SortedSetAdd("se:z", new[] { new SortedSetEntry("a", 1), new SortedSetEntry("b", 2.5), new SortedSetEntry("c", 3) }), Is.EqualTo(3));
         Assert.That(db.SortedSetAdd("se:z", "a", 0.5), Is.False);

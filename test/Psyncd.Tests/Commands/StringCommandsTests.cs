@@ -4,27 +4,8 @@ using StackExchange.Redis;
 namespace Psyncd.Tests.Commands;
 
 /// <summary>The string commands, reply byte for reply byte (texts checked against redis-server 7.0.15).</summary>
-public class StringCommandsTests
+public class StringCommandsTests : PsyncdFixture
 {
-    private ServerProcess _server = null!;
-    private RawClient _c = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _server = ServerProcess.StartPsyncd();
-        _c = _server.Connect();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _c?.Dispose();
-        _server?.Dispose();
-    }
-
-    private string Do(params string[] args) => _c.Command(args);
-
     [Test]
     public void SetNxSetsOnlyAMissingKey()
     {
@@ -278,7 +259,7 @@ public class StringCommandsTests
     [Test]
     public void StackExchangeRedisStringApi()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false");
         var db = mux.GetDatabase();
         Assert.That(db.StringIncrement("se:n"), Is.EqualTo(1));
         Assert.That(db.StringIncrement("se:n", 10), Is.EqualTo(11));
