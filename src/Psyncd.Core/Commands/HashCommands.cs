@@ -226,12 +226,12 @@ internal static class HashCommands
 
     private static void HIncrByFloat(CommandContext ctx, in CommandArgs args)
     {
-        if (!LongDoubleText.TryParse(args[3], out var increment, out bool infinite))
+        if (!LongDouble.TryParse(args[3], out var increment))
         {
             ctx.Reply.WriteError(ErrorReplies.NotFloat);
             return;
         }
-        if (infinite)
+        if (increment.IsInfinity)
         {
             ctx.Reply.WriteError("ERR value is NaN or Infinity");
             return;
@@ -240,25 +240,28 @@ internal static class HashCommands
         var hash = ForWrite(ctx, key, out bool created);
         if (hash is null)
             return;
-        var current = default(LongDoubleText.Value);
+        var current = LongDouble.Zero;
         if (hash.TryGetSpan(args[2], out var old))
         {
-            if (!LongDoubleText.TryParse(old, out current, out bool oldInfinite) || oldInfinite)
+            if (!LongDouble.TryParse(old, out current))
             {
-                // An infinite stored value makes an infinite sum, refused as such.
-                if (oldInfinite)
-                    ctx.Reply.WriteError("ERR increment would produce NaN or Infinity");
-                else
-                    ctx.Reply.WriteError("ERR hash value is not a float");
+                ctx.Reply.WriteError("ERR hash value is not a float");
+                return;
+            }
+            // An infinite stored value makes an infinite sum, refused as such.
+            if (current.IsInfinity)
+            {
+                ctx.Reply.WriteError("ERR increment would produce NaN or Infinity");
                 return;
             }
         }
-        if (!LongDoubleText.TryAdd(current, increment, out var sum))
+        var sum = LongDouble.Add(current, increment);
+        if (sum.IsInfinity)
         {
             ctx.Reply.WriteError("ERR increment would produce NaN or Infinity");
             return;
         }
-        string text = LongDoubleText.Format(sum);
+        string text = sum.ToHumanString();
         Span<byte> bytes = stackalloc byte[text.Length];
         for (int i = 0; i < text.Length; i++)
             bytes[i] = (byte)text[i];

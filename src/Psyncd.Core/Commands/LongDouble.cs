@@ -44,6 +44,15 @@ internal readonly struct LongDouble
 
     public bool IsZero => !IsInfinity && Mantissa.IsZero;
 
+    /// <summary>The nearest double (for timeouts given as long doubles).</summary>
+    public double ToDouble()
+    {
+        if (IsInfinity)
+            return Negative ? double.NegativeInfinity : double.PositiveInfinity;
+        double magnitude = Math.ScaleB((double)Mantissa, Exponent);
+        return Negative ? -magnitude : magnitude;
+    }
+
     public static LongDouble Zero => new(false, BigInteger.Zero, 0, false);
 
     /// <summary>

@@ -98,12 +98,12 @@ public sealed class BlockingRegistry
     public static bool TryParseTimeout(CommandContext ctx, ReadOnlySpan<byte> arg, out long milliseconds)
     {
         milliseconds = 0;
-        if (!LongDoubleText.TryParse(arg, out var parsed, out bool infinite))
+        if (!LongDouble.TryParse(arg, out var parsed))
         {
             ctx.Reply.WriteError("ERR timeout is not a float or out of range");
             return false;
         }
-        double seconds = infinite ? (parsed.Negative ? double.NegativeInfinity : double.PositiveInfinity) : LongDoubleText.ToDouble(parsed);
+        double seconds = parsed.ToDouble();
         double ms = seconds * 1000.0;
         // A value out of long long's range converts to LLONG_MIN in C on x86: "negative".
         if (double.IsNaN(ms) || ms >= 9.2233720368547758e18 || ms <= -9.2233720368547758e18)
