@@ -146,4 +146,27 @@ public class ReplicationEdgeTests
         Assert.That(Dataset.Describe(redisReplica.Port), Is.EqualTo(expected));
         Assert.That(master.Output, Does.Contain("Starting BGSAVE for SYNC with target: replicas sockets"));
     }
+
+    [Test]
+    public void LinkCutByTheNetworkResumesWithPartialResyncs()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var proxy = new TcpProxy(master.Port);
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", proxy.Port.ToString());
+        using var m = master.Connect();
+        Fill(m, "net", 200);
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        long full = ReplicationWatch.Stat(master.Port, "sync_full");
+        long partial = ReplicationWatch.Stat(master.Port, "sync_partial_ok");
+        for (int round = 0; round < 4; round++)
+        {
+            // Writes keep coming while the link is down; the replica asks for exactly what it lacks.
+            proxy.DropAll();
+            Fill(m, "cut" + round + ":", 150);
+            ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        }
+        Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 4));
+        Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(full));
+        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+    }
 }
