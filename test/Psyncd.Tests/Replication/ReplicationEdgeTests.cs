@@ -169,4 +169,27 @@ public class ReplicationEdgeTests
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(full));
         Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
     }
+
+    [Test]
+    public void SubReplicasResyncWhenTheirMasterFullSyncs()
+    {
+        using var master = ServerProcess.StartPsyncd("--repl-backlog-size", "16kb");
+        using var middle = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        using var leaf = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", middle.Port.ToString());
+        using var m = master.Connect();
+        Fill(m, "c", 100);
+        ReplicationWatch.WaitForSync(master.Port, middle.Port);
+        ReplicationWatch.WaitForSync(middle.Port, leaf.Port);
+        long leafFullSyncs = ReplicationWatch.Stat(middle.Port, "sync_full");
+        // The middle replica loses its link for longer than the master's backlog covers: full sync.
+        m.Send("CLIENT", "KILL", "TYPE", "slave");
+        m.Send("SET", "large", new string('x', 200_000));
+        m.ReadReply();
+        m.ReadReply();
+        ReplicationWatch.WaitForSync(master.Port, middle.Port);
+        ReplicationWatch.WaitForSync(middle.Port, leaf.Port);
+        Eventually.True(() => ReplicationWatch.Offset(leaf.Port) == ReplicationWatch.Offset(master.Port), TimeSpan.FromSeconds(20), "the leaf has the master's offset");
+        Assert.That(ReplicationWatch.Stat(middle.Port, "sync_full"), Is.EqualTo(leafFullSyncs + 1), "the leaf was disconnected and synced again");
+        Assert.That(Dataset.Describe(leaf.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+    }
 }
