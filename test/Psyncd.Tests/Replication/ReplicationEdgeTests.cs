@@ -192,4 +192,18 @@ public class ReplicationEdgeTests
         Assert.That(ReplicationWatch.Stat(middle.Port, "sync_full"), Is.EqualTo(leafFullSyncs + 1), "the leaf was disconnected and synced again");
         Assert.That(Dataset.Describe(leaf.Port), Is.EqualTo(Dataset.Describe(master.Port)));
     }
+
+    [Test]
+    public void ReplicaAuthenticatesWithMasterauth()
+    {
+        using var master = ServerProcess.StartPsyncd("--requirepass", "s3cret");
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString(), "--masterauth", "s3cret");
+        using var m = master.Connect();
+        Assert.That(m.Command("SET", "k", "v"), Is.EqualTo("-NOAUTH Authentication required.\r\n"));
+        Assert.That(m.Command("AUTH", "s3cret"), Is.EqualTo("+OK\r\n"));
+        Assert.That(m.Command("SET", "k", "v"), Is.EqualTo("+OK\r\n"));
+        using var r = replica.Connect();
+        Eventually.True(() => r.Command("GET", "k") == "$1\r\nv\r\n", TimeSpan.FromSeconds(20), "the replica got the key through an authenticated link");
+        Assert.That(ReplicationWatch.Info(replica.Port)["master_link_status"], Is.EqualTo("up"));
+    }
 }
