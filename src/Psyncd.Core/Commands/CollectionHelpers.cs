@@ -114,4 +114,28 @@ internal static class CollectionHelpers
         last = Math.Min(end, length - 1);
         return !(start > end || start >= length);
     }
+
+    /// <summary>
+    /// Looks up a collection of <paramref name="kind"/> for a command that answers 0 when the key is missing
+    /// (SREM, ZREM, ZCOUNT...): replies 0 or WRONGTYPE and returns false, or returns the object. With
+    /// <paramref name="write"/>, looks it up for writing (expiry applied, snapshot preserved).
+    /// </summary>
+    public static bool LookupOrZero<T>(CommandContext ctx, ReadOnlySpan<byte> key, ValueKind kind, out T value, bool write = false)
+        where T : RedisObject
+    {
+        value = null!;
+        var entry = write ? ctx.Db.LookupWrite(key) : ctx.Db.LookupRead(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteInteger(0);
+            return false;
+        }
+        if (entry.Kind != kind)
+        {
+            ctx.WrongType();
+            return false;
+        }
+        value = entry.As<T>();
+        return true;
+    }
 }

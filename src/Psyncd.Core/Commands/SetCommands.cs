@@ -55,18 +55,8 @@ internal static class SetCommands
     {
         var db = ctx.Db;
         var key = args[1];
-        var entry = db.LookupWrite(key);
-        if (!entry.Exists)
-        {
-            ctx.Reply.WriteInteger(0);
+        if (!CollectionHelpers.LookupOrZero(ctx, key, ValueKind.Set, out SetObject set, write: true))
             return;
-        }
-        if (entry.Kind != ValueKind.Set)
-        {
-            ctx.WrongType();
-            return;
-        }
-        var set = entry.As<SetObject>();
         long removed = 0;
         for (int i = 2; i < args.Count && set.Count > 0; i++)
         {

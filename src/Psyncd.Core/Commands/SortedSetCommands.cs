@@ -219,18 +219,8 @@ internal static class SortedSetCommands
     {
         var db = ctx.Db;
         var key = args[1];
-        var entry = db.LookupWrite(key);
-        if (!entry.Exists)
-        {
-            ctx.Reply.WriteInteger(0);
+        if (!LookupOrZero(ctx, key, out var zset, write: true))
             return;
-        }
-        if (entry.Kind != ValueKind.SortedSet)
-        {
-            ctx.WrongType();
-            return;
-        }
-        var zset = entry.As<SortedSetObject>();
         long removed = 0;
         for (int i = 2; i < args.Count && zset.Count > 0; i++)
         {
@@ -596,22 +586,7 @@ internal static class SortedSetCommands
     }
 
     private static bool LookupOrZero(CommandContext ctx, ReadOnlySpan<byte> key, out SortedSetObject zset, bool write = false)
-    {
-        zset = null!;
-        var entry = write ? ctx.Db.LookupWrite(key) : ctx.Db.LookupRead(key);
-        if (!entry.Exists)
-        {
-            ctx.Reply.WriteInteger(0);
-            return false;
-        }
-        if (entry.Kind != ValueKind.SortedSet)
-        {
-            ctx.WrongType();
-            return false;
-        }
-        zset = entry.As<SortedSetObject>();
-        return true;
-    }
+        => CollectionHelpers.LookupOrZero(ctx, key, ValueKind.SortedSet, out zset, write);
 
     private static void ZRemRangeByRank(CommandContext ctx, in CommandArgs args)
     {

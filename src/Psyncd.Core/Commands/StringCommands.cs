@@ -555,6 +555,21 @@ internal static class StringCommands
     // SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP
     // ------------------------------------------------------------------
 
+    /// <summary>BITCOUNT/BITPOS's optional BYTE|BIT at <paramref name="index"/> (BYTE when absent); replies a syntax error otherwise.</summary>
+    private static bool TryParseBitUnit(CommandContext ctx, in CommandArgs args, int index, out bool bits)
+    {
+        bits = false;
+        if (args.Count <= index || Args.Is(args[index], "BYTE"u8))
+            return true;
+        if (Args.Is(args[index], "BIT"u8))
+        {
+            bits = true;
+            return true;
+        }
+        ctx.SyntaxError();
+        return false;
+    }
+
     /// <summary>A bit offset as getBitOffsetFromArgument takes it: an integer from 0 to below 512 MB of bits' bytes.</summary>
     private static bool TryParseBitOffset(CommandContext ctx, ReadOnlySpan<byte> arg, out long offset)
     {
@@ -653,17 +668,8 @@ internal static class StringCommands
                 ctx.Reply.WriteInteger(0);
                 return;
             }
-            bool bits = false;
-            if (args.Count == 5)
-            {
-                if (Args.Is(args[4], "BIT"u8))
-                    bits = true;
-                else if (!Args.Is(args[4], "BYTE"u8))
-                {
-                    ctx.SyntaxError();
-                    return;
-                }
-            }
+            if (!TryParseBitUnit(ctx, args, 4, out bool bits))
+                return;
             long total = bits ? (long)value.Length * 8 : value.Length;
             ClampRange(ref start, ref end, total);
             if (start > end)
@@ -757,17 +763,8 @@ internal static class StringCommands
                 ctx.NotInteger();
                 return;
             }
-            bool bits = false;
-            if (args.Count == 6)
-            {
-                if (Args.Is(args[5], "BIT"u8))
-                    bits = true;
-                else if (!Args.Is(args[5], "BYTE"u8))
-                {
-                    ctx.SyntaxError();
-                    return;
-                }
-            }
+            if (!TryParseBitUnit(ctx, args, 5, out bool bits))
+                return;
             long total = bits ? (long)value.Length * 8 : value.Length;
             long end;
             if (args.Count >= 5)
