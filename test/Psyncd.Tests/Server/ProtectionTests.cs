@@ -119,6 +119,40 @@ public class ProtectionTests
         }
     }
 
+    /// <summary>What a client that sends nothing receives until the server closes the connection.</summary>
+    private static string Greeting(ServerProcess server, string from)
+    {
+        using var c = new RawClient(server.Port, from, TimeSpan.FromSeconds(10));
+        string reply = c.ReadReply();
+        Assert.That(c.IsClosedByServer(TimeSpan.FromSeconds(10)), Is.True, server.Name + " closes the connection after its reply");
+        return reply;
+    }
+
+    [Test]
+    public void ProtectedModeDeniesNonLocalClientsWithoutAPassword()
+    {
+        string denied = Greeting(_default.Redis, NonLocal);
+        Assert.That(denied, Does.StartWith("-DENIED Redis is running in protected mode"));
+        Assert.That(Greeting(_default.Psyncd, NonLocal), Is.EqualTo(denied));
+
+        // Local clients are served; a password or protected-mode no serves everyone.
+        Assert.That(Same(_default, null, new[] { "PING" }), Is.EqualTo(new[] { "+PONG\r\n" }));
+        Assert.That(Same(_password, NonLocal, new[] { "PING" }), Is.EqualTo(new[] { "-NOAUTH Authentication required.\r\n" }));
+        Assert.That(Same(_local, NonLocal, new[] { "PING" }), Is.EqualTo(new[] { "+PONG\r\n" }));
+
+        // CONFIG SET protected-mode applies to the next connections.
+        Same(_default, null, new[] { "CONFIG", "SET", "protected-mode", "no" });
+        try
+        {
+            Assert.That(Same(_default, NonLocal, new[] { "PING" }), Is.EqualTo(new[] { "+PONG\r\n" }));
+        }
+        finally
+        {
+            Same(_default, null, new[] { "CONFIG", "SET", "protected-mode", "yes" });
+        }
+        Assert.That(Greeting(_default.Psyncd, NonLocal), Is.EqualTo(denied));
+    }
+
     [Test]
     public void BadValuesAreRefusedAtStartup()
     {
@@ -128,7 +162,7 @@ public class ProtectionTests
             using var server = ServerProcess.LaunchPsyncdRaw(dir, directive, "maybe");
             Assert.That(server.WaitForExit(TimeSpan.FromSeconds(30)), Is.True);
             Assert.That(server.ExitCode, Is.EqualTo(1));
-            Assert.That(server.Output, Does.Contain("argument(s) must be one of the following: no, yes, local"));
+            Eventually.True(() => server.Output.Contains("argument(s) must be one of the following: no, yes, local"), TimeSpan.FromSeconds(10), "the reason is printed");
         }
     }
 }
