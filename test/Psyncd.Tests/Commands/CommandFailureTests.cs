@@ -16,7 +16,7 @@ public class CommandFailureTests
     [OneTimeSetUp]
     public void Start()
     {
-        _master = ServerProcess.StartPsyncd();
+        _master = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
         _replica = ServerProcess.StartRedis("--replicaof", "127.0.0.1", _master.Port.ToString(), "--repl-diskless-load", "disabled");
         ReplicationWatch.WaitForSync(_master.Port, _replica.Port);
     }
