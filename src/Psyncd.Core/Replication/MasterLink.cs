@@ -303,6 +303,9 @@ public sealed class MasterLink
                     // Our replicas know the old id only: they reconnect and continue with it as replid2.
                     _manager.DisconnectReplicas("master replication ID changed");
                 }
+                // Restarted on a dump, we had no backlog yet: from here on we keep one, so that our own
+                // replicas (and, after a promotion, the other replicas of our master) can continue with us.
+                _manager.EnsureBacklog();
                 // The stream goes on in the database it was in when we cached it.
                 StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, cached?.Db ?? 0);
             }

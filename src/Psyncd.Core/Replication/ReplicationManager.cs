@@ -84,6 +84,12 @@ public sealed partial class ReplicationManager
         Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
     }
 
+    /// <summary>Creates an empty backlog whose first byte will be the stream's next one, unless one exists.</summary>
+    internal void EnsureBacklog()
+    {
+        Stream.Backlog ??= new ReplicationBacklog(_server.Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
+    }
+
     /// <summary>A +CONTINUE with a new id: the master's history continues ours under another name.</summary>
     internal void ContinueWithNewId(string replId)
     {
