@@ -86,6 +86,14 @@ public sealed class Runner
         return _report.Failed ? 1 : 0;
     }
 
+    /// <summary>The summary so far, for a run stopped by a signal (its servers are already killed).</summary>
+    public string Interrupted(string signal)
+    {
+        string summary = _report.Summary(_options, _clock.Elapsed, _runDir, runDirKept: true, interruptedBy: signal + " in cycle " + _cycle);
+        _events.Write(summary);
+        return summary;
+    }
+
     private Random RoundRandom() => new(unchecked(_options.Seed * 7919 + _round * 104729 + 17));
 
     private Random CycleRandom() => new(unchecked(_options.Seed * 1000003 + _cycle * 31 + 5));
