@@ -389,7 +389,7 @@ public sealed class Runner
                 var replica = PickReplica(random);
                 bool save = random.Next(2) == 0;
                 if (save)
-                    Call(replica, "SAVE");
+                    Save(replica);
                 Thread.Sleep(Ms(random, 0, 300));
                 replica.Kill();
                 Thread.Sleep(Ms(random, 0, 1000));
@@ -399,7 +399,7 @@ public sealed class Runner
             case FaultNames.KillMaster:
             {
                 var master = _root;
-                Call(master, "SAVE");
+                Save(master);
                 Thread.Sleep(Ms(random, 0, 500));
                 master.Kill();
                 Thread.Sleep(Ms(random, 0, 1000));
@@ -512,6 +512,20 @@ public sealed class Runner
         Thread.Sleep(waitBeforeRestart);
         victim.Start();
         return what + "; killed " + victim.Label + " mid-payload (" + watch.Description + ") and restarted it";
+    }
+
+    /// <summary>SAVE, waiting out a BGSAVE in progress (a full sync the node serves) which makes SAVE refuse.</summary>
+    private static void Save(Node node)
+    {
+        using var client = node.Connect();
+        object? reply = null;
+        bool saved = Eventually.Within(() =>
+        {
+            reply = client.Call("SAVE");
+            return reply is not RespError error || !error.Message.Contains("in progress", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+        if (!saved || reply is RespError)
+            throw new InvalidOperationException(node.Label + " answered SAVE with " + reply);
     }
 
     private static void Call(Node node, params string[] args)
