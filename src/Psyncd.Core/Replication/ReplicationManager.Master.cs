@@ -472,6 +472,9 @@ public sealed partial class ReplicationManager
         UpdateGoodReplicas(now);
     }
 
+    /// <summary>Counts the good replicas now (after CONFIG SET changed min-slaves-to-write or min-slaves-max-lag).</summary>
+    internal void RefreshGoodReplicas() => UpdateGoodReplicas(Environment.TickCount64);
+
     private void UpdateGoodReplicas(long now)
     {
         int good = 0;
