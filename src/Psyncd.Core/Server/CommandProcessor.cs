@@ -111,6 +111,13 @@ public sealed class CommandProcessor
             reply.WriteError(ErrorReplies.WrongArgCount(cmd.Name));
             return;
         }
+        // Before authentication, as in Redis 7: the refusal says how to enable DEBUG, nothing more.
+        if (cmd.Has(CommandFlags.Protected) && !client.MayUse(_server.Options.EnableDebugCommand))
+        {
+            RejectInMulti(client);
+            reply.WriteError(ErrorReplies.DebugNotAllowed);
+            return;
+        }
         if (!client.Authenticated && !cmd.Has(CommandFlags.NoAuth) && _server.Options.RequirePass.Length > 0)
         {
             RejectInMulti(client);
