@@ -29,6 +29,9 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Bytes held in <see cref="_overflow"/>, not counting the chunk being filled.</summary>
     private long _overflowBytes;
 
+    /// <summary>Bytes moved out of <see cref="ReplyWriter.Chunk"/> so far (committed, queued or dropped): with the position, <see cref="BytesWritten"/>.</summary>
+    private long _committed;
+
     /// <summary>True while <see cref="ReplyWriter.Chunk"/> is an overflow chunk rather than pipe memory.</summary>
     private bool _writingToOverflow;
 
@@ -71,6 +74,8 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Bytes accepted but not yet handed to the transport (the overflow), as output buffer limits count them.</summary>
     public long PendingBytes => _overflowBytes + (_writingToOverflow ? Position : 0);
 
+    public override long BytesWritten => _committed + Position;
+
     /// <summary>True when written bytes are dropped.</summary>
     public bool IsDiscarding => _discarding;
 
@@ -88,6 +93,7 @@ public sealed class ClientOutput : ReplyWriter
             ArrayPool<byte>.Shared.Return(array!);
         _writingToOverflow = false;
         Chunk = s_discardBuffer;
+        _committed += Position;
         Position = 0;
     }
 
@@ -122,6 +128,7 @@ public sealed class ClientOutput : ReplyWriter
         Debug.Assert(_loop.IsInside);
         if (_discarding)
         {
+            _committed += Position;
             Position = 0;
             return;
         }
@@ -146,6 +153,7 @@ public sealed class ClientOutput : ReplyWriter
     {
         if (_discarding)
         {
+            _committed += Position;
             Position = 0;
             if (Chunk.Length < sizeHint)
                 Chunk = new byte[sizeHint];
@@ -164,12 +172,14 @@ public sealed class ClientOutput : ReplyWriter
                 ArrayPool<byte>.Shared.Return(unused!);
             }
             Chunk = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, OverflowChunkSize));
+            _committed += Position;
             Position = 0;
             return;
         }
         if (Position > 0)
             _pipe!.Advance(Position);
         Chunk = _pipe!.GetMemory(Math.Max(sizeHint, 4096));
+        _committed += Position;
         Position = 0;
     }
 
@@ -180,6 +190,7 @@ public sealed class ClientOutput : ReplyWriter
         if (Position > 0)
             _pipe!.Advance(Position);
         Chunk = default;
+        _committed += Position;
         Position = 0;
     }
 
@@ -189,6 +200,7 @@ public sealed class ClientOutput : ReplyWriter
             return;
         _writingToOverflow = true;
         Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
+        _committed += Position;
         Position = 0;
     }
 
@@ -210,6 +222,7 @@ public sealed class ClientOutput : ReplyWriter
             ArrayPool<byte>.Shared.Return(unused!);
         }
         Chunk = default;
+        _committed += Position;
         Position = 0;
 
         int moved = 0;
