@@ -100,6 +100,15 @@ public sealed class MasterLink
     /// <summary>The master client applying the stream, when connected.</summary>
     public Client? MasterClient => _masterClient;
 
+    /// <summary>
+    /// The database the stream we forward is in at our offset: the master client's (a SELECT queued in a
+    /// transaction not yet complete does not count, as its bytes are not forwarded yet), or the cached
+    /// one's while the link is down. A payload we serve must start its replica there (repl-stream-db),
+    /// since what follows it is our master's stream verbatim, with no SELECT of ours (Redis's
+    /// rdbPopulateSaveInfo for a replica).
+    /// </summary>
+    public int StreamDb => _masterClient?.Db ?? Cached?.Db ?? 0;
+
     public void Start() => _run = RunAsync(_stop.Token);
 
     /// <summary>Ends the link for good (SLAVEOF NO ONE or another master); inside the loop.</summary>
@@ -191,8 +200,9 @@ public sealed class MasterLink
 
     private void CacheMaster()
     {
-        // Only whole applied commands count: a transaction half received is not in the offset.
-        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset);
+        // Only whole applied commands count: a transaction half received is not in the offset, and its
+        // SELECTs (queued, not run) are not in the database either.
+        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset, _masterClient!.Db);
         _server.Log.Notice("Caching the disconnected master state.");
     }
 
@@ -302,7 +312,11 @@ public sealed class MasterLink
                     // Our replicas know the old id only: they reconnect and continue with it as replid2.
                     _manager.DisconnectReplicas("master replication ID changed");
                 }
-                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, db: null);
+                // Restarted on a dump, we had no backlog yet: from here on we keep one, so that our own
+                // replicas (and, after a promotion, the other replicas of our master) can continue with us.
+                _manager.EnsureBacklog();
+                // The stream goes on in the database it was in when we cached it.
+                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, cached?.Db ?? 0);
             }
             finally
             {
@@ -465,16 +479,15 @@ public sealed class MasterLink
         public long RetryInMs { get; } = retryInMs;
     }
 
-    /// <summary>Inside the loop: creates the master client and marks the link connected.</summary>
-    private void StartStreaming(long offset, int? db)
+    /// <summary>Inside the loop: creates the master client, in the stream's database <paramref name="db"/>, and marks the link connected.</summary>
+    private void StartStreaming(long offset, int db)
     {
         var client = new Client(new ClientOutput(_server.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
         client.Flags |= ClientFlags.Master;
         client.Output.TrackErrors = true;
         _server.AddClient(client);
         client.Authenticated = true;
-        // After a partial resynchronization the stream goes on in the database it was in.
-        client.Db = db ?? _lastMasterDb;
+        client.Db = db;
         _masterClient = client;
         _pendingTransaction.Clear();
         Cached = null;
@@ -485,8 +498,6 @@ public sealed class MasterLink
         _server.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
     }
 
-    private int _lastMasterDb;
-
     /// <summary>
     /// Inside the loop, after the master client applied one request: forward its bytes to our own
     /// replicas and backlog, verbatim, which also advances our offset. A transaction is forwarded whole
@@ -495,7 +506,6 @@ public sealed class MasterLink
     internal void OnRequestApplied(Client master, ReadOnlySpan<byte> request)
     {
         LastIoMs = Environment.TickCount64;
-        _lastMasterDb = master.Db;
         if (master.MultiQueue is not null)
         {
             _pendingTransaction.WriteRaw(request);

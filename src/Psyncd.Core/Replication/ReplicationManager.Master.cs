@@ -133,12 +133,17 @@ public sealed partial class ReplicationManager
         bool diskless = _server.Options.ReplDisklessSync && waiting.All(r => r.CapaEof);
         if (diskless && Environment.TickCount64 - waiting.Min(r => r.WaitingSinceMs) < _server.Options.ReplDisklessSyncDelay * 1000L)
             return; // the cron tries again every second
-        // The stream restarts its SELECTs: the new replicas don't know which database it was in.
-        Stream.ResetStreamDb();
+        // A master restarts its stream's SELECTs, so the new replicas may start in db 0. A replica forwards
+        // its master's stream verbatim, without SELECTs of its own: they start where that stream is.
+        int streamDb = 0;
+        if (Master is null)
+            Stream.ResetStreamDb();
+        else
+            streamDb = Master.StreamDb;
         long offset = Stream.MasterReplOffset;
         var aux = new List<KeyValuePair<string, string>>
         {
-            new("repl-stream-db", "0"),
+            new("repl-stream-db", streamDb.ToString(CultureInfo.InvariantCulture)),
             new("repl-id", ReplId),
             new("repl-offset", offset.ToString(CultureInfo.InvariantCulture)),
         };
