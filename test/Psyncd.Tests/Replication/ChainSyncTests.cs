@@ -56,6 +56,32 @@ public class ChainSyncTests
             "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0");
 
     /// <summary>
+    /// A writable replica's own writes stay local (Redis 4.0+): its stream, backlog and offset remain its
+    /// master's, byte for byte, so its sub-replica never sees them and offsets stay equal down the chain.
+    /// </summary>
+    [Test]
+    public void WritableMiddleKeepsItsOwnWritesOutOfTheStream()
+    {
+        using var top = ServerProcess.StartPsyncd();
+        using var middle = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", top.Port.ToString(), "--slave-read-only", "no");
+        using var bottom = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", middle.Port.ToString());
+        ReplicationWatch.WaitForSync(top.Port, middle.Port);
+        ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
+        using var b = middle.Connect();
+        Assert.That(b.Command("SET", "local", "1"), Is.EqualTo("+OK\r\n"));
+        Assert.That(b.Command("MULTI"), Is.EqualTo("+OK\r\n"));
+        b.Command("INCR", "local");
+        b.Command("RPUSH", "local-list", "a");
+        Assert.That(b.Command("EXEC"), Is.EqualTo("*2\r\n:2\r\n:1\r\n"));
+        using var a = top.Connect();
+        a.Command("SET", "k", "v");
+        ReplicationWatch.WaitForSync(top.Port, middle.Port);
+        ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
+        Assert.That(ReplicationWatch.Offset(middle.Port), Is.EqualTo(ReplicationWatch.Offset(top.Port)));
+        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(Dataset.Describe(top.Port)));
+    }
+
+    /// <summary>
     /// Seeded writes over every family, four databases and MULTI/EXEC (mixing databases), on the top of a
     /// chain, while the bottom full-syncs from the middle again and again; then everything converges and
     /// the three datasets are compared key by key.
