@@ -125,6 +125,7 @@ public sealed class MasterLink
         while (!token.IsCancellationRequested)
         {
             string? reason = null;
+            bool timedOut = false;
             try
             {
                 await SyncAndStreamAsync(token).ConfigureAwait(false);
@@ -134,7 +135,13 @@ public sealed class MasterLink
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or TimeoutException or ObjectDisposedException)
+            catch (TimeoutException e)
+            {
+                // Redis's replicationCron words, logged as is: the suites and operators grep for them.
+                reason = e.Message;
+                timedOut = true;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or ObjectDisposedException)
             {
                 reason = e.Message;
             }
@@ -145,7 +152,7 @@ public sealed class MasterLink
             _server.Loop.Enter();
             try
             {
-                LinkLost(reason);
+                LinkLost(reason, timedOut);
             }
             finally
             {
@@ -163,7 +170,7 @@ public sealed class MasterLink
     }
 
     /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC.</summary>
-    private void LinkLost(string? reason)
+    private void LinkLost(string? reason, bool timedOut)
     {
         var connection = _connection;
         _connection = null;
@@ -174,6 +181,10 @@ public sealed class MasterLink
             if (_masterClient is not null)
                 CacheMaster();
             LinkDownSinceMs = Environment.TickCount64;
+        }
+        else if (timedOut)
+        {
+            _server.Log.Warning(reason!);
         }
         else if (!_stop.IsCancellationRequested)
         {
@@ -494,21 +505,20 @@ public sealed class MasterLink
             }
             catch (OperationCanceledException) when (!token.IsCancellationRequested)
             {
-                throw new TimeoutException("Timeout receiving a reply from the master");
+                throw new TimeoutException(State == MasterLinkState.Transfer ? BulkTimeoutMessage : "Timeout connecting to the MASTER...");
             }
+            // Any byte from the master proves it alive (Redis's repl_transfer_lastio), keepalive newlines included.
+            LastIoMs = Environment.TickCount64;
+            timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
             var buffer = result.Buffer;
             var newline = buffer.PositionOf((byte)'\n');
             if (newline is { } position)
             {
                 var lineBytes = buffer.Slice(0, position).ToArray();
                 input.AdvanceTo(buffer.GetPosition(1, position));
-                LastIoMs = Environment.TickCount64;
                 string line = Encoding.UTF8.GetString(lineBytes).TrimEnd('\r');
                 if (line.Length == 0)
-                {
-                    timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
                     continue;
-                }
                 return line;
             }
             if (buffer.Length > 64 * 1024)
@@ -564,6 +574,9 @@ public sealed class MasterLink
         }
     }
 
+    private const string BulkTimeoutMessage =
+        "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
+
     private async Task<ReadResult> ReadWithTimeoutAsync(PipeReader input, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -576,7 +589,7 @@ public sealed class MasterLink
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            throw new TimeoutException("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+            throw new TimeoutException(BulkTimeoutMessage);
         }
     }
 }

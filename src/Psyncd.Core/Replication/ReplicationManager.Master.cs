@@ -398,6 +398,19 @@ public sealed partial class ReplicationManager
         Stream.AppendInCurrentDb(s_getAck);
     }
 
+    /// <summary>Ends every WAIT with <paramref name="error"/>, closing each client after its reply (see <see cref="PsyncdServer.DisconnectBlockedClients"/>).</summary>
+    internal void FailWaiters(ReadOnlySpan<byte> error)
+    {
+        foreach (var (client, _, _, _) in _waiters)
+        {
+            client.Flags = (client.Flags & ~ClientFlags.Blocked) | ClientFlags.CloseAfterReply;
+            client.Output.WriteError(error);
+            client.Output.RequestFlush();
+            client.Connection?.Resume();
+        }
+        _waiters.Clear();
+    }
+
     private void ServeWaiters(long now)
     {
         for (int i = _waiters.Count - 1; i >= 0; i--)
@@ -463,6 +476,9 @@ public sealed partial class ReplicationManager
             StartSnapshotForReplicas();
         UpdateGoodReplicas(now);
     }
+
+    /// <summary>Counts the good replicas now (after CONFIG SET changed min-slaves-to-write or min-slaves-max-lag).</summary>
+    internal void RefreshGoodReplicas() => UpdateGoodReplicas(Environment.TickCount64);
 
     private void UpdateGoodReplicas(long now)
     {

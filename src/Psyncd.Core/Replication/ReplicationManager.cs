@@ -143,6 +143,7 @@ public sealed partial class ReplicationManager
         // restarted on its RDB continues the history the RDB recorded.
         var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset, Math.Max(0, Stream.StreamDb)) : Master?.Cached);
         _restoredCache = null;
+        _server.DisconnectBlockedClients();
         Master = new MasterLink(_server, this, host, port, cached);
         Log.Notice("Connecting to MASTER " + host + ":" + port);
         Master.Start();
