@@ -30,6 +30,11 @@ public static class Program
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         if (args.Length > 0 && args[0] is "-v" or "--version" or "-h" or "--help")
             return PrintInfo(args[0]);
+        // "--version" after directives checks them first: a script can ask whether this build knows a
+        // directive (the Redis suite's runner does, for --enable-debug-command) without starting a server.
+        bool versionOnly = args.Contains("--version");
+        if (versionOnly)
+            args = args.Where(a => a != "--version").ToArray();
 
         var options = new ServerOptions();
         try
@@ -55,6 +60,8 @@ public static class Program
             return 1;
         }
 
+        if (versionOnly)
+            return PrintInfo("--version");
         if (options.Daemonize)
             return Daemonize(args);
 

@@ -67,6 +67,9 @@ public enum CommandFlags
 
     /// <summary>Touches keys it did not name (SCAN, RANDOMKEY, KEYS): its expiry DELs are not wrapped in MULTI.</summary>
     TouchesArbitraryKeys = 1 << 21,
+
+    /// <summary>Runs only as <c>enable-debug-command</c> allows (Redis 7's CMD_PROTECTED: DEBUG).</summary>
+    Protected = 1 << 22,
 }
 
 /// <summary>Executes one command: parse arguments, call the keyspace, write the reply.</summary>

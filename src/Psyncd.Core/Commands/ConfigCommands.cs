@@ -133,6 +133,11 @@ internal static class ConfigCommands
                 Failed(ctx, name, "can't set immutable config");
                 return;
             }
+            if (directive.Protected && !ctx.Client.MayUse(ctx.Options.EnableProtectedConfigs))
+            {
+                Failed(ctx, name, "can't set protected config");
+                return;
+            }
             if (pairs.Exists(p => p.Directive == directive))
             {
                 Failed(ctx, name, "duplicate parameter");

@@ -16,7 +16,7 @@ internal static class DebugCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add("debug", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Debug);
+        table.Add("debug", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Protected, Debug);
     }
 
     private static void Debug(CommandContext ctx, in CommandArgs args)

@@ -28,6 +28,9 @@ public static class ErrorReplies
 
     public static ReadOnlySpan<byte> NoAuth => "NOAUTH Authentication required."u8;
 
+    /// <summary>DEBUG refused by <c>enable-debug-command</c> (Redis 7's text).</summary>
+    public static ReadOnlySpan<byte> DebugNotAllowed => "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."u8;
+
     /// <summary>Redis 2.8 spelling, as the replication issue asks (7.0 says "replica").</summary>
     public static ReadOnlySpan<byte> ReadOnlyReplica => "READONLY You can't write against a read only slave."u8;
 

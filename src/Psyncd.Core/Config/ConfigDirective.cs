@@ -44,6 +44,12 @@ public sealed class ConfigDirective
     /// <summary>True when CONFIG SET may change it while running.</summary>
     public bool Mutable { get; }
 
+    /// <summary>
+    /// True when CONFIG SET may change it only as <c>enable-protected-configs</c> allows (Redis 7's
+    /// PROTECTED_CONFIG: the settings that choose where the server writes files).
+    /// </summary>
+    public bool Protected { get; init; }
+
     /// <summary>True when the directive may appear many times, each adding to its value (save, rename-command...).</summary>
     public bool Repeatable { get; init; }
 

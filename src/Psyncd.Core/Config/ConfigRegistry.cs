@@ -80,14 +80,14 @@ public static class ConfigRegistry
             if (a[0].Contains('/'))
                 throw new ConfigException("dbfilename can't be a path, just a filename");
             o.DbFilename = a[0];
-        }, o => o.DbFilename));
+        }, o => o.DbFilename) { Protected = true });
         Add(new("dir", (o, a) =>
         {
             var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(a[0]));
             if (!Directory.Exists(full))
                 throw new ConfigException("No such file or directory");
             o.Dir = full;
-        }, o => o.Dir));
+        }, o => o.Dir) { Protected = true });
 
         // ---- Replication ----
         Add(new("slaveof", (o, a) =>
@@ -131,6 +131,9 @@ public static class ConfigRegistry
                 throw new ConfigException("Password is longer than REDIS_AUTHPASS_MAX_LEN");
             o.RequirePass = a[0];
         }, o => o.RequirePass));
+        Add(new("protected-mode", (o, a) => o.ProtectedMode = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.ProtectedMode)));
+        Add(new("enable-debug-command", (o, a) => o.EnableDebugCommand = ParseProtectedAccess(a[0]), o => FormatProtectedAccess(o.EnableDebugCommand), mutable: false));
+        Add(new("enable-protected-configs", (o, a) => o.EnableProtectedConfigs = ParseProtectedAccess(a[0]), o => FormatProtectedAccess(o.EnableProtectedConfigs), mutable: false));
         Add(new("rename-command", (o, a) => o.RenamedCommands.Add((a[0].ToLowerInvariant(), a[1])), o => "", minArgs: 2, maxArgs: 2, mutable: false)
         {
             Repeatable = true,
@@ -246,6 +249,21 @@ public static class ConfigRegistry
         "notice" => LogLevel.Notice,
         "warning" => LogLevel.Warning,
         _ => throw new ConfigException("argument(s) must be one of the following: debug, verbose, notice, warning"),
+    };
+
+    private static ProtectedAccess ParseProtectedAccess(string text) => text.ToLowerInvariant() switch
+    {
+        "no" => ProtectedAccess.No,
+        "yes" => ProtectedAccess.Yes,
+        "local" => ProtectedAccess.Local,
+        _ => throw new ConfigException("argument(s) must be one of the following: no, yes, local"),
+    };
+
+    private static string FormatProtectedAccess(ProtectedAccess access) => access switch
+    {
+        ProtectedAccess.Yes => "yes",
+        ProtectedAccess.Local => "local",
+        _ => "no",
     };
 
     private static MaxMemoryPolicy ParsePolicy(string text) => text.ToLowerInvariant() switch

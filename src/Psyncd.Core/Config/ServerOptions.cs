@@ -20,6 +20,17 @@ public enum MaxMemoryPolicy
     VolatileTtl,
 }
 
+/// <summary>
+/// Who may use a protected feature (<c>enable-debug-command</c>, <c>enable-protected-configs</c>): nobody,
+/// everybody, or only local clients (loopback 127.0.0.1 / ::1 and Unix sockets).
+/// </summary>
+public enum ProtectedAccess
+{
+    No,
+    Yes,
+    Local,
+}
+
 /// <summary>Log verbosity, from most to least chatty (<c>loglevel</c>).</summary>
 public enum LogLevel
 {
@@ -137,6 +148,18 @@ public sealed class ServerOptions
     // ---- Security ----
 
     public string RequirePass { get; set; } = "";
+
+    /// <summary>
+    /// <c>protected-mode</c>: while no password is set, serve only local clients (loopback and Unix
+    /// sockets); others get a DENIED error. Defaults to yes (Redis 3.2+).
+    /// </summary>
+    public bool ProtectedMode { get; set; } = true;
+
+    /// <summary><c>enable-debug-command</c>: who may run DEBUG. Defaults to no (Redis 7).</summary>
+    public ProtectedAccess EnableDebugCommand { get; set; } = ProtectedAccess.No;
+
+    /// <summary><c>enable-protected-configs</c>: who may CONFIG SET dir and dbfilename. Defaults to no (Redis 7).</summary>
+    public ProtectedAccess EnableProtectedConfigs { get; set; } = ProtectedAccess.No;
 
     /// <summary><c>rename-command</c> pairs, applied when the command table is built; an empty new name removes the command.</summary>
     public List<(string From, string To)> RenamedCommands { get; set; } = new();

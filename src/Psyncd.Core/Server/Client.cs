@@ -72,6 +72,7 @@ public sealed partial class Client
             _ => "?:0",
         };
         IsUnixSocket = unixSocketPath is not null;
+        IsLocal = IsUnixSocket || (remote is IPEndPoint peer && IsLoopbackAddress(peer.Address));
         CreatedAtMs = Environment.TickCount64;
         LastInteractionMs = CreatedAtMs;
     }
@@ -91,6 +92,12 @@ public sealed partial class Client
     public string LocalAddress { get; }
 
     public bool IsUnixSocket { get; }
+
+    /// <summary>
+    /// True for a Unix socket or a TCP peer at 127.0.0.1 or ::1 exactly: what Redis calls a local client
+    /// (protected mode, <c>enable-debug-command local</c>). Other 127.x.y.z addresses are not local for Redis.
+    /// </summary>
+    public bool IsLocal { get; }
 
     /// <summary>When the connection was accepted (Environment.TickCount64).</summary>
     public long CreatedAtMs { get; }
@@ -137,8 +144,19 @@ public sealed partial class Client
         Connection?.Close();
     }
 
+    /// <summary>True when a feature protected by <paramref name="access"/> (enable-debug-command...) is open to this client.</summary>
+    public bool MayUse(Config.ProtectedAccess access)
+        => access == Config.ProtectedAccess.Yes || (access == Config.ProtectedAccess.Local && IsLocal);
+
     /// <summary>A one-line description for log messages.</summary>
     public string Describe() => "id=" + Id + " addr=" + Address + " name=" + (Name ?? "") + " cmd=" + LastCommand;
+
+    private static bool IsLoopbackAddress(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        return address.Equals(IPAddress.Loopback) || address.Equals(IPAddress.IPv6Loopback);
+    }
 
     private static string FormatAddress(IPEndPoint ip)
     {

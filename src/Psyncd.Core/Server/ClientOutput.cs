@@ -29,6 +29,9 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Bytes held in <see cref="_overflow"/>, not counting the chunk being filled.</summary>
     private long _overflowBytes;
 
+    /// <summary>Bytes moved out of <see cref="ReplyWriter.Chunk"/> so far (committed, queued or dropped): with the position, <see cref="BytesWritten"/>.</summary>
+    private long _committed;
+
     /// <summary>True while <see cref="ReplyWriter.Chunk"/> is an overflow chunk rather than pipe memory.</summary>
     private bool _writingToOverflow;
 
@@ -71,6 +74,8 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Bytes accepted but not yet handed to the transport (the overflow), as output buffer limits count them.</summary>
     public long PendingBytes => _overflowBytes + (_writingToOverflow ? Position : 0);
 
+    public override long BytesWritten => _committed + Position;
+
     /// <summary>True when written bytes are dropped.</summary>
     public bool IsDiscarding => _discarding;
 
@@ -89,6 +94,7 @@ public sealed class ClientOutput : ReplyWriter
             ArrayPool<byte>.Shared.Return(array!);
         _writingToOverflow = false;
         Chunk = s_discardBuffer;
+        _committed += Position;
         Position = 0;
     }
 
@@ -123,6 +129,7 @@ public sealed class ClientOutput : ReplyWriter
         Debug.Assert(_loop.IsInside);
         if (_discarding)
         {
+            _committed += Position;
             Position = 0;
             return;
         }
@@ -147,6 +154,7 @@ public sealed class ClientOutput : ReplyWriter
     {
         if (_discarding)
         {
+            _committed += Position;
             Position = 0;
             if (Chunk.Length < sizeHint)
                 Chunk = new byte[sizeHint];
@@ -165,11 +173,13 @@ public sealed class ClientOutput : ReplyWriter
                 ArrayPool<byte>.Shared.Return(unused!);
             }
             Chunk = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, OverflowChunkSize));
+            _committed += Position;
             Position = 0;
             return;
         }
         if (Position > 0)
             _pipe!.Advance(Position);
+        _committed += Position;
         Position = 0;
         // One read of pipelined requests can produce any amount of replies. Past a bound they are flushed
         // at once, so that what the peer does not take goes to the overflow (where it is counted and, once
@@ -194,6 +204,7 @@ public sealed class ClientOutput : ReplyWriter
         if (Position > 0)
             _pipe!.Advance(Position);
         Chunk = default;
+        _committed += Position;
         Position = 0;
     }
 
@@ -203,6 +214,7 @@ public sealed class ClientOutput : ReplyWriter
             return;
         _writingToOverflow = true;
         Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
+        _committed += Position;
         Position = 0;
     }
 
@@ -224,6 +236,7 @@ public sealed class ClientOutput : ReplyWriter
             ArrayPool<byte>.Shared.Return(unused!);
         }
         Chunk = default;
+        _committed += Position;
         Position = 0;
 
         int moved = 0;

@@ -9,7 +9,7 @@ public class AdminCommandTests
     private ServerProcess _server = null!;
 
     [OneTimeSetUp]
-    public void Start() => _server = ServerProcess.StartPsyncd();
+    public void Start() => _server = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
 
     [OneTimeTearDown]
     public void Stop() => _server.Dispose();
@@ -260,8 +260,8 @@ public class AdminCommandTests
     [Test]
     public void DebugDigestIsOrderIndependentAndDataDependent()
     {
-        using var s1 = ServerProcess.StartPsyncd();
-        using var s2 = ServerProcess.StartPsyncd();
+        using var s1 = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
+        using var s2 = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
         using var a = s1.Connect();
         using var b = s2.Connect();
         string zeros = "+" + new string('0', 40) + "\r\n";

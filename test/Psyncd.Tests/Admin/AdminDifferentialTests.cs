@@ -11,7 +11,7 @@ public class AdminDifferentialTests
     [OneTimeSetUp]
     public void Start()
     {
-        _psyncd = ServerProcess.StartPsyncd();
+        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
         _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
     }
 

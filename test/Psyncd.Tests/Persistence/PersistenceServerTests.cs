@@ -81,7 +81,7 @@ public class PersistenceServerTests
     [Test]
     public void SaveUpdatesLastsaveAndDebugReloadKeepsTheData()
     {
-        using var server = ServerProcess.StartPsyncd();
+        using var server = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
         using var client = server.Connect();
         long before = (long)client.Call("LASTSAVE")!;
         Assert.That(before, Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(5));

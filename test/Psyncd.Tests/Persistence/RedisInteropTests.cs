@@ -28,7 +28,8 @@ public class RedisInteropTests
         string psyncdDir = ServerProcess.NewDir();
         File.Copy(Path.Combine(original.Dir, "dump.rdb"), Path.Combine(psyncdDir, "dump.rdb"));
         using var psyncd = ServerProcess.StartPsyncdIn(psyncdDir, FreePort.Next());
-        Assert.That(psyncd.Output, Does.Match(@"DB loaded from disk: \d+\.\d{3} seconds"));
+        // The output is read asynchronously: the line may arrive just after the server answered PING.
+        Eventually.True(() => System.Text.RegularExpressions.Regex.IsMatch(psyncd.Output, @"DB loaded from disk: \d+\.\d{3} seconds"), TimeSpan.FromSeconds(10), "psyncd logged the load");
         using (var client = psyncd.Connect())
         {
             foreach (int db in new[] { 0, 1, 5, 15 })

@@ -57,6 +57,18 @@ public class StartupTests
     }
 
     [Test]
+    public void VersionAfterDirectivesChecksThemFirst()
+    {
+        string dir = ServerProcess.NewDir();
+        using var known = ServerProcess.LaunchPsyncdRaw(dir, "--enable-debug-command", "yes", "--version");
+        Assert.That(known.WaitForExit(s_startTimeout), Is.True);
+        Assert.That(known.ExitCode, Is.EqualTo(0), known.Output);
+        using var unknown = ServerProcess.LaunchPsyncdRaw(dir, "--no-such-directive", "yes", "--version");
+        Assert.That(unknown.WaitForExit(s_startTimeout), Is.True);
+        Assert.That(unknown.ExitCode, Is.EqualTo(1));
+    }
+
+    [Test]
     public void ConfigErrorsAreReportedWithTheLineAndExitOne()
     {
         string dir = ServerProcess.NewDir();

@@ -17,8 +17,19 @@ public sealed class RawClient : IDisposable
     private int _end;
 
     public RawClient(int port, TimeSpan? timeout = null)
+        : this(port, from: null, timeout)
     {
-        _tcp = new TcpClient { NoDelay = true };
+    }
+
+    /// <summary>
+    /// Connects from the source address <paramref name="from"/>: 127.0.0.2 reaches 127.0.0.1 through the
+    /// loopback interface yet is not a local client for Redis (only 127.0.0.1 and ::1 are).
+    /// </summary>
+    public RawClient(int port, string? from, TimeSpan? timeout = null)
+    {
+        _tcp = from is null
+            ? new TcpClient { NoDelay = true }
+            : new TcpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(from), 0)) { NoDelay = true };
         _tcp.Connect("127.0.0.1", port);
         _tcp.ReceiveTimeout = (int)(timeout ?? TimeSpan.FromSeconds(30)).TotalMilliseconds;
         _stream = _tcp.GetStream();
