@@ -42,11 +42,20 @@ public static class FaultNames
     /// <summary>With writes paused and offsets equal, REPLICAOF NO ONE on a replica and the others re-pointed to it.</summary>
     public const string Promote = "promote";
 
+    /// <summary>
+    /// Not a replication fault: a write made on a replica behind its master's back (replica-read-only
+    /// off for one SET), which the comparison must report. Only with --faults; the harness's own test.
+    /// </summary>
+    public const string SelfCheck = "self-check";
+
     public static readonly string[] All =
     {
         Attach, KillReplica, KillMaster, Reattach, CutMidRdb, KillReplicaMidSync, KillMasterMidSync,
-        CutStream, StallLink, StopShort, StopLong, ClientKillMaster, Promote,
+        CutStream, StallLink, StopShort, StopLong, ClientKillMaster, Promote, SelfCheck,
     };
+
+    /// <summary>The faults drawn when --faults does not name any.</summary>
+    public static readonly string[] Default = All.Where(f => f != Attach && f != SelfCheck).ToArray();
 
     /// <summary>Faults that may come second in a cycle (short, and they leave the topology as it was).</summary>
     public static readonly string[] Light = { CutStream, StopShort, ClientKillMaster, KillReplica };

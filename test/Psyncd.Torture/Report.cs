@@ -8,6 +8,7 @@ public sealed class Report
     private sealed class FaultRow
     {
         public int Cycles;
+        public int Failed;
         public SyncCounts ByPsyncd;
         public SyncCounts ByRedis;
     }
@@ -33,14 +34,28 @@ public sealed class Report
 
     public bool Failed => _failures.Count > 0;
 
-    /// <summary>Counts a cycle under its faults' label, with the resyncs each kind of node served in it.</summary>
+    /// <summary>Counts a converged, equal cycle under its faults' label, with the resyncs each kind of node served in it.</summary>
     public void Cycle(string label, SyncCounts byPsyncd, SyncCounts byRedis)
     {
-        if (!_faults.TryGetValue(label, out var row))
-            _faults[label] = row = new FaultRow();
+        var row = Row(label);
         row.Cycles++;
         row.ByPsyncd += byPsyncd;
         row.ByRedis += byRedis;
+    }
+
+    /// <summary>Counts a cycle that diverged, did not converge or could not inject its fault.</summary>
+    public void FailedCycle(string label)
+    {
+        var row = Row(label);
+        row.Cycles++;
+        row.Failed++;
+    }
+
+    private FaultRow Row(string label)
+    {
+        if (!_faults.TryGetValue(label, out var row))
+            _faults[label] = row = new FaultRow();
+        return row;
     }
 
     /// <summary>Adds a node's resyncs over a whole round.</summary>
@@ -73,10 +88,10 @@ public sealed class Report
             + (CyclesSkipped > 0 ? " (" + CyclesSkipped + " more skipped after failures in their round)" : "") + ", mix " + options.Mix.ToString().ToLowerInvariant()
             + ", " + Commands + " write commands, " + elapsed.TotalSeconds.ToString("F0") + " s");
         sb.AppendLine();
-        sb.AppendLine("faults (cycles) and the resyncs served in those cycles (full / partial / partial refused):");
-        sb.AppendLine(string.Format("  {0,-40} {1,6}   {2,-16} {3,-16}", "fault", "cycles", "by psyncd", "by redis-server"));
+        sb.AppendLine("faults: cycles, cycles failed, and the resyncs served in the cycles that passed (full / partial / partial refused):");
+        sb.AppendLine(string.Format("  {0,-40} {1,6} {2,6}   {3,-16} {4,-16}", "fault", "cycles", "failed", "by psyncd", "by redis-server"));
         foreach (var (label, row) in _faults)
-            sb.AppendLine(string.Format("  {0,-40} {1,6}   {2,-16} {3,-16}", label, row.Cycles, Triple(row.ByPsyncd), Triple(row.ByRedis)));
+            sb.AppendLine(string.Format("  {0,-40} {1,6} {2,6}   {3,-16} {4,-16}", label, row.Cycles, row.Failed, Triple(row.ByPsyncd), Triple(row.ByRedis)));
         sb.AppendLine();
         var total = _byKind[NodeKind.Psyncd] + _byKind[NodeKind.Redis];
         sb.AppendLine("resyncs served, summed over nodes (INFO stats sync_full / sync_partial_ok / sync_partial_err):");

@@ -175,8 +175,7 @@ public sealed class Runner
             var counts = node.TryTotalCounts();
             if (counts is { } c)
                 _report.NodeTotals(node.Kind, c);
-            if (_options.Verbose || _roundFailed)
-                Log("  " + node.Label + " served " + (counts?.ToString() ?? "(counters unreadable)"));
+            Log("  " + node.Label + " served " + (counts?.ToString() ?? "(counters unreadable)") + " in round " + _round);
         }
         foreach (var node in _nodes)
             node.Shutdown();
@@ -191,7 +190,7 @@ public sealed class Runner
     {
         if (inRound == 0)
             return new[] { FaultNames.Attach };
-        var enabled = (_options.Faults.Count > 0 ? _options.Faults : FaultNames.All.ToList()).Where(f => f != FaultNames.Attach).ToList();
+        var enabled = (_options.Faults.Count > 0 ? _options.Faults : FaultNames.Default.ToList()).Where(f => f != FaultNames.Attach).ToList();
         if (enabled.Count == 0)
             return new[] { FaultNames.CutStream };
         // The deck position of this cycle: the drawn cycles before it (a round's first cycle draws none).
@@ -280,6 +279,7 @@ public sealed class Runner
         string replay = "replay: " + Replay();
         string steps = string.Join("\n", _notes.Where(n => n.Length > 0).Select(n => "  step: " + n));
         string full = where + ": " + text + (steps.Length > 0 ? "\n" + steps : "") + "\n" + replay + "\nlogs: " + _roundDir;
+        _report.FailedCycle(label);
         switch (kind)
         {
             case "divergence": _report.Divergence(full); break;
@@ -432,6 +432,14 @@ public sealed class Runner
             }
             case FaultNames.Promote:
                 return Promote(random);
+            case FaultNames.SelfCheck:
+            {
+                var replica = PickReplica(random);
+                Call(replica, "CONFIG", "SET", "replica-read-only", "no");
+                Call(replica, "SET", "self-check:" + _cycle, "written on a replica");
+                Call(replica, "CONFIG", "SET", "replica-read-only", "yes");
+                return "wrote self-check:" + _cycle + " on " + replica.Label + " (must be reported)";
+            }
             default:
                 return Reattach(fault, random);
         }
