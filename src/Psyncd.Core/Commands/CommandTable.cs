@@ -37,6 +37,7 @@ public sealed class CommandTable
         TransactionCommands.Register,
         PubSubCommands.Register,
         HyperLogLogCommands.Register,
+        FaultCommands.Register,
     };
 
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>

@@ -54,7 +54,13 @@ internal static class PersistenceCommands
             ctx.Reply.WriteNullBulk();
             return;
         }
-        var writer = new RdbWriter(compress: ctx.Options.RdbCompression, initialCapacity: 256);
+        ctx.Reply.WriteBulk(DumpPayload(entry, ctx.Options.RdbCompression).Written);
+    }
+
+    /// <summary>DUMP's serialization of a value (what RESTORE accepts): the typed value, then the footer.</summary>
+    internal static RdbWriter DumpPayload(in Entry entry, bool compress)
+    {
+        var writer = new RdbWriter(compress, initialCapacity: 256);
         writer.WriteTypedValue(entry);
         // Footer: the RDB version (2 bytes LE), then the CRC64 of everything before it (8 bytes LE).
         Span<byte> footer = stackalloc byte[8];
@@ -62,7 +68,7 @@ internal static class PersistenceCommands
         writer.WriteRaw(footer[..2]);
         BinaryPrimitives.WriteUInt64LittleEndian(footer, Crc64.Compute(writer.Written));
         writer.WriteRaw(footer);
-        ctx.Reply.WriteBulk(writer.Written);
+        return writer;
     }
 
     private static void Restore(CommandContext ctx, in CommandArgs args)

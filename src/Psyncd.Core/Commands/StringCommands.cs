@@ -435,7 +435,7 @@ internal static class StringCommands
             ctx.Reply.WriteInteger(oldLength);
             return;
         }
-        if (offset + patch.Length > MaxStringLength)
+        if (offset > MaxStringLength - patch.Length)
         {
             ctx.Reply.WriteError(StringTooLong);
             return;

@@ -31,6 +31,22 @@ public abstract class ReplyWriter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Advance(int count) => Position += count;
 
+    /// <summary>Bytes written since this writer was created (only differences between two readings mean anything).</summary>
+    public virtual long BytesWritten => Position;
+
+    /// <summary>
+    /// Takes back what was written after <see cref="BytesWritten"/> read <paramref name="mark"/>, when all of
+    /// it is still in the current chunk (not yet handed on); false when some of it has left.
+    /// </summary>
+    public bool TryRewind(long mark)
+    {
+        long extra = BytesWritten - mark;
+        if (extra < 0 || extra > Position)
+            return false;
+        Position -= (int)extra;
+        return true;
+    }
+
     public void WriteRaw(ReadOnlySpan<byte> bytes)
     {
         while (!bytes.IsEmpty)

@@ -98,6 +98,15 @@ public sealed class MasterLink
     /// <summary>The master client applying the stream, when connected.</summary>
     public Client? MasterClient => _masterClient;
 
+    /// <summary>
+    /// The database the stream we forward is in at our offset: the master client's (a SELECT queued in a
+    /// transaction not yet complete does not count, as its bytes are not forwarded yet), or the cached
+    /// one's while the link is down. A payload we serve must start its replica there (repl-stream-db),
+    /// since what follows it is our master's stream verbatim, with no SELECT of ours (Redis's
+    /// rdbPopulateSaveInfo for a replica).
+    /// </summary>
+    public int StreamDb => _masterClient?.Db ?? Cached?.Db ?? 0;
+
     public void Start() => _run = RunAsync(_stop.Token);
 
     /// <summary>Ends the link for good (SLAVEOF NO ONE or another master); inside the loop.</summary>
@@ -116,6 +125,7 @@ public sealed class MasterLink
         while (!token.IsCancellationRequested)
         {
             string? reason = null;
+            bool timedOut = false;
             try
             {
                 await SyncAndStreamAsync(token).ConfigureAwait(false);
@@ -125,7 +135,13 @@ public sealed class MasterLink
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or TimeoutException or ObjectDisposedException)
+            catch (TimeoutException e)
+            {
+                // Redis's replicationCron words, logged as is: the suites and operators grep for them.
+                reason = e.Message;
+                timedOut = true;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or ObjectDisposedException)
             {
                 reason = e.Message;
             }
@@ -136,7 +152,7 @@ public sealed class MasterLink
             _server.Loop.Enter();
             try
             {
-                LinkLost(reason);
+                LinkLost(reason, timedOut);
             }
             finally
             {
@@ -154,7 +170,7 @@ public sealed class MasterLink
     }
 
     /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC.</summary>
-    private void LinkLost(string? reason)
+    private void LinkLost(string? reason, bool timedOut)
     {
         var connection = _connection;
         _connection = null;
@@ -165,6 +181,10 @@ public sealed class MasterLink
             if (_masterClient is not null)
                 CacheMaster();
             LinkDownSinceMs = Environment.TickCount64;
+        }
+        else if (timedOut)
+        {
+            _server.Log.Warning(reason!);
         }
         else if (!_stop.IsCancellationRequested)
         {
@@ -182,8 +202,9 @@ public sealed class MasterLink
 
     private void CacheMaster()
     {
-        // Only whole applied commands count: a transaction half received is not in the offset.
-        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset);
+        // Only whole applied commands count: a transaction half received is not in the offset, and its
+        // SELECTs (queued, not run) are not in the database either.
+        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset, _masterClient!.Db);
         _server.Log.Notice("Caching the disconnected master state.");
     }
 
@@ -293,7 +314,11 @@ public sealed class MasterLink
                     // Our replicas know the old id only: they reconnect and continue with it as replid2.
                     _manager.DisconnectReplicas("master replication ID changed");
                 }
-                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, db: null);
+                // Restarted on a dump, we had no backlog yet: from here on we keep one, so that our own
+                // replicas (and, after a promotion, the other replicas of our master) can continue with us.
+                _manager.EnsureBacklog();
+                // The stream goes on in the database it was in when we cached it.
+                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, cached?.Db ?? 0);
             }
             finally
             {
@@ -374,16 +399,15 @@ public sealed class MasterLink
         SendAck();
     }
 
-    /// <summary>Inside the loop: creates the master client and marks the link connected.</summary>
-    private void StartStreaming(long offset, int? db)
+    /// <summary>Inside the loop: creates the master client, in the stream's database <paramref name="db"/>, and marks the link connected.</summary>
+    private void StartStreaming(long offset, int db)
     {
         var client = new Client(new ClientOutput(_server.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
         client.Flags |= ClientFlags.Master;
         client.Output.TrackErrors = true;
         _server.AddClient(client);
         client.Authenticated = true;
-        // After a partial resynchronization the stream goes on in the database it was in.
-        client.Db = db ?? _lastMasterDb;
+        client.Db = db;
         _masterClient = client;
         _pendingTransaction.Clear();
         Cached = null;
@@ -394,8 +418,6 @@ public sealed class MasterLink
         _server.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
     }
 
-    private int _lastMasterDb;
-
     /// <summary>
     /// Inside the loop, after the master client applied one request: forward its bytes to our own
     /// replicas and backlog, verbatim, which also advances our offset. A transaction is forwarded whole
@@ -404,7 +426,6 @@ public sealed class MasterLink
     internal void OnRequestApplied(Client master, ReadOnlySpan<byte> request)
     {
         LastIoMs = Environment.TickCount64;
-        _lastMasterDb = master.Db;
         if (master.MultiQueue is not null)
         {
             _pendingTransaction.WriteRaw(request);
@@ -484,21 +505,20 @@ public sealed class MasterLink
             }
             catch (OperationCanceledException) when (!token.IsCancellationRequested)
             {
-                throw new TimeoutException("Timeout receiving a reply from the master");
+                throw new TimeoutException(State == MasterLinkState.Transfer ? BulkTimeoutMessage : "Timeout connecting to the MASTER...");
             }
+            // Any byte from the master proves it alive (Redis's repl_transfer_lastio), keepalive newlines included.
+            LastIoMs = Environment.TickCount64;
+            timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
             var buffer = result.Buffer;
             var newline = buffer.PositionOf((byte)'\n');
             if (newline is { } position)
             {
                 var lineBytes = buffer.Slice(0, position).ToArray();
                 input.AdvanceTo(buffer.GetPosition(1, position));
-                LastIoMs = Environment.TickCount64;
                 string line = Encoding.UTF8.GetString(lineBytes).TrimEnd('\r');
                 if (line.Length == 0)
-                {
-                    timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
                     continue;
-                }
                 return line;
             }
             if (buffer.Length > 64 * 1024)
@@ -554,6 +574,9 @@ public sealed class MasterLink
         }
     }
 
+    private const string BulkTimeoutMessage =
+        "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
+
     private async Task<ReadResult> ReadWithTimeoutAsync(PipeReader input, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -566,7 +589,7 @@ public sealed class MasterLink
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            throw new TimeoutException("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+            throw new TimeoutException(BulkTimeoutMessage);
         }
     }
 }

@@ -49,6 +49,16 @@ public sealed class PropagationList
             _buffer.WriteBulk(args[i]);
     }
 
+    /// <summary>Where the list ends now, for <see cref="TruncateTo"/>.</summary>
+    public (int Items, long Bytes) Mark() => (_items.Count, _buffer.BytesWritten);
+
+    /// <summary>Forgets the items added after <paramref name="mark"/> (what a command that failed half-way collected).</summary>
+    public void TruncateTo((int Items, long Bytes) mark)
+    {
+        _items.RemoveRange(mark.Items, _items.Count - mark.Items);
+        _buffer.TryRewind(mark.Bytes);
+    }
+
     /// <summary>The current command's request will not be propagated as received.</summary>
     public void ReplaceRequest() => RequestReplaced = true;
 

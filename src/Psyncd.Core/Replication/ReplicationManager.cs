@@ -84,6 +84,12 @@ public sealed partial class ReplicationManager
         Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
     }
 
+    /// <summary>Creates an empty backlog whose first byte will be the stream's next one, unless one exists.</summary>
+    internal void EnsureBacklog()
+    {
+        Stream.Backlog ??= new ReplicationBacklog(_server.Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
+    }
+
     /// <summary>A +CONTINUE with a new id: the master's history continues ours under another name.</summary>
     internal void ContinueWithNewId(string replId)
     {
@@ -135,8 +141,9 @@ public sealed partial class ReplicationManager
         _server.MasterLinkUp = false;
         // A master being demoted can continue its own history with the new master (PSYNC2); a replica
         // restarted on its RDB continues the history the RDB recorded.
-        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset) : Master?.Cached);
+        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset, Math.Max(0, Stream.StreamDb)) : Master?.Cached);
         _restoredCache = null;
+        _server.DisconnectBlockedClients();
         Master = new MasterLink(_server, this, host, port, cached);
         Log.Notice("Connecting to MASTER " + host + ":" + port);
         Master.Start();
@@ -170,5 +177,8 @@ public sealed partial class ReplicationManager
     }
 }
 
-/// <summary>What a replica remembers of the history it followed, to ask PSYNC to continue it.</summary>
-public sealed record CachedMaster(string ReplId, long Offset);
+/// <summary>
+/// What a replica remembers of the history it followed, to ask PSYNC to continue it: its id, the offset
+/// applied, and the database the stream was in there (a +CONTINUE resumes without a SELECT).
+/// </summary>
+public sealed record CachedMaster(string ReplId, long Offset, int Db);

@@ -30,6 +30,9 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Bytes held in <see cref="_overflow"/>, not counting the chunk being filled.</summary>
     private long _overflowBytes;
 
+    /// <summary>Bytes moved out of <see cref="ReplyWriter.Chunk"/> so far (committed, queued or dropped): with the position, <see cref="BytesWritten"/>.</summary>
+    private long _committed;
+
     /// <summary>True while <see cref="ReplyWriter.Chunk"/> is an overflow chunk rather than pipe memory.</summary>
     private bool _writingToOverflow;
 
@@ -100,6 +103,8 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>Called each time the output grows by a chunk (the server checks the output buffer limit).</summary>
     internal Action<Client>? Grew { get; set; }
 
+    public override long BytesWritten => _committed + Position;
+
     /// <summary>True when written bytes are dropped.</summary>
     public bool IsDiscarding => _discarding;
 
@@ -117,6 +122,7 @@ public sealed class ClientOutput : ReplyWriter
             ArrayPool<byte>.Shared.Return(array!);
         _writingToOverflow = false;
         Chunk = s_discardBuffer;
+        _committed += Position;
         Position = 0;
     }
 
@@ -151,6 +157,7 @@ public sealed class ClientOutput : ReplyWriter
         Debug.Assert(_loop.IsInside);
         if (_discarding)
         {
+            _committed += Position;
             Position = 0;
             return;
         }
@@ -178,6 +185,7 @@ public sealed class ClientOutput : ReplyWriter
             Grew(Owner);
         if (_discarding)
         {
+            _committed += Position;
             Position = 0;
             if (Chunk.Length < sizeHint)
                 Chunk = new byte[sizeHint];
@@ -196,11 +204,13 @@ public sealed class ClientOutput : ReplyWriter
                 ArrayPool<byte>.Shared.Return(unused!);
             }
             Chunk = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, OverflowChunkSize));
+            _committed += Position;
             Position = 0;
             return;
         }
         if (Position > 0)
             _pipe!.Advance(Position);
+        _committed += Position;
         Position = 0;
         // A batch that writes more than the pipe's threshold continues in the overflow: the pipe then never
         // holds much more than TransportBufferBytes, and what the peer has not read is in the overflow, where
@@ -221,6 +231,7 @@ public sealed class ClientOutput : ReplyWriter
         if (Position > 0)
             _pipe!.Advance(Position);
         Chunk = default;
+        _committed += Position;
         Position = 0;
     }
 
@@ -230,6 +241,7 @@ public sealed class ClientOutput : ReplyWriter
             return;
         _writingToOverflow = true;
         Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
+        _committed += Position;
         Position = 0;
     }
 
@@ -251,6 +263,7 @@ public sealed class ClientOutput : ReplyWriter
             ArrayPool<byte>.Shared.Return(unused!);
         }
         Chunk = default;
+        _committed += Position;
         Position = 0;
 
         int moved = 0;

@@ -20,6 +20,9 @@ public sealed class CommandProcessor
     /// <summary>Depth of EXEC running queued commands: their propagation is flushed when it ends.</summary>
     private int _execDepth;
 
+    /// <summary>Transactions run so far (tells a failed EXEC from a failed command).</summary>
+    private int _transactionsRun;
+
     public CommandProcessor(PsyncdServer server)
     {
         _server = server;
@@ -177,16 +180,26 @@ public sealed class CommandProcessor
         keyspace.RefreshTime();
         keyspace.ExpiryMode = fromMaster ? ExpiryMode.Ignore : _server.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
         client.LastCommand = cmd.Name;
+        long replyMark = client.Output.BytesWritten;
+        var propagationMark = Propagation.Mark();
+        int transactionsBefore = _transactionsRun;
         long start = Stopwatch.GetTimestamp();
+        Exception? failure = null;
+        keyspace.BeginJournal();
         try
         {
             cmd.Handler(ctx, args);
         }
-        catch (StoreFullException)
+        catch (Exception e)
         {
-            client.Output.WriteError(ErrorReplies.Oom);
-            _server.Log.Warning("Write refused: the record log is full (store-log-memory " + _server.Options.StoreLogMemory + "); command " + cmd.Name);
+            failure = e;
         }
+        finally
+        {
+            keyspace.EndJournal();
+        }
+        if (failure is not null)
+            OnHandlerFailed(ctx, cmd, args, failure, replyMark, propagationMark, _transactionsRun != transactionsBefore);
         long elapsedTicks = Stopwatch.GetTimestamp() - start;
         long micros = elapsedTicks * 1_000_000 / Stopwatch.Frequency;
         cmd.Calls++;
@@ -221,6 +234,7 @@ public sealed class CommandProcessor
     /// </summary>
     public void RunTransaction(CommandContext ctx, List<QueuedCommand> queue, Action<int> beforeEach)
     {
+        _transactionsRun++;
         _execDepth++;
         try
         {
@@ -252,6 +266,94 @@ public sealed class CommandProcessor
             Propagation.FlushTo(_server.Stream, wrap: true);
             foreach (var hook in _afterCommandHooks)
                 hook();
+        }
+    }
+
+    /// <summary>
+    /// The last line of defence when a handler throws. Handlers validate everything before they change
+    /// anything, so this is either a full store refusing a write (OOM) or a bug; either way the command may
+    /// have changed part of what it meant to, and nothing can undo that. What must hold regardless:
+    /// <list type="bullet">
+    /// <item>the client gets exactly one reply for this command (an error) and keeps its connection and
+    /// the replies queued before it; inside EXEC the following commands still run, as Redis runs the rest
+    /// of a transaction after a runtime error;</item>
+    /// <item>replicas end up with exactly what this server now holds. Guaranteeing that nothing is applied
+    /// before a failure is impossible for an exception nobody foresaw, so the failed command propagates
+    /// what it applied instead: what it collected for the stream is dropped, and each key it may have
+    /// changed (the keyspace's journal: a superset) is sent as its current state, <c>DEL</c> then
+    /// <c>RESTORE</c> (and <c>PEXPIREAT</c>) of a DUMP payload, which every Redis since 2.6 applies. For a
+    /// key that did not change, that is a no-op on a replica in step.</item>
+    /// </list>
+    /// </summary>
+    private void OnHandlerFailed(CommandContext ctx, CommandDescriptor cmd, in CommandArgs args, Exception failure,
+        long replyMark, (int Items, long Bytes) propagationMark, bool ranTransaction)
+    {
+        var client = ctx.Client;
+        var output = client.Output;
+        bool storeFull = failure is StoreFullException;
+        // A reply the handler started must not be followed by an error that the client would read as part
+        // of it: taken back when it is still in the output; else the client's stream is broken past repair.
+        bool rewound = output.TryRewind(replyMark);
+        if (storeFull)
+        {
+            output.WriteError(ErrorReplies.Oom);
+            _server.Log.Warning("Write refused: the record log is full (store-log-memory " + _server.Options.StoreLogMemory + "); command " + cmd.Name);
+        }
+        else
+        {
+            output.WriteError("ERR internal error executing '" + cmd.Name + "' (" + failure.GetType().Name + "); see the server log");
+            _server.Log.Warning("== BUG == Unexpected exception executing '" + cmd.Name + "' with " + (args.Count - 1) + " argument(s) for client "
+                + client.Describe() + (rewound ? "" : " (its partial reply could not be taken back: closing it)") + ": " + failure);
+        }
+        if (!rewound && !client.Has(ClientFlags.Master))
+            client.Flags |= ClientFlags.CloseAfterReply;
+
+        // EXEC's own failure: what it collected describes the queued commands it ran, each of which
+        // already recovered on its own.
+        if (ranTransaction || client.Has(ClientFlags.Master))
+            return;
+        var keyspace = _server.Keyspace;
+        Propagation.TruncateTo(propagationMark);
+        Propagation.ReplaceRequest();
+        if (keyspace.JournalOverflowed)
+        {
+            _server.Log.Warning("== CRITICAL == The failed command '" + cmd.Name + "' may have changed more keys than can be sent to replicas one by one: they may now differ from this server");
+            return;
+        }
+        foreach (var (db, key) in keyspace.JournaledKeys())
+            PropagateKeyState(db, key);
+    }
+
+    /// <summary>Sends a key's current state to the stream: DEL, then RESTORE and PEXPIREAT when it exists.</summary>
+    private void PropagateKeyState(int db, byte[] key)
+    {
+        var keyspace = _server.Keyspace;
+        if (keyspace.Peek(db, key).Object is { Count: 0 })
+        {
+            // A collection left empty half-way: empty collections are never stored.
+            keyspace.Delete(db, key);
+        }
+        // Whatever changed, WATCH and blocked clients must hear of it (the handler may not have said so).
+        keyspace.Modified(db, key, 0);
+        var entry = keyspace.Peek(db, key);
+        var w = Propagation.Add(db, 2, replacesRequest: true);
+        w.WriteBulk("DEL"u8);
+        w.WriteBulk(key);
+        if (!entry.Exists)
+            return;
+        long expireAt = entry.ExpireAt;
+        var payload = PersistenceCommands.DumpPayload(entry, _server.Options.RdbCompression);
+        w = Propagation.Add(db, 4, replacesRequest: true);
+        w.WriteBulk("RESTORE"u8);
+        w.WriteBulk(key);
+        w.WriteBulk("0"u8);
+        w.WriteBulk(payload.Written);
+        if (expireAt >= 0)
+        {
+            w = Propagation.Add(db, 3, replacesRequest: true);
+            w.WriteBulk("PEXPIREAT"u8);
+            w.WriteBulk(key);
+            w.WriteBulk(expireAt);
         }
     }
 

@@ -32,6 +32,7 @@ public sealed unsafe partial class Keyspace
     /// </summary>
     public Entry LookupWrite(int db, ReadOnlySpan<byte> key)
     {
+        Journal(db, key);
         if (!TryReadLive(db, key, out var record))
             return default;
         if (_snapshot is not null)
@@ -127,6 +128,7 @@ public sealed unsafe partial class Keyspace
     private void WriteString(int db, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt, bool keepTtl, bool existed, RecordRef record,
         StringEncodingHint hint = StringEncodingHint.ByContent)
     {
+        Journal(db, key);
         EnsureRoom(RecordSize(key.Length, ValueLayout.InlineSize(Math.Min(value.Length, MaxInlineStringLength), true)));
         long oldExpire = existed ? ValueLayout.ExpireAt(record.Value) : -1;
         long newExpire = keepTtl ? oldExpire : expireAt;
@@ -178,6 +180,7 @@ public sealed unsafe partial class Keyspace
     public Span<byte> ResizeString(int db, ReadOnlySpan<byte> key, int length, in Entry current, StringEncodingHint hint = StringEncodingHint.ByContent)
     {
         Debug.Assert(!current.Exists || current.Kind == ValueKind.String);
+        Journal(db, key);
         bool existed = current.Exists;
         var record = current.Record;
         EnsureRoom(RecordSize(key.Length, ValueLayout.InlineSize(Math.Min(length * 2, MaxInlineStringLength), true)));
@@ -241,6 +244,7 @@ public sealed unsafe partial class Keyspace
     public void SetObject(int db, ReadOnlySpan<byte> key, RedisObject value, long expireAt = -1, bool keepTtl = false)
     {
         Debug.Assert(value.Count > 0, "empty collections are never stored");
+        Journal(db, key);
         EnsureRoom(RecordSize(key.Length, ValueLayout.InlineSize(0, true)));
         bool existed = TryReadRecord(db, key, out var record);
         if (existed && _snapshot is not null)
@@ -261,6 +265,7 @@ public sealed unsafe partial class Keyspace
     /// </summary>
     public void Modified(int db, ReadOnlySpan<byte> key, long changes = 1)
     {
+        Journal(db, key);
         Dirty += changes;
         Observer?.KeyModified(db, key);
     }
@@ -282,6 +287,7 @@ public sealed unsafe partial class Keyspace
 
     private void DeleteExisting(int db, ReadOnlySpan<byte> key, RecordRef record)
     {
+        Journal(db, key);
         EnsureRoom(RecordSize(key.Length, ValueLayout.InlineSize(0, true)), forDeletion: true);
         if (_snapshot is not null)
             record = PreserveForSnapshot(db, key, record);
@@ -318,6 +324,7 @@ public sealed unsafe partial class Keyspace
 
     private void ChangeExpiry(int db, ReadOnlySpan<byte> key, RecordRef record, long expireAt)
     {
+        Journal(db, key);
         byte* value = record.Value;
         EnsureRoom(RecordSize(key.Length, record.Capacity + ValueLayout.ExpirySize));
         long oldExpire = ValueLayout.ExpireAt(value);
@@ -361,6 +368,8 @@ public sealed unsafe partial class Keyspace
     {
         if (!TryReadRecord(srcDb, srcKey, out var source))
             return false;
+        Journal(srcDb, srcKey);
+        Journal(dstDb, dstKey);
         EnsureRoom(RecordSize(srcKey.Length, 16) + RecordSize(dstKey.Length, source.Capacity));
         if (_snapshot is not null)
             source = PreserveForSnapshot(srcDb, srcKey, source);

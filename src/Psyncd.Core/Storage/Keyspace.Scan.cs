@@ -128,6 +128,7 @@ public sealed unsafe partial class Keyspace
     /// <summary>Deletes every key of database <paramref name="db"/> (FLUSHDB).</summary>
     public void FlushDatabase(int db)
     {
+        JournalFlush();
         bool othersEmpty = true;
         for (int i = 0; i < _databases; i++)
         {
@@ -154,6 +155,7 @@ public sealed unsafe partial class Keyspace
     /// <summary>Deletes every key of every database (FLUSHALL), by starting a new, empty store.</summary>
     public void FlushAll()
     {
+        JournalFlush();
         long removed = 0;
         for (int i = 0; i < _databases; i++)
             removed += _keyCounts[i];

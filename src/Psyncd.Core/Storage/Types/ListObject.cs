@@ -410,7 +410,9 @@ public sealed class ListObject : RedisObject
     /// </summary>
     public long Remove(ReadOnlySpan<byte> value, long count)
     {
-        long limit = count == 0 ? long.MaxValue : Math.Abs(count);
+        // -2^63 has no positive counterpart: Redis negates it into itself, a limit never reached, so every
+        // match goes (from the tail).
+        long limit = count is 0 or long.MinValue ? long.MaxValue : Math.Abs(count);
         long removed = 0;
         bool fromTail = count < 0;
         var node = fromTail ? _tail : _head;

@@ -1,0 +1,110 @@
+using Psyncd.Tests.Support;
+
+namespace Psyncd.Tests.Commands;
+
+/// <summary>
+/// Commands that once threw (argument edges), and the dispatcher's last line of defence when one does:
+/// each command gets exactly one reply, the connection and the replies queued before it survive, a
+/// transaction runs to its end, and a replica (a real redis-server) ends with what the master holds.
+/// </summary>
+[Category("Replication")]
+public class CommandFailureTests
+{
+    private ServerProcess _master = null!;
+    private ServerProcess _replica = null!;
+
+    [OneTimeSetUp]
+    public void Start()
+    {
+        _master = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
+        _replica = ServerProcess.StartRedis("--replicaof", "127.0.0.1", _master.Port.ToString(), "--repl-diskless-load", "disabled");
+        ReplicationWatch.WaitForSync(_master.Port, _replica.Port);
+    }
+
+    [OneTimeTearDown]
+    public void Stop()
+    {
+        _replica?.Dispose();
+        _master?.Dispose();
+    }
+
+    /// <summary>Sends every command in one write (a pipeline) and reads one reply per command.</summary>
+    private static string[] Pipeline(RawClient client, params string[][] commands)
+    {
+        var bytes = new List<byte>();
+        foreach (var command in commands)
+            bytes.AddRange(RawClient.Encode(command.Select(a => System.Text.Encoding.Latin1.GetBytes(a)).ToArray()));
+        client.SendRaw(bytes.ToArray());
+        return commands.Select(_ => client.ReadReply()).ToArray();
+    }
+
+    private void AssertReplicaHoldsTheMastersData()
+    {
+        ReplicationWatch.WaitForSync(_master.Port, _replica.Port);
+        Assert.That(Dataset.Describe(_replica.Port), Is.EqualTo(Dataset.Describe(_master.Port)));
+    }
+
+    [Test]
+    public void LremWithMinusTwoToThe63RemovesEveryMatchFromTheTailAsRedisDoes()
+    {
+        using var c = _master.Connect();
+        c.Command("RPUSH", "fail:lrem", "x", "y", "x", "z", "x");
+        // redis-server 7.0.15 answers :3 (it negates -2^63 into itself: a limit never reached).
+        Assert.That(c.Command("LREM", "fail:lrem", "-9223372036854775808", "x"), Is.EqualTo(":3\r\n"));
+        Assert.That(c.Command("LRANGE", "fail:lrem", "0", "-1"), Is.EqualTo("*2\r\n$1\r\ny\r\n$1\r\nz\r\n"));
+        Assert.That(c.Command("LREM", "fail:lrem:missing", "-9223372036854775808", "x"), Is.EqualTo(":0\r\n"));
+
+        c.Command("RPUSH", "fail:lrem:p", "x", "x");
+        var replies = Pipeline(c, ["SET", "fail:lrem:before", "1"], ["LREM", "fail:lrem:p", "-9223372036854775808", "x"], ["GET", "fail:lrem:before"]);
+        Assert.That(replies, Is.EqualTo(new[] { "+OK\r\n", ":2\r\n", "$1\r\n1\r\n" }), "pipelined: every reply arrives");
+        AssertReplicaHoldsTheMastersData();
+    }
+
+    [Test]
+    public void SetrangeAtTheLargestOffsetIsRefusedAsRedisRefusesIt()
+    {
+        using var c = _master.Connect();
+        const string TooLong = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
+        Assert.That(c.Command("SETRANGE", "fail:setrange", "9223372036854775807", "abc"), Is.EqualTo(TooLong));
+        Assert.That(c.Command("SETRANGE", "fail:setrange", "536870911", "abc"), Is.EqualTo(TooLong));
+        Assert.That(c.Command("SETRANGE", "fail:setrange", "9223372036854775807", ""), Is.EqualTo(":0\r\n"));
+        Assert.That(c.Command("EXISTS", "fail:setrange"), Is.EqualTo(":0\r\n"));
+
+        var replies = Pipeline(c, ["MULTI"], ["SET", "fail:setrange:a", "1"], ["SETRANGE", "fail:setrange:b", "9223372036854775807", "abc"],
+            ["SET", "fail:setrange:c", "3"], ["EXEC"], ["GET", "fail:setrange:c"]);
+        Assert.That(replies[4], Is.EqualTo("*3\r\n+OK\r\n" + TooLong + "+OK\r\n"));
+        Assert.That(replies[5], Is.EqualTo("$1\r\n3\r\n"));
+        AssertReplicaHoldsTheMastersData();
+    }
+
+    [Test]
+    public void AnUnexpectedExceptionAnswersThatCommandAndKeepsTheConnection()
+    {
+        using var c = _master.Connect();
+        var replies = Pipeline(c, ["SET", "fail:bug:before", "1"], ["DEBUG", "FAIL-AFTER-SET", "fail:bug:key", "applied"], ["GET", "fail:bug:before"]);
+        Assert.That(replies[0], Is.EqualTo("+OK\r\n"));
+        Assert.That(replies[1], Does.StartWith("-ERR internal error executing 'debug'"), "one error reply, the half-written one taken back");
+        Assert.That(replies[2], Is.EqualTo("$1\r\n1\r\n"), "the connection goes on");
+        Assert.That(c.Command("GET", "fail:bug:key"), Is.EqualTo("$7\r\napplied\r\n"), "what the command applied stays");
+        Eventually.True(() => _master.Output.Contains("Unexpected exception executing 'debug'") && _master.Output.Contains("InjectedFault"),
+            TimeSpan.FromSeconds(10), "the server logs the failure with its stack");
+        AssertReplicaHoldsTheMastersData();
+    }
+
+    [Test]
+    public void AnUnexpectedExceptionInsideExecLetsTheRestOfTheTransactionRun()
+    {
+        using var c = _master.Connect();
+        c.Command("SET", "fail:exec:key", "old");
+        c.Command("PEXPIRE", "fail:exec:key", "1000000");
+        var replies = Pipeline(c, ["MULTI"], ["SET", "fail:exec:a", "1"], ["DEBUG", "FAIL-AFTER-SET", "fail:exec:key", "new"],
+            ["RPUSH", "fail:exec:b", "x"], ["EXEC"], ["PING"]);
+        Assert.That(replies[4], Does.StartWith("*3\r\n+OK\r\n-ERR internal error executing 'debug'"));
+        Assert.That(replies[4], Does.EndWith("\r\n:1\r\n"));
+        Assert.That(replies[5], Is.EqualTo("+PONG\r\n"));
+        Assert.That(c.Command("GET", "fail:exec:key"), Is.EqualTo("$3\r\nnew\r\n"));
+        AssertReplicaHoldsTheMastersData();
+        using var r = _replica.Connect();
+        Assert.That(r.Command("TTL", "fail:exec:key"), Is.EqualTo(":-1\r\n"), "the key's state went over, its lost time to live included");
+    }
+}
