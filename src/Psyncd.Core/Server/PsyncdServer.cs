@@ -129,6 +129,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
                 File.SetUnixFileMode(Options.UnixSocket, (UnixFileMode)Options.UnixSocketPerm);
             Log.Notice("The server is now ready to accept connections at " + Options.UnixSocket);
         }
+        AnnounceStartup();
         // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
         OnStarted();
         StartReplicationFromConfig();
