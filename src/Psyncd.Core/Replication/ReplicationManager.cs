@@ -84,6 +84,16 @@ public sealed partial class ReplicationManager
         Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
     }
 
+    /// <summary>
+    /// Leaves the current history behind a new id, with no secondary one, after a failed load emptied the
+    /// dataset: no replica, and no restart of this server, can continue it from the data now held.
+    /// </summary>
+    internal void ForgetHistory()
+    {
+        ReplId = NewReplId();
+        ClearReplicationId2();
+    }
+
     /// <summary>Creates an empty backlog whose first byte will be the stream's next one, unless one exists.</summary>
     internal void EnsureBacklog()
     {

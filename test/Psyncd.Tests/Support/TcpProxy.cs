@@ -80,15 +80,8 @@ public sealed class TcpProxy : IDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            TcpClient inbound;
-            try
-            {
-                inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
+            if (await _listener.AcceptOrNullAsync(_stop.Token) is not { } inbound)
                 return;
-            }
             var outbound = new TcpClient { NoDelay = true };
             try
             {
