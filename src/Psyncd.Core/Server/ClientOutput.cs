@@ -115,6 +115,7 @@ public sealed class ClientOutput : ReplyWriter
     public void Discard()
     {
         _discarding = true;
+        ReleasedMemory.Note(PendingBytes); // beyond what the array pool keeps, the chunks become garbage
         while (_overflow.TryDequeue(out var chunk))
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         _overflowBytes = 0;
@@ -212,14 +213,18 @@ public sealed class ClientOutput : ReplyWriter
             _pipe!.Advance(Position);
         _committed += Position;
         Position = 0;
-        // A batch that writes more than the pipe's threshold continues in the overflow: the pipe then never
-        // holds much more than TransportBufferBytes, and what the peer has not read is in the overflow, where
-        // UnsentBytes (and so the output buffer limits) count it exactly.
-        if (_pipe!.CanGetUnflushedBytes && _pipe.UnflushedBytes >= TransportBufferBytes)
+        // One read of pipelined requests can produce any amount of replies. Past a bound they are flushed
+        // at once, so that what the peer does not take goes to the overflow (where it is counted and, once
+        // dropped, returned to the system) rather than piling up in the transport's pooled blocks, which
+        // are kept for reuse forever.
+        if (_pipe!.CanGetUnflushedBytes && _pipe.UnflushedBytes >= MaxMovePerFlush)
         {
-            _writingToOverflow = true;
-            Chunk = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, OverflowChunkSize));
-            return;
+            Chunk = default;
+            if (!FlushPipe())
+            {
+                NextChunk(sizeHint); // the flush waits (overflow from now on) or the transport is gone
+                return;
+            }
         }
         Chunk = _pipe.GetMemory(Math.Max(sizeHint, 4096));
     }
@@ -274,6 +279,7 @@ public sealed class ClientOutput : ReplyWriter
             moved += chunk.Length;
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         }
+        ReleasedMemory.Note(moved);
         if (_overflow.Count > 0)
         {
             Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
