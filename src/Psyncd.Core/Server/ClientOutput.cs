@@ -100,6 +100,9 @@ public sealed class ClientOutput : ReplyWriter
         }
     }
 
+    /// <summary>Bytes held in the overflow's pooled chunks (what dropping the output gives back).</summary>
+    public long PendingBytes => _overflowBytes + (_writingToOverflow ? Position : 0);
+
     /// <summary>Called each time the output grows by a chunk (the server checks the output buffer limit).</summary>
     internal Action<Client>? Grew { get; set; }
 
