@@ -8,7 +8,7 @@ using Psyncd.Storage.Types;
 
 namespace Psyncd.Commands;
 
-/// <summary>DEBUG SLEEP / DIGEST / DIGEST-VALUE / OBJECT (other DEBUG subcommands belong to their subsystems).</summary>
+/// <summary>DEBUG SLEEP / DIGEST / DIGEST-VALUE / OBJECT / POPULATE / SET-ACTIVE-EXPIRE / ERROR / LOG (other DEBUG subcommands belong to their subsystems).</summary>
 internal static class DebugCommands
 {
     /// <summary>Subcommands other subsystems handle (DEBUG RELOAD...): tried when the name is not one of ours.</summary>
@@ -40,25 +40,97 @@ internal static class DebugCommands
         }
         else if (Args.Is(sub, "OBJECT"u8) && args.Count == 3)
             DebugObject(ctx, args[2]);
+        else if (Args.Is(sub, "POPULATE"u8) && args.Count is >= 3 and <= 5)
+            Populate(ctx, args);
+        else if (Args.Is(sub, "SET-ACTIVE-EXPIRE"u8) && args.Count == 3)
+        {
+            // atoi's reading, as Redis: anything not a non-zero number disables.
+            ctx.Keyspace.ActiveExpireEnabled = Args.TryParseInt64(args[2], out long on) && on != 0;
+            ctx.Reply.WriteOk();
+        }
+        else if (Args.Is(sub, "ERROR"u8) && args.Count == 3)
+        {
+            // A line break would end the error early and desynchronize the client: it becomes a space.
+            var text = args[2].ToArray();
+            text.AsSpan().Replace((byte)'\r', (byte)' ');
+            text.AsSpan().Replace((byte)'\n', (byte)' ');
+            ctx.Reply.WriteError(text);
+        }
+        else if (Args.Is(sub, "LOG"u8) && args.Count == 3)
+        {
+            ctx.Server.Log.Warning("DEBUG LOG: " + Encoding.UTF8.GetString(args[2]));
+            ctx.Reply.WriteOk();
+        }
         else
         {
             string name = Encoding.UTF8.GetString(sub);
             if (Extensions.TryGetValue(name, out var handler))
                 handler(ctx, args);
             else
-                ctx.Reply.WriteError("ERR unknown subcommand '" + name + "'. Try DEBUG HELP.");
+                ctx.Reply.WriteError(UnknownSubcommand(name));
         }
     }
 
-    /// <summary>DEBUG SLEEP seconds: the whole server sleeps (inside the loop), as redis-server's does.</summary>
+    /// <summary>Redis 7's reply to an unknown DEBUG subcommand, or a known one with the wrong number of arguments.</summary>
+    public static string UnknownSubcommand(string name) => "ERR unknown subcommand or wrong number of arguments for '" + name + "'. Try DEBUG HELP.";
+
+    /// <summary>
+    /// DEBUG SLEEP seconds: the whole server sleeps (inside the loop), as redis-server's does. The time is
+    /// read as strtod reads it: what is not a number sleeps 0, a negative time does not sleep.
+    /// </summary>
     private static void Sleep(CommandContext ctx, ReadOnlySpan<byte> seconds)
     {
-        if (!Args.TryParseDouble(seconds, out double s) || s < 0 || s > 3600 * 24)
+        if (Args.TryParseDouble(seconds, out double s) && s > 0)
+            Thread.Sleep(TimeSpan.FromSeconds(Math.Min(s, int.MaxValue / 1000.0)));
+        ctx.Reply.WriteOk();
+    }
+
+    /// <summary>
+    /// DEBUG POPULATE count [prefix] [size]: creates string keys prefix:0 .. prefix:count-1 (prefix "key")
+    /// holding "value:N", or that text cut or zero-padded to size bytes. Keys that exist are left alone.
+    /// As in Redis, neither propagated nor counted as changes.
+    /// </summary>
+    private static void Populate(CommandContext ctx, in CommandArgs args)
+    {
+        const string MustBePositive = "ERR value is out of range, must be positive";
+        if (!Args.TryParseInt64(args[2], out long count) || count < 0)
         {
-            ctx.Reply.WriteError(ErrorReplies.NotFloat);
+            ctx.Reply.WriteError(MustBePositive);
             return;
         }
-        Thread.Sleep(TimeSpan.FromSeconds(s));
+        long size = 0;
+        if (args.Count == 5 && (!Args.TryParseInt64(args[4], out size) || size < 0))
+        {
+            ctx.Reply.WriteError(MustBePositive);
+            return;
+        }
+        byte[] prefix = args.Count >= 4 ? args[3].ToArray() : "key"u8.ToArray();
+        var key = new byte[prefix.Length + 21];
+        prefix.CopyTo(key, 0);
+        key[prefix.Length] = (byte)':';
+        var value = new byte[Math.Max(size, 26)];
+        var db = ctx.Db;
+        long dirty = ctx.Keyspace.Dirty;
+        for (long i = 0; i < count; i++)
+        {
+            i.TryFormat(key.AsSpan(prefix.Length + 1), out int digits, default, CultureInfo.InvariantCulture);
+            var name = key.AsSpan(0, prefix.Length + 1 + digits);
+            var entry = db.LookupWrite(name);
+            if (entry.Exists)
+                continue;
+            "value:"u8.CopyTo(value);
+            i.TryFormat(value.AsSpan(6), out int valueDigits, default, CultureInfo.InvariantCulture);
+            int length = 6 + valueDigits;
+            if (size > 0)
+            {
+                // The text, cut to size or followed by zero bytes up to it.
+                value.AsSpan(length).Clear();
+                length = (int)size;
+            }
+            db.SetString(name, value.AsSpan(0, length), in entry);
+        }
+        ctx.Keyspace.Dirty = dirty;
+        ctx.PreventPropagation();
         ctx.Reply.WriteOk();
     }
 

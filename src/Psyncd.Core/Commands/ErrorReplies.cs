@@ -42,6 +42,9 @@ public static class ErrorReplies
 
     public static ReadOnlySpan<byte> NoReplicas => "NOREPLICAS Not enough good slaves to write."u8;
 
+    /// <summary>To clients blocked on a master that turns replica (Redis's disconnectAllBlockedClients).</summary>
+    public static ReadOnlySpan<byte> UnblockedRoleChange => "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"u8;
+
     public static ReadOnlySpan<byte> MasterDown => "MASTERDOWN Link with MASTER is down and slave-serve-stale-data is set to 'no'."u8;
 
     public static ReadOnlySpan<byte> Misconf =>

@@ -122,18 +122,27 @@ public sealed class RdbReader
             // A key record.
             var key = ReadStringInto(ref _keyScratch);
             bool drop = dropExpired && expireAt >= 0 && expireAt < nowMs;
-            if (type == RdbConstants.TypeString)
+            try
             {
-                var value = ReadStringInto(ref _valueScratch);
-                if (!drop)
-                    keyspace.SetString(db, key, value, expireAt);
+                if (type == RdbConstants.TypeString)
+                {
+                    var value = ReadStringInto(ref _valueScratch);
+                    if (!drop)
+                        keyspace.SetString(db, key, value, expireAt);
+                }
+                else
+                {
+                    var obj = ReadObject(type, opOffset);
+                    // Empty collections are skipped, as Redis does (never stored).
+                    if (!drop && obj is not null && obj.Count > 0)
+                        keyspace.SetObject(db, key, obj, expireAt);
+                }
             }
-            else
+            catch (RdbCorruptException e) when (e.Key is null)
             {
-                var obj = ReadObject(type, opOffset);
-                // Empty collections are skipped, as Redis does (never stored).
-                if (!drop && obj is not null && obj.Count > 0)
-                    keyspace.SetObject(db, key, obj, expireAt);
+                // Name the key whose value failed: the reader of the log must know what the master holds.
+                // _keyScratch is not read into while the value is read, so the key is still there.
+                throw e.InKey(db, key, type);
             }
             if (drop)
                 KeysExpired++;
@@ -351,10 +360,10 @@ public sealed class RdbReader
             case RdbConstants.TypeStreamListpacks:
             case RdbConstants.TypeStreamListpacks2:
             case RdbConstants.TypeStreamListpacks3:
-                throw Corrupt(offset, "Stream values (RDB type " + type + ") are not supported by psyncd");
+                throw new RdbCorruptException(offset, "Stream values (RDB type " + type + ") are not supported by psyncd", unsupported: true);
             case RdbConstants.TypeModule:
             case RdbConstants.TypeModule2:
-                throw Corrupt(offset, "Module values (RDB type " + type + ") are not supported by psyncd");
+                throw new RdbCorruptException(offset, "Module values (RDB type " + type + ") are not supported by psyncd", unsupported: true);
             default:
                 throw Corrupt(offset, "Unknown RDB value type " + type);
         }

@@ -27,7 +27,8 @@ public interface IRdbService
 
     /// <summary>
     /// Replaces the whole dataset with the RDB file at <paramref name="path"/> and returns its AUX fields.
-    /// Throws when the file is corrupt (the dataset is then empty).
+    /// Throws when the file cannot be loaded (<see cref="Persistence.RdbCorruptException"/> for bad or unsupported
+    /// data); the dataset then holds what was loaded before the failure, which the caller must discard.
     /// </summary>
     IReadOnlyDictionary<string, string> LoadReplacingDataset(string path);
 }

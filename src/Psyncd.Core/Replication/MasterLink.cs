@@ -7,6 +7,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Psyncd.Persistence;
 using Psyncd.Protocol;
 using Psyncd.Server;
 
@@ -36,7 +37,8 @@ public enum MasterLinkState
 /// master, performs the handshake, asks PSYNC with the cached history, receives and loads the payload of a
 /// full resynchronization, then applies the master's stream as the master client, acknowledging every
 /// second. The exchange is a straight-line async method; <see cref="State"/> is updated at every step so
-/// INFO, ROLE and the timeouts can see it. Reconnects a second after any failure.
+/// INFO, ROLE and the timeouts can see it. Reconnects a second after a connection failure, later
+/// and later after payloads the loader refused (see <see cref="RefusePayload"/>).
 /// </summary>
 public sealed class MasterLink
 {
@@ -98,6 +100,15 @@ public sealed class MasterLink
     /// <summary>The master client applying the stream, when connected.</summary>
     public Client? MasterClient => _masterClient;
 
+    /// <summary>
+    /// The database the stream we forward is in at our offset: the master client's (a SELECT queued in a
+    /// transaction not yet complete does not count, as its bytes are not forwarded yet), or the cached
+    /// one's while the link is down. A payload we serve must start its replica there (repl-stream-db),
+    /// since what follows it is our master's stream verbatim, with no SELECT of ours (Redis's
+    /// rdbPopulateSaveInfo for a replica).
+    /// </summary>
+    public int StreamDb => _masterClient?.Db ?? Cached?.Db ?? 0;
+
     public void Start() => _run = RunAsync(_stop.Token);
 
     /// <summary>Ends the link for good (SLAVEOF NO ONE or another master); inside the loop.</summary>
@@ -116,6 +127,9 @@ public sealed class MasterLink
         while (!token.IsCancellationRequested)
         {
             string? reason = null;
+            // Redis's cadence: its cron reconnects once a second after a connection-level failure.
+            long delayMs = 1000;
+            bool timedOut = false;
             try
             {
                 await SyncAndStreamAsync(token).ConfigureAwait(false);
@@ -125,7 +139,18 @@ public sealed class MasterLink
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or TimeoutException or ObjectDisposedException)
+            catch (PayloadRefusedException e)
+            {
+                // Already logged, in one line; a payload that cannot load will not load a second later.
+                delayMs = e.RetryInMs;
+            }
+            catch (TimeoutException e)
+            {
+                // Redis's replicationCron words, logged as is: the suites and operators grep for them.
+                reason = e.Message;
+                timedOut = true;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or ObjectDisposedException)
             {
                 reason = e.Message;
             }
@@ -136,7 +161,7 @@ public sealed class MasterLink
             _server.Loop.Enter();
             try
             {
-                LinkLost(reason);
+                LinkLost(reason, timedOut);
             }
             finally
             {
@@ -144,7 +169,7 @@ public sealed class MasterLink
             }
             try
             {
-                await Task.Delay(1000, token).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(delayMs), token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -154,7 +179,7 @@ public sealed class MasterLink
     }
 
     /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC.</summary>
-    private void LinkLost(string? reason)
+    private void LinkLost(string? reason, bool timedOut)
     {
         var connection = _connection;
         _connection = null;
@@ -166,7 +191,11 @@ public sealed class MasterLink
                 CacheMaster();
             LinkDownSinceMs = Environment.TickCount64;
         }
-        else if (!_stop.IsCancellationRequested)
+        else if (timedOut)
+        {
+            _server.Log.Warning(reason!);
+        }
+        else if (!_stop.IsCancellationRequested && reason is not null)
         {
             _server.Log.Warning("Error condition on socket for SYNC with " + Host + ":" + Port + ": " + reason);
         }
@@ -182,8 +211,9 @@ public sealed class MasterLink
 
     private void CacheMaster()
     {
-        // Only whole applied commands count: a transaction half received is not in the offset.
-        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset);
+        // Only whole applied commands count: a transaction half received is not in the offset, and its
+        // SELECTs (queued, not run) are not in the database either.
+        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset, _masterClient!.Db);
         _server.Log.Notice("Caching the disconnected master state.");
     }
 
@@ -293,7 +323,11 @@ public sealed class MasterLink
                     // Our replicas know the old id only: they reconnect and continue with it as replid2.
                     _manager.DisconnectReplicas("master replication ID changed");
                 }
-                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, db: null);
+                // Restarted on a dump, we had no backlog yet: from here on we keep one, so that our own
+                // replicas (and, after a promotion, the other replicas of our master) can continue with us.
+                _manager.EnsureBacklog();
+                // The stream goes on in the database it was in when we cached it.
+                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, cached?.Db ?? 0);
             }
             finally
             {
@@ -328,8 +362,23 @@ public sealed class MasterLink
         string header = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
         if (!header.StartsWith('$'))
             throw new InvalidDataException("Bad protocol from MASTER, the first byte is not '$' (we received '" + header + "'), are you sure the host and port are right?");
-        var dir = _server.Options.Dir;
-        string temp = Path.Combine(dir, "temp-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "." + Environment.ProcessId + ".rdb");
+        string temp = Path.Combine(_server.Options.Dir, "temp-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "." + Environment.ProcessId + ".rdb");
+        try
+        {
+            await ReceiveAndLoadAsync(input, header, temp, replId, offset, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A transfer cut short, or a payload refused, leaves nothing behind (Redis unlinks its temp file too).
+            if (File.Exists(temp))
+                File.Delete(temp);
+        }
+        // An EOF-framed payload has no length: the master waits for this ACK to start the stream.
+        SendAck();
+    }
+
+    private async Task ReceiveAndLoadAsync(PipeReader input, string header, string temp, string replId, long offset, CancellationToken token)
+    {
         await using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
         {
             if (header.StartsWith("$EOF:", StringComparison.Ordinal))
@@ -341,7 +390,8 @@ public sealed class MasterLink
             }
             else
             {
-                long size = long.Parse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture);
+                if (!long.TryParse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
+                    throw new InvalidDataException("Bad protocol from MASTER, bad payload length in '" + header + "'");
                 SyncTotalBytes = size;
                 _server.Log.Notice("MASTER <-> REPLICA sync: receiving " + size + " bytes from master to disk");
                 await ReceiveExactlyAsync(input, file, size, token).ConfigureAwait(false);
@@ -350,40 +400,105 @@ public sealed class MasterLink
             file.Flush(flushToDisk: true);
         }
 
-        string target = Path.Combine(dir, _server.Options.DbFilename);
+        string target = Path.Combine(_server.Options.Dir, _server.Options.DbFilename);
         _server.Loop.Enter();
         try
         {
             _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
-            // The new dataset replaces everything: our replicas must start over, the backlog too.
+            // The new dataset replaces everything: our replicas must start over, the backlog too, and the
+            // history we could have asked PSYNC to continue described the data about to go.
             _manager.DisconnectReplicas("full resynchronization with my master");
             _server.Stream.Backlog = null;
-            File.Move(temp, target, overwrite: true);
+            Cached = null;
             _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
-            var aux = _manager.Rdb!.LoadReplacingDataset(target);
+            IReadOnlyDictionary<string, string> aux;
+            try
+            {
+                aux = _manager.Rdb!.LoadReplacingDataset(temp);
+            }
+            catch (Exception e)
+            {
+                throw RefusePayload(e);
+            }
+            // Only a payload that loaded becomes the dump file: a restart never meets one it cannot load.
+            File.Move(temp, target, overwrite: true);
             int db = aux.TryGetValue("repl-stream-db", out var dbText) && int.TryParse(dbText, out int d) ? d : 0;
             _manager.AdoptMasterHistory(replId, offset);
             StartStreaming(offset, db);
+            _refusedPayloads = 0;
             _server.Log.Notice("MASTER <-> REPLICA sync: Finished with success");
         }
         finally
         {
             _server.Loop.Exit();
         }
-        // An EOF-framed payload has no length: the master waits for this ACK to start the stream.
-        SendAck();
     }
 
-    /// <summary>Inside the loop: creates the master client and marks the link connected.</summary>
-    private void StartStreaming(long offset, int? db)
+    /// <summary>
+    /// Inside the loop, when the payload of a full resynchronization failed to load (a value type psyncd does
+    /// not have, such as a stream; corrupt or truncated RDB data; anything the loader threw): empties the
+    /// dataset, logs one line, and says how long to wait before the next full sync.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The rule, from Redis 7.0's readSyncBulkPayload: the replica flushes its old data before it loads (it
+    /// logs "Flushing old data"), and a load that fails never leaves what it loaded so far: a diskless load
+    /// empties the databases again, a disk load of a corrupt file even stops the server. psyncd empties the
+    /// dataset and keeps running. Until a full sync succeeds the replica then answers with an empty dataset
+    /// (replica-serve-stale-data yes) or -MASTERDOWN (no), never with part of the master's. During the load
+    /// itself the loop is held, so no command sees a half-loaded dataset either.
+    /// </para>
+    /// <para>
+    /// Nothing may continue the old history from this empty dataset: neither a PSYNC after a restart on a
+    /// dump saved now, nor a sub-replica after a promotion. Redis saves no replication info without a master
+    /// client; psyncd leaves the old history behind a new id.
+    /// </para>
+    /// <para>
+    /// Each full sync costs the master a snapshot, and a payload refused once is refused again as long as the
+    /// master holds the same data: consecutive refusals wait 1, 2, 4 ... seconds, capped at
+    /// <see cref="MaxRefusalBackoffSeconds"/>, and a successful sync resets the count. Connection failures keep
+    /// the one-second cadence.
+    /// </para>
+    /// </remarks>
+    private PayloadRefusedException RefusePayload(Exception e)
+    {
+        _server.Keyspace.FlushAll();
+        _manager.ForgetHistory();
+        _refusedPayloads++;
+        int wait = RefusalBackoffSeconds(_refusedPayloads);
+        // An expected refusal is described in its own words; only a loader bug earns a stack trace.
+        string what = e is RdbCorruptException bad
+            ? (bad.Unsupported ? "refused: " : "corrupt: ") + bad.Describe()
+            : "could not be loaded (unexpected error): " + e;
+        _server.Log.Warning("MASTER <-> REPLICA sync: the master's payload " + what + ". Dataset emptied; next full sync in " + wait + " s");
+        return new PayloadRefusedException(wait * 1000L);
+    }
+
+    /// <summary>The longest wait between two full syncs whose payloads were refused: a minute.</summary>
+    public const int MaxRefusalBackoffSeconds = 60;
+
+    /// <summary>Seconds to wait after the <paramref name="refused"/>th refused payload in a row: 1, 2, 4 ... 60.</summary>
+    internal static int RefusalBackoffSeconds(int refused) =>
+        refused >= 7 ? MaxRefusalBackoffSeconds : Math.Min(MaxRefusalBackoffSeconds, 1 << Math.Max(0, refused - 1));
+
+    /// <summary>Payloads refused by the loader since the last successful full sync.</summary>
+    private int _refusedPayloads;
+
+    /// <summary>A payload the loader refused; logged already, the dataset emptied.</summary>
+    private sealed class PayloadRefusedException(long retryInMs) : Exception("payload refused by the loader")
+    {
+        public long RetryInMs { get; } = retryInMs;
+    }
+
+    /// <summary>Inside the loop: creates the master client, in the stream's database <paramref name="db"/>, and marks the link connected.</summary>
+    private void StartStreaming(long offset, int db)
     {
         var client = new Client(new ClientOutput(_server.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
         client.Flags |= ClientFlags.Master;
         client.Output.TrackErrors = true;
         _server.AddClient(client);
         client.Authenticated = true;
-        // After a partial resynchronization the stream goes on in the database it was in.
-        client.Db = db ?? _lastMasterDb;
+        client.Db = db;
         _masterClient = client;
         _pendingTransaction.Clear();
         Cached = null;
@@ -394,8 +509,6 @@ public sealed class MasterLink
         _server.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
     }
 
-    private int _lastMasterDb;
-
     /// <summary>
     /// Inside the loop, after the master client applied one request: forward its bytes to our own
     /// replicas and backlog, verbatim, which also advances our offset. A transaction is forwarded whole
@@ -404,7 +517,6 @@ public sealed class MasterLink
     internal void OnRequestApplied(Client master, ReadOnlySpan<byte> request)
     {
         LastIoMs = Environment.TickCount64;
-        _lastMasterDb = master.Db;
         if (master.MultiQueue is not null)
         {
             _pendingTransaction.WriteRaw(request);
@@ -484,21 +596,20 @@ public sealed class MasterLink
             }
             catch (OperationCanceledException) when (!token.IsCancellationRequested)
             {
-                throw new TimeoutException("Timeout receiving a reply from the master");
+                throw new TimeoutException(State == MasterLinkState.Transfer ? BulkTimeoutMessage : "Timeout connecting to the MASTER...");
             }
+            // Any byte from the master proves it alive (Redis's repl_transfer_lastio), keepalive newlines included.
+            LastIoMs = Environment.TickCount64;
+            timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
             var buffer = result.Buffer;
             var newline = buffer.PositionOf((byte)'\n');
             if (newline is { } position)
             {
                 var lineBytes = buffer.Slice(0, position).ToArray();
                 input.AdvanceTo(buffer.GetPosition(1, position));
-                LastIoMs = Environment.TickCount64;
                 string line = Encoding.UTF8.GetString(lineBytes).TrimEnd('\r');
                 if (line.Length == 0)
-                {
-                    timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
                     continue;
-                }
                 return line;
             }
             if (buffer.Length > 64 * 1024)
@@ -554,6 +665,9 @@ public sealed class MasterLink
         }
     }
 
+    private const string BulkTimeoutMessage =
+        "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
+
     private async Task<ReadResult> ReadWithTimeoutAsync(PipeReader input, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -566,7 +680,7 @@ public sealed class MasterLink
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            throw new TimeoutException("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+            throw new TimeoutException(BulkTimeoutMessage);
         }
     }
 }

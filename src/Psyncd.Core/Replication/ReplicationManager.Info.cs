@@ -72,7 +72,8 @@ public sealed partial class ReplicationManager
         bool hasHistory = Master is not null || Stream.Backlog is not null;
         if (!hasHistory)
             return Array.Empty<KeyValuePair<string, string>>();
-        int db = Master?.MasterClient?.Db ?? 0;
+        // A replica records the database its master's stream is in; a master, its own stream's.
+        int db = Master?.StreamDb ?? Math.Max(0, Stream.StreamDb);
         return new[]
         {
             new KeyValuePair<string, string>("repl-stream-db", db.ToString(CultureInfo.InvariantCulture)),
@@ -95,7 +96,8 @@ public sealed partial class ReplicationManager
         {
             ReplId = replId;
             ClearReplicationId2();
-            _restoredCache = new CachedMaster(replId, offset);
+            int db = aux.TryGetValue("repl-stream-db", out var dbText) && int.TryParse(dbText, NumberStyles.None, CultureInfo.InvariantCulture, out int d) ? d : 0;
+            _restoredCache = new CachedMaster(replId, offset, db);
         }
         else
         {

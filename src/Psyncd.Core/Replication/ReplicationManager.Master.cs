@@ -133,12 +133,17 @@ public sealed partial class ReplicationManager
         bool diskless = _server.Options.ReplDisklessSync && waiting.All(r => r.CapaEof);
         if (diskless && Environment.TickCount64 - waiting.Min(r => r.WaitingSinceMs) < _server.Options.ReplDisklessSyncDelay * 1000L)
             return; // the cron tries again every second
-        // The stream restarts its SELECTs: the new replicas don't know which database it was in.
-        Stream.ResetStreamDb();
+        // A master restarts its stream's SELECTs, so the new replicas may start in db 0. A replica forwards
+        // its master's stream verbatim, without SELECTs of its own: they start where that stream is.
+        int streamDb = 0;
+        if (Master is null)
+            Stream.ResetStreamDb();
+        else
+            streamDb = Master.StreamDb;
         long offset = Stream.MasterReplOffset;
         var aux = new List<KeyValuePair<string, string>>
         {
-            new("repl-stream-db", "0"),
+            new("repl-stream-db", streamDb.ToString(CultureInfo.InvariantCulture)),
             new("repl-id", ReplId),
             new("repl-offset", offset.ToString(CultureInfo.InvariantCulture)),
         };
@@ -393,6 +398,19 @@ public sealed partial class ReplicationManager
         Stream.AppendInCurrentDb(s_getAck);
     }
 
+    /// <summary>Ends every WAIT with <paramref name="error"/>, closing each client after its reply (see <see cref="PsyncdServer.DisconnectBlockedClients"/>).</summary>
+    internal void FailWaiters(ReadOnlySpan<byte> error)
+    {
+        foreach (var (client, _, _, _) in _waiters)
+        {
+            client.Flags = (client.Flags & ~ClientFlags.Blocked) | ClientFlags.CloseAfterReply;
+            client.Output.WriteError(error);
+            client.Output.RequestFlush();
+            client.Connection?.Resume();
+        }
+        _waiters.Clear();
+    }
+
     private void ServeWaiters(long now)
     {
         for (int i = _waiters.Count - 1; i >= 0; i--)
@@ -458,6 +476,9 @@ public sealed partial class ReplicationManager
             StartSnapshotForReplicas();
         UpdateGoodReplicas(now);
     }
+
+    /// <summary>Counts the good replicas now (after CONFIG SET changed min-slaves-to-write or min-slaves-max-lag).</summary>
+    internal void RefreshGoodReplicas() => UpdateGoodReplicas(Environment.TickCount64);
 
     private void UpdateGoodReplicas(long now)
     {

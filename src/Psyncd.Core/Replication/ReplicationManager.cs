@@ -84,6 +84,22 @@ public sealed partial class ReplicationManager
         Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
     }
 
+    /// <summary>
+    /// Leaves the current history behind a new id, with no secondary one, after a failed load emptied the
+    /// dataset: no replica, and no restart of this server, can continue it from the data now held.
+    /// </summary>
+    internal void ForgetHistory()
+    {
+        ReplId = NewReplId();
+        ClearReplicationId2();
+    }
+
+    /// <summary>Creates an empty backlog whose first byte will be the stream's next one, unless one exists.</summary>
+    internal void EnsureBacklog()
+    {
+        Stream.Backlog ??= new ReplicationBacklog(_server.Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
+    }
+
     /// <summary>A +CONTINUE with a new id: the master's history continues ours under another name.</summary>
     internal void ContinueWithNewId(string replId)
     {
@@ -135,8 +151,9 @@ public sealed partial class ReplicationManager
         _server.MasterLinkUp = false;
         // A master being demoted can continue its own history with the new master (PSYNC2); a replica
         // restarted on its RDB continues the history the RDB recorded.
-        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset) : Master?.Cached);
+        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset, Math.Max(0, Stream.StreamDb)) : Master?.Cached);
         _restoredCache = null;
+        _server.DisconnectBlockedClients();
         Master = new MasterLink(_server, this, host, port, cached);
         Log.Notice("Connecting to MASTER " + host + ":" + port);
         Master.Start();
@@ -170,5 +187,8 @@ public sealed partial class ReplicationManager
     }
 }
 
-/// <summary>What a replica remembers of the history it followed, to ask PSYNC to continue it.</summary>
-public sealed record CachedMaster(string ReplId, long Offset);
+/// <summary>
+/// What a replica remembers of the history it followed, to ask PSYNC to continue it: its id, the offset
+/// applied, and the database the stream was in there (a +CONTINUE resumes without a SELECT).
+/// </summary>
+public sealed record CachedMaster(string ReplId, long Offset, int Db);

@@ -168,6 +168,23 @@ public sealed class BlockingRegistry
         }
     }
 
+    /// <summary>
+    /// Ends every wait with <paramref name="error"/> and closes each client once it has its reply. For a
+    /// master that turns replica: its blocked clients would otherwise be served by the new master's
+    /// stream, a pop the master never made, and the replica would diverge (Redis issue #2473).
+    /// </summary>
+    public void FailAll(ReadOnlySpan<byte> error)
+    {
+        if (_blocked.Count == 0)
+            return;
+        foreach (var client in _blocked.ToArray())
+        {
+            client.Output.WriteError(error);
+            client.Flags |= ClientFlags.CloseAfterReply;
+            Unblock(client, resume: true);
+        }
+    }
+
     private void OnKeyModified(int db, ReadOnlySpan<byte> key)
     {
         if (_blocked.Count == 0 || (uint)db >= (uint)_waiters.Length)

@@ -14,10 +14,13 @@ public sealed unsafe partial class Keyspace
     private const int ExpireSampleSize = 20;
     private int _nextExpireDb;
 
+    /// <summary>False after DEBUG SET-ACTIVE-EXPIRE 0: expired keys go only when looked up (tests of lazy expiry).</summary>
+    public bool ActiveExpireEnabled { get; set; } = true;
+
     /// <summary>Runs one active expire cycle of at most <paramref name="budget"/>; returns the keys deleted.</summary>
     public long ActiveExpireCycle(TimeSpan budget)
     {
-        if (ExpiryMode != ExpiryMode.Delete)
+        if (ExpiryMode != ExpiryMode.Delete || !ActiveExpireEnabled)
             return 0;
         long deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
         long deleted = 0;

@@ -67,6 +67,23 @@ public class AdminDifferentialTests
         new[] { "DEBUG", "OBJECT", "no-such-key" },
         new[] { "DEBUG", "DIGEST-VALUE", "no-such-key" },
         new[] { "DEBUG", "SLEEP", "0" },
+        new[] { "DEBUG", "SLEEP", "x" },
+        new[] { "DEBUG", "SLEEP", "-1" },
+        new[] { "DEBUG", "SLEEP" },
+        new[] { "DEBUG", "nosuch" },
+        new[] { "DEBUG", "DIGEST", "x" },
+        new[] { "DEBUG", "POPULATE", "-1" },
+        new[] { "DEBUG", "POPULATE", "1.5" },
+        new[] { "DEBUG", "POPULATE", "x" },
+        new[] { "DEBUG", "POPULATE", "1", "p", "-5" },
+        new[] { "DEBUG", "POPULATE", "1", "p", "1", "2" },
+        new[] { "DEBUG", "POPULATE", "0" },
+        new[] { "DEBUG", "SET-ACTIVE-EXPIRE" },
+        new[] { "DEBUG", "SET-ACTIVE-EXPIRE", "1", "2" },
+        new[] { "DEBUG", "SET-ACTIVE-EXPIRE", "1" },
+        new[] { "DEBUG", "ERROR", "CUSTOM some error" },
+        new[] { "DEBUG", "ERROR" },
+        new[] { "DEBUG", "LOG", "a line from the tests" },
     };
 
     [TestCaseSource(nameof(s_sameReplies))]

@@ -7,14 +7,21 @@ public static class Eventually
 {
     public static void True(Func<bool> condition, TimeSpan timeout, string because)
     {
+        if (!Within(condition, timeout))
+            Assert.Fail("Timed out after " + timeout.TotalSeconds + " s waiting until " + because);
+    }
+
+    /// <summary>Polls until the condition holds (true) or the timeout passes (false), for callers that report the failure themselves.</summary>
+    public static bool Within(Func<bool> condition, TimeSpan timeout, TimeSpan? poll = null)
+    {
         var watch = Stopwatch.StartNew();
         while (true)
         {
             if (condition())
-                return;
+                return true;
             if (watch.Elapsed > timeout)
-                Assert.Fail("Timed out after " + timeout.TotalSeconds + " s waiting until " + because);
-            Thread.Sleep(20);
+                return false;
+            Thread.Sleep(poll ?? TimeSpan.FromMilliseconds(20));
         }
     }
 

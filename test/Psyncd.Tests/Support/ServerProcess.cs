@@ -68,13 +68,17 @@ public sealed class ServerProcess : IDisposable
     /// <summary>Starts the installed redis-server (fails in CI when it is missing).</summary>
     public static ServerProcess StartRedis(params string[] args)
     {
-        var start = new ProcessStartInfo(Tools.Require("redis-server")) { UseShellExecute = false };
-        int port = FreePort.Next();
-        string dir = NewDir();
-        AddDefaults(start, port, dir, args);
-        var server = Launch(start, port, dir, "redis-server", waitReady: true);
+        var server = StartRedisIn(NewDir(), FreePort.Next(), args);
         server._ownsDir = true;
         return server;
+    }
+
+    /// <summary>Starts redis-server in a directory the caller owns (kept when the process is disposed).</summary>
+    public static ServerProcess StartRedisIn(string dir, int port, params string[] args)
+    {
+        var start = new ProcessStartInfo(Tools.Require("redis-server")) { UseShellExecute = false };
+        AddDefaults(start, port, dir, args);
+        return Launch(start, port, dir, "redis-server", waitReady: true);
     }
 
     /// <summary>Starts psyncd without waiting for it to serve (for tests of startup failures).</summary>
@@ -117,7 +121,18 @@ public sealed class ServerProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         if (waitReady)
-            server.WaitReady(TimeSpan.FromSeconds(60));
+        {
+            try
+            {
+                server.WaitReady(TimeSpan.FromSeconds(60));
+            }
+            catch
+            {
+                // Nobody else holds the process yet: it must not outlive the failed start.
+                server.Kill();
+                throw;
+            }
+        }
         return server;
     }
 

@@ -6,7 +6,9 @@ namespace Psyncd.Tests.Support;
 /// <summary>
 /// A TCP proxy on 127.0.0.1 between a replica and its master, that a test can cut: <see cref="DropAll"/>
 /// closes every connection through it at once (as a network failure would), and new connections keep
-/// being accepted and forwarded.
+/// being accepted and forwarded. <see cref="Stalled"/> holds every byte in both directions (a link that
+/// stops delivering without closing), and <see cref="InspectFromTarget"/> sees each chunk the target
+/// sends before it is forwarded (to cut or stall at a chosen point of a transfer).
 /// </summary>
 public sealed class TcpProxy : IDisposable
 {
@@ -26,6 +28,21 @@ public sealed class TcpProxy : IDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>
+    /// Called with each chunk read from the target (the master), before it is forwarded; false cuts every
+    /// connection instead of forwarding it. It may set <see cref="Stalled"/> to hold this very chunk.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, bool>? InspectFromTarget { get; set; }
+
+    /// <summary>While true, nothing is forwarded in either direction (connections stay open).</summary>
+    public bool Stalled
+    {
+        get => _stalled;
+        set => _stalled = value;
+    }
+
+    private volatile bool _stalled;
 
     /// <summary>Connections forwarded so far.</summary>
     public int Accepted { get; private set; }
@@ -63,15 +80,8 @@ public sealed class TcpProxy : IDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            TcpClient inbound;
-            try
-            {
-                inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
+            if (await _listener.AcceptOrNullAsync(_stop.Token) is not { } inbound)
                 return;
-            }
             var outbound = new TcpClient { NoDelay = true };
             try
             {
@@ -87,12 +97,12 @@ public sealed class TcpProxy : IDisposable
             lock (_pairs)
                 _pairs.Add((inbound, outbound));
             Accepted++;
-            _ = PumpAsync(inbound, outbound);
-            _ = PumpAsync(outbound, inbound);
+            _ = PumpAsync(inbound, outbound, fromTarget: false);
+            _ = PumpAsync(outbound, inbound, fromTarget: true);
         }
     }
 
-    private async Task PumpAsync(TcpClient from, TcpClient to)
+    private async Task PumpAsync(TcpClient from, TcpClient to, bool fromTarget)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -101,9 +111,19 @@ public sealed class TcpProxy : IDisposable
             var target = to.GetStream();
             while (true)
             {
+                // A stall holds reads too, so the sender's socket buffers fill as on a dead network path.
+                while (_stalled)
+                    await Task.Delay(10, _stop.Token);
                 int n = await source.ReadAsync(buffer, _stop.Token);
                 if (n == 0)
                     break;
+                if (fromTarget && InspectFromTarget is { } inspect && !inspect(buffer.AsMemory(0, n)))
+                {
+                    DropAll();
+                    break;
+                }
+                while (_stalled)
+                    await Task.Delay(10, _stop.Token);
                 await target.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
             }
         }

@@ -1,0 +1,106 @@
+using Psyncd.Tests.Support;
+
+namespace Psyncd.Tests.Replication;
+
+/// <summary>
+/// A replica killed and restarted on its dump: it continues its master's history where the dump left it
+/// (in the right database), and keeps what PSYNC2 failover needs (a backlog) for when it is promoted.
+/// </summary>
+[Category("Replication")]
+public class ResumeTests
+{
+    private static void Fill(RawClient client, string prefix, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            client.Send("RPUSH", prefix + (i % 10), "v" + i);
+            client.ReadReply();
+        }
+    }
+
+    [Test]
+    public void ReplicaRestartedFromItsDumpKeepsPsync2Failover()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var r2 = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        string dir = ServerProcess.NewDir();
+        int port = FreePort.Next();
+        string[] args = ["--slaveof", "127.0.0.1", master.Port.ToString()];
+        var r = ServerProcess.StartPsyncdIn(dir, port, args);
+        try
+        {
+            using var m = master.Connect();
+            m.Command("SELECT", "2");
+            Fill(m, "before", 100);
+            ReplicationWatch.WaitForSync(master.Port, r.Port);
+            ReplicationWatch.WaitForSync(master.Port, r2.Port);
+
+            // The dump R keeps is the payload of its full sync: it resumes from there, in db 2.
+            r.Kill();
+            Fill(m, "while-down", 50);
+            long partial = ReplicationWatch.Stat(master.Port, "sync_partial_ok");
+            r.Dispose();
+            r = ServerProcess.StartPsyncdIn(dir, port, args);
+            ReplicationWatch.WaitForSync(master.Port, r.Port);
+            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1), "R resumed with a partial resync");
+            Fill(m, "after", 50);
+            ReplicationWatch.WaitForSync(master.Port, r.Port);
+            ReplicationWatch.WaitForSync(master.Port, r2.Port);
+            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+
+            // Failover: R promoted, R2 and the old master follow it and continue its history.
+            using var rc = r.Connect();
+            Assert.That(rc.Command("REPLICAOF", "NO", "ONE"), Is.EqualTo("+OK\r\n"));
+            using (var c2 = r2.Connect())
+                Assert.That(c2.Command("REPLICAOF", "127.0.0.1", r.Port.ToString()), Is.EqualTo("+OK\r\n"));
+            Assert.That(m.Command("REPLICAOF", "127.0.0.1", r.Port.ToString()), Is.EqualTo("+OK\r\n"));
+            rc.Command("SELECT", "2");
+            Fill(rc, "promoted", 50);
+            ReplicationWatch.WaitForSync(r.Port, r2.Port);
+            ReplicationWatch.WaitForSync(r.Port, master.Port);
+            Assert.That(ReplicationWatch.Stat(r.Port, "sync_partial_ok"), Is.EqualTo(2), "both continued partially");
+            Assert.That(ReplicationWatch.Stat(r.Port, "sync_full"), Is.EqualTo(0));
+            Assert.That(r.Output, Does.Not.Contain("for lack of backlog"));
+            string expected = Dataset.Describe(r.Port);
+            Assert.That(Dataset.Describe(r2.Port), Is.EqualTo(expected));
+            Assert.That(Dataset.Describe(master.Port), Is.EqualTo(expected));
+        }
+        finally
+        {
+            r.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void RestartedReplicaContinuesInTheStreamsDatabase()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        string dir = ServerProcess.NewDir();
+        int port = FreePort.Next();
+        string[] args = ["--slaveof", "127.0.0.1", master.Port.ToString(), "--save", "3600 1"];
+        var r = ServerProcess.StartPsyncdIn(dir, port, args);
+        try
+        {
+            using var m = master.Connect();
+            m.Command("SELECT", "2");
+            m.Command("SET", "x", "1");
+            ReplicationWatch.WaitForSync(master.Port, r.Port);
+            Assert.That(r.Stop(), Is.EqualTo(0), "R saves its dump on the way out");
+            // The stream is still in db 2: no SELECT precedes this write.
+            m.Command("SET", "y", "1");
+            long partial = ReplicationWatch.Stat(master.Port, "sync_partial_ok");
+            r.Dispose();
+            r = ServerProcess.StartPsyncdIn(dir, port, args);
+            ReplicationWatch.WaitForSync(master.Port, r.Port);
+            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1), "R resumed with a partial resync:\n" + r.Output);
+            Assert.That(Dataset.Describe(master.Port), Is.EqualTo("2 string x = 1\n2 string y = 1\n"));
+            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        }
+        finally
+        {
+            r.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// The linked test Support files report failures through NUnit's Assert.
+global using NUnit.Framework;
