@@ -457,14 +457,18 @@ public sealed class Runner
     private string Promote(Random random)
     {
         var replica = PickReplica(random);
+        var old = _root;
         StopWrites();
+        // The old master's PINGs stop first: one sent between the equal offsets and the promotion would put
+        // the others a PING ahead of the new master, which then rightly refuses their partial resyncs.
+        Call(old, "CONFIG", "SET", "repl-ping-slave-period", "3600");
         if (!WaitConverged(TimeSpan.FromSeconds(_options.ConvergeTimeout), out string state))
             throw new InvalidOperationException("offsets never equal before promotion:\n" + state);
-        var old = _root;
         replica.ReplicateFrom(null);
         foreach (var node in _nodes)
             if (node != replica && (node == old || node.Master == old))
                 node.ReplicateFrom(replica);
+        Call(old, "CONFIG", "SET", "repl-ping-slave-period", "1");
         _root = replica;
         StartWrites(random);
         return "promoted " + replica.Label + "; " + Shape();
