@@ -127,11 +127,8 @@ internal static class ListCommands
         }
         bool hasCount = args.Count == 3;
         long count = 1;
-        if (hasCount && (!Args.TryParseInt64(args[2], out count) || count < 0))
-        {
-            ctx.Reply.WriteError("ERR value is out of range, must be positive");
+        if (hasCount && !SetCommands.TryParsePositive(ctx, args[2], out count))
             return;
-        }
         var key = args[1];
         var list = ForWrite(ctx, key, out bool wrongType);
         if (wrongType)

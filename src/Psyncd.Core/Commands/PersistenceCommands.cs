@@ -13,7 +13,7 @@ internal static class PersistenceCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript, Save);
+        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
         table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
         table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
         table.Add("dump", 2, CommandFlags.ReadOnly | CommandFlags.Random, Dump, 1, 1, 1);
