@@ -202,8 +202,8 @@ internal static class ClientCommands
           .Append(" rbs=0 rbp=0")
           .Append(" obl=0")
           .Append(" oll=0")
-          .Append(" omem=").Append(Num(client.Output.PendingBytes))
-          .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.PendingBytes))
+          .Append(" omem=").Append(Num(client.Output.UnsentBytes))
+          .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.UnsentBytes))
           .Append(" events=").Append(client.Output.IsEmpty ? "r" : "rw")
           .Append(" cmd=").Append(client.LastCommand)
           .Append(" user=default redir=-1 resp=2");

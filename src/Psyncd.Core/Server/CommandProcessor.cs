@@ -52,6 +52,10 @@ public sealed class CommandProcessor
                 break;
             if (_server.ClientPauseEndMs != 0 && _server.DeferWhilePaused(client))
                 break;
+            // AUTH may have succeeded in this very batch: the limits follow the client's state request by request.
+            parser.Unauthenticated = !client.Authenticated && _server.Options.RequirePass.Length > 0;
+            // A master's stream is trusted: Redis exempts it from proto-max-bulk-len.
+            parser.MaxBulkLength = client.Has(ClientFlags.Master) ? long.MaxValue : _server.Options.ProtoMaxBulkLen;
             var status = parser.TryParse(input[offset..], out int consumed);
             if (status == ParseStatus.Incomplete)
                 break;
