@@ -403,6 +403,9 @@ internal static class ListCommands
     internal static void MoveElement(Database db, ListObject list, ReadOnlySpan<byte> source, ListObject? target, ReadOnlySpan<byte> destination,
         bool fromLeft, bool toLeft, ReplyWriter reply)
     {
+        // A new destination is a new record: refused for a full store before the element leaves the source.
+        if (target is null)
+            db.Keyspace.EnsureRoomForRecords(db.Keyspace.ObjectRecordBytes(destination.Length));
         var popped = fromLeft ? list.PopLeftSpan() : list.PopRightSpan();
         // The bytes live in the source's node, which the push may reuse when both keys are one list: copy.
         Span<byte> value = popped.Length <= 512 ? stackalloc byte[popped.Length] : new byte[popped.Length];

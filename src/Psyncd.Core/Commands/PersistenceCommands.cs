@@ -162,6 +162,8 @@ internal static class PersistenceCommands
             return;
         }
 
+        // The new record must fit before the old value goes (a full store refuses the command whole).
+        ctx.Keyspace.EnsureRoomForRecords(value is byte[] bytes ? ctx.Keyspace.StringRecordBytes(key.Length, bytes.Length) : ctx.Keyspace.ObjectRecordBytes(key.Length));
         bool deleted = replace && db.LookupWrite(key).Exists && db.Delete(key);
         long expireAt = -1;
         if (ttl != 0)

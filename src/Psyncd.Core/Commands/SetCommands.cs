@@ -100,6 +100,9 @@ internal static class SetCommands
             ctx.Reply.WriteInteger(srcSet.Contains(member) ? 1 : 0);
             return;
         }
+        // A new destination is a new record: refused for a full store before the member leaves the source.
+        if (dstSet is null && srcSet.Contains(member))
+            ctx.Keyspace.EnsureRoomForRecords(ctx.Keyspace.ObjectRecordBytes(dstKey.Length));
         if (!srcSet.Remove(member))
         {
             ctx.Reply.WriteInteger(0);
