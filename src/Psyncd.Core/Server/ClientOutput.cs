@@ -282,7 +282,7 @@ public sealed class ClientOutput : ReplyWriter
             moved += chunk.Length;
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         }
-        ReleasedMemory.Note(moved);
+        ReleasedMemory.NoteDrained(moved);
         if (_overflow.Count > 0)
         {
             Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);
