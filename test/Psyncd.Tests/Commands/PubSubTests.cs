@@ -168,9 +168,10 @@ public class PubSubOutputLimitTests
             if (i % 16 == 0)
                 closed = publisher.Command("PUBSUB", "NUMSUB", "ps:flood") == "*2\r\n$8\r\nps:flood\r\n:0\r\n";
         }
+        // Bounds generous for a loaded machine: how fast the connection ends is not what is checked here.
         Eventually.True(() => publisher.Command("PUBSUB", "NUMSUB", "ps:flood") == "*2\r\n$8\r\nps:flood\r\n:0\r\n",
-            TimeSpan.FromSeconds(10), "the slow subscriber is disconnected");
-        Eventually.True(() => server.Output.Contains("closed ASAP for overcoming of output buffer limits"), TimeSpan.FromSeconds(10), "the disconnect is logged");
+            TimeSpan.FromSeconds(30), "the slow subscriber is disconnected");
+        Eventually.True(() => server.Output.Contains("closed ASAP for overcoming of output buffer limits"), TimeSpan.FromSeconds(30), "the disconnect is logged");
         Assert.That(publisher.Command("PING"), Is.EqualTo("+PONG\r\n"));
     }
 
@@ -229,7 +230,7 @@ public class PubSubOutputLimitTests
         for (int i = 0; i < 400; i++)
             publisher.Command("PUBLISH", "ps:soft", payload);
         Eventually.True(() => publisher.Command("PUBSUB", "NUMSUB", "ps:soft") == "*2\r\n$7\r\nps:soft\r\n:0\r\n",
-            TimeSpan.FromSeconds(15), "the slow subscriber is disconnected by the cron");
+            TimeSpan.FromSeconds(30), "the slow subscriber is disconnected by the cron");
     }
 }
 

@@ -205,7 +205,15 @@ public sealed class ServerProcess : IDisposable
         _process.WaitForExit();
     }
 
-    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+    /// <summary>Waits for the process to exit, then for the last of its output to be read (<see cref="Output"/> is complete then).</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+            return false;
+        // The timed overload may return before the redirected streams are drained; this one waits for them.
+        _process.WaitForExit();
+        return true;
+    }
 
     public void Dispose()
     {
