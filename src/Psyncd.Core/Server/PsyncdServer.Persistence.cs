@@ -113,7 +113,12 @@ public sealed partial class PsyncdServer
         Debug.Assert(Loop.IsInside);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var reader = new RdbReader(file);
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !IsReplica);
+        // Only a master drops keys already expired (Redis's iAmMaster() in rdbLoad). A server started with
+        // slaveof is a replica although its link comes up only after this load: a key that expired while it
+        // was down is still its master's to expire, and the master may have used it before its own clock
+        // reached the TTL (a PFMERGE, RPOPLPUSH ... waiting in the backlog the replica resumes from).
+        bool replica = IsReplica || Options.SlaveOf is not null;
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !replica);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
     }
