@@ -54,9 +54,10 @@ public sealed class RdbReader
 
     /// <summary>
     /// Reads a whole RDB into <paramref name="keyspace"/> (which the caller has emptied as needed), inside the
-    /// command loop. Keys whose expiry is before <paramref name="nowMs"/> are dropped when <paramref name="dropExpired"/>.
+    /// command loop. Keys whose expiry is before <paramref name="nowMs"/> are dropped when <paramref name="dropExpired"/>,
+    /// each reported to <paramref name="onDropped"/> when given.
     /// </summary>
-    public void Load(Keyspace keyspace, long nowMs, bool dropExpired)
+    public void Load(Keyspace keyspace, long nowMs, bool dropExpired, Server.KeyEventHandler? onDropped = null)
     {
         ReadMagic();
         int db = 0;
@@ -145,7 +146,10 @@ public sealed class RdbReader
                 throw e.InKey(db, key, type);
             }
             if (drop)
+            {
                 KeysExpired++;
+                onDropped?.Invoke(db, key);
+            }
             else
                 KeysLoaded++;
             expireAt = -1;

@@ -93,7 +93,17 @@ public sealed partial class PsyncdServer
         Loading = true;
         try
         {
-            Loop.Run(() => Replication.RestoreFromRdb(LoadRdbFile(path).Aux));
+            Loop.Run(() =>
+            {
+                // A master drops the keys that expired while it was down, on its own clock: as for any
+                // expiry, its replicas get a DEL for each (Redis 7.0 feeds them to the backlog at load).
+                // They are collected while loading and written once the restored history is in place,
+                // so a replica that continues it deletes them too; with no history they go nowhere.
+                var dels = Processor.Propagation;
+                var reader = LoadRdbFile(path, dels.AddDel);
+                Replication.RestoreFromRdb(reader.Aux);
+                dels.FlushTo(Stream, wrap: false);
+            });
         }
         catch (RdbCorruptException e)
         {
@@ -107,8 +117,11 @@ public sealed partial class PsyncdServer
         Log.Notice("DB loaded from disk: " + watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds");
     }
 
-    /// <summary>Loads an RDB file into the keyspace (inside the loop). Throws <see cref="RdbCorruptException"/> on bad data.</summary>
-    public RdbReader LoadRdbFile(string path)
+    /// <summary>
+    /// Loads an RDB file into the keyspace (inside the loop); a master drops the keys already expired, each
+    /// reported to <paramref name="onExpiredDropped"/>. Throws <see cref="RdbCorruptException"/> on bad data.
+    /// </summary>
+    public RdbReader LoadRdbFile(string path, KeyEventHandler? onExpiredDropped = null)
     {
         Debug.Assert(Loop.IsInside);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
@@ -118,7 +131,7 @@ public sealed partial class PsyncdServer
         // was down is still its master's to expire, and the master may have used it before its own clock
         // reached the TTL (a PFMERGE, RPOPLPUSH ... waiting in the backlog the replica resumes from).
         bool replica = IsReplica || Options.SlaveOf is not null;
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !replica);
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !replica, onExpiredDropped);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
     }

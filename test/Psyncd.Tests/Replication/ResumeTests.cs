@@ -9,7 +9,8 @@ namespace Psyncd.Tests.Replication;
 [Category("Replication")]
 public class ResumeTests
 {
-    private static void Fill(RawClient client, string prefix, int count)
+    /// <summary>Pushes <paramref name="count"/> values onto ten lists named after <paramref name="prefix"/>.</summary>
+    internal static void Fill(RawClient client, string prefix, int count)
     {
         for (int i = 0; i < count; i++)
         {
