@@ -12,11 +12,13 @@ if (options.Mix != NodeMix.Psyncd && Tools.Find("redis-server") is null)
     return 2;
 }
 
-// Whatever ends the harness, the servers it started go with it (by PID).
+var runner = new Runner(options);
+
+// Whatever ends the harness, the servers it started go with it (by PID), and what it counted is printed.
 void Interrupted(PosixSignalContext context)
 {
     Node.KillAll();
-    Console.Error.WriteLine("torture: interrupted (" + context.Signal + "); servers killed; replay with --seed " + options.Seed);
+    Console.WriteLine(runner.Interrupted(context.Signal.ToString()));
 }
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
@@ -24,4 +26,4 @@ using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupte
 AppDomain.CurrentDomain.ProcessExit += (_, _) => Node.KillAll();
 AppDomain.CurrentDomain.UnhandledException += (_, _) => Node.KillAll();
 
-return new Runner(options).Run();
+return runner.Run();

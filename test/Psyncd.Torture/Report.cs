@@ -79,7 +79,7 @@ public sealed class Report
         _failures.Add("ERROR " + text);
     }
 
-    public string Summary(TortureOptions options, TimeSpan elapsed, string runDir, bool runDirKept)
+    public string Summary(TortureOptions options, TimeSpan elapsed, string runDir, bool runDirKept, string? interruptedBy = null)
     {
         var sb = new StringBuilder();
         sb.AppendLine();
@@ -104,9 +104,12 @@ public sealed class Report
             sb.AppendLine("  " + failure.Replace("\n", "\n    "));
         if (runDirKept)
             sb.AppendLine("run directory (node files and logs): " + runDir);
-        sb.AppendLine(Failed
-            ? "torture: FAIL (seed " + options.Seed + ")"
-            : "torture: OK, no divergence in " + CyclesRun + " cycles (seed " + options.Seed + ")");
+        if (interruptedBy is not null)
+            sb.AppendLine("torture: INTERRUPTED by " + interruptedBy + " (seed " + options.Seed + "), servers killed");
+        else if (Failed)
+            sb.AppendLine("torture: FAIL (seed " + options.Seed + ")");
+        else
+            sb.AppendLine("torture: OK, no divergence in " + CyclesRun + " cycles (seed " + options.Seed + ")");
         return sb.ToString();
     }
 

@@ -86,6 +86,14 @@ public sealed class Runner
         return _report.Failed ? 1 : 0;
     }
 
+    /// <summary>The summary so far, for a run stopped by a signal (its servers are already killed).</summary>
+    public string Interrupted(string signal)
+    {
+        string summary = _report.Summary(_options, _clock.Elapsed, _runDir, runDirKept: true, interruptedBy: signal + " in cycle " + _cycle);
+        _events.Write(summary);
+        return summary;
+    }
+
     private Random RoundRandom() => new(unchecked(_options.Seed * 7919 + _round * 104729 + 17));
 
     private Random CycleRandom() => new(unchecked(_options.Seed * 1000003 + _cycle * 31 + 5));
@@ -381,7 +389,7 @@ public sealed class Runner
                 var replica = PickReplica(random);
                 bool save = random.Next(2) == 0;
                 if (save)
-                    Call(replica, "SAVE");
+                    Save(replica);
                 Thread.Sleep(Ms(random, 0, 300));
                 replica.Kill();
                 Thread.Sleep(Ms(random, 0, 1000));
@@ -391,7 +399,7 @@ public sealed class Runner
             case FaultNames.KillMaster:
             {
                 var master = _root;
-                Call(master, "SAVE");
+                Save(master);
                 Thread.Sleep(Ms(random, 0, 500));
                 master.Kill();
                 Thread.Sleep(Ms(random, 0, 1000));
@@ -449,14 +457,18 @@ public sealed class Runner
     private string Promote(Random random)
     {
         var replica = PickReplica(random);
+        var old = _root;
         StopWrites();
+        // The old master's PINGs stop first: one sent between the equal offsets and the promotion would put
+        // the others a PING ahead of the new master, which then rightly refuses their partial resyncs.
+        Call(old, "CONFIG", "SET", "repl-ping-slave-period", "3600");
         if (!WaitConverged(TimeSpan.FromSeconds(_options.ConvergeTimeout), out string state))
             throw new InvalidOperationException("offsets never equal before promotion:\n" + state);
-        var old = _root;
         replica.ReplicateFrom(null);
         foreach (var node in _nodes)
             if (node != replica && (node == old || node.Master == old))
                 node.ReplicateFrom(replica);
+        Call(old, "CONFIG", "SET", "repl-ping-slave-period", "1");
         _root = replica;
         StartWrites(random);
         return "promoted " + replica.Label + "; " + Shape();
@@ -504,6 +516,20 @@ public sealed class Runner
         Thread.Sleep(waitBeforeRestart);
         victim.Start();
         return what + "; killed " + victim.Label + " mid-payload (" + watch.Description + ") and restarted it";
+    }
+
+    /// <summary>SAVE, waiting out a BGSAVE in progress (a full sync the node serves) which makes SAVE refuse.</summary>
+    private static void Save(Node node)
+    {
+        using var client = node.Connect();
+        object? reply = null;
+        bool saved = Eventually.Within(() =>
+        {
+            reply = client.Call("SAVE");
+            return reply is not RespError error || !error.Message.Contains("in progress", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+        if (!saved || reply is RespError)
+            throw new InvalidOperationException(node.Label + " answered SAVE with " + reply);
     }
 
     private static void Call(Node node, params string[] args)

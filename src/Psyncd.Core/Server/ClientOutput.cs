@@ -86,6 +86,7 @@ public sealed class ClientOutput : ReplyWriter
     public void Discard()
     {
         _discarding = true;
+        ReleasedMemory.Note(PendingBytes); // beyond what the array pool keeps, the chunks become garbage
         while (_overflow.TryDequeue(out var chunk))
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         _overflowBytes = 0;
@@ -178,9 +179,22 @@ public sealed class ClientOutput : ReplyWriter
         }
         if (Position > 0)
             _pipe!.Advance(Position);
-        Chunk = _pipe!.GetMemory(Math.Max(sizeHint, 4096));
         _committed += Position;
         Position = 0;
+        // One read of pipelined requests can produce any amount of replies. Past a bound they are flushed
+        // at once, so that what the peer does not take goes to the overflow (where it is counted and, once
+        // dropped, returned to the system) rather than piling up in the transport's pooled blocks, which
+        // are kept for reuse forever.
+        if (_pipe!.CanGetUnflushedBytes && _pipe.UnflushedBytes >= MaxMovePerFlush)
+        {
+            Chunk = default;
+            if (!FlushPipe())
+            {
+                NextChunk(sizeHint); // the flush waits (overflow from now on) or the transport is gone
+                return;
+            }
+        }
+        Chunk = _pipe.GetMemory(Math.Max(sizeHint, 4096));
     }
 
     private void CommitToPipe()
@@ -233,6 +247,7 @@ public sealed class ClientOutput : ReplyWriter
             moved += chunk.Length;
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         }
+        ReleasedMemory.Note(moved);
         if (_overflow.Count > 0)
         {
             Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);

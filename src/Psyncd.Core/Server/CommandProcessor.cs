@@ -204,10 +204,11 @@ public sealed class CommandProcessor
         if (_server.SlowLog.IsEnabled)
             _server.SlowLog.Record(client, args, micros);
 
-        if (fromMaster)
+        if (fromMaster || _server.IsReplica)
         {
             // A replica forwards its master's bytes verbatim (see OnMasterRequestApplied); its own
-            // propagation is off, and nothing it collected is kept.
+            // propagation is off, and nothing it collected is kept. A writable replica's own writes are
+            // local, as since Redis 4.0: in its stream they would shift every offset down the chain.
             Propagation.Clear();
             return;
         }

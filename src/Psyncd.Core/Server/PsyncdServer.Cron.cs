@@ -46,6 +46,9 @@ public sealed partial class PsyncdServer
             try
             {
                 Loop.Run(() => CronTick(period));
+                // Outside the loop: a full collection must not hold the loop while it waits for every
+                // thread to reach a safe point.
+                ReclaimIfDue();
             }
             catch (Exception e)
             {
@@ -68,6 +71,7 @@ public sealed partial class PsyncdServer
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
         Processor.Propagation.FlushTo(Stream, wrap: false);
         Keyspace.CompactStep(maxBytes: 4 * Options.StoreLogPageSize, minimumLogBytes: 64L << 20);
+        CheckReleasedMemory();
         foreach (var job in _cronJobs)
             job();
         long now = Environment.TickCount64;

@@ -56,6 +56,74 @@ public class ChainSyncTests
             "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0");
 
     /// <summary>
+    /// The middle node has received part of its master's stream that it cannot apply yet (a MULTI without
+    /// its EXEC, then half of the EXEC) when the bottom attaches: the payload and offset it serves hold
+    /// exactly what it applied (Redis advances a replica's offset at EXEC only), and the transaction (with a
+    /// SELECT inside it) reaches the bottom whole, in the right databases.
+    /// </summary>
+    [TestCase("psyncd")]
+    [TestCase("redis-server")]
+    public void SnapshotOfTheMiddleNeverSplitsAReceivedTransaction(string bottomKind)
+    {
+        using var fake = new ScriptedMaster();
+        using var middle = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", fake.Port.ToString());
+        fake.AcceptAndFullSync(TimeSpan.FromSeconds(30));
+        byte[] applied = Resp(["SELECT", "2"], ["SET", "a", "1"]);
+        byte[] pending = [.. Resp(["MULTI"], ["SET", "b", "1"], ["SELECT", "3"], ["SET", "c", "1"]), .. "*1\r\n$4\r\nEX"u8];
+        fake.Send([.. applied, .. pending]);
+        Eventually.True(() => ReplicationWatch.Offset(middle.Port) == applied.Length, TimeSpan.FromSeconds(20), "the middle applied what precedes the transaction");
+
+        using var bottom = bottomKind == "psyncd"
+            ? ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", middle.Port.ToString())
+            : ServerProcess.StartRedis("--replicaof", "127.0.0.1", middle.Port.ToString(), "--repl-diskless-load", "disabled");
+        ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
+        Assert.That(ReplicationWatch.Offset(bottom.Port), Is.EqualTo(applied.Length), "the payload's offset excludes the open transaction");
+
+        byte[] rest = [.. "EC\r\n"u8, .. Resp(["SET", "d", "1"])];
+        fake.Send(rest);
+        long total = applied.Length + pending.Length + rest.Length;
+        Eventually.True(() => ReplicationWatch.Offset(middle.Port) == total, TimeSpan.FromSeconds(20), "the middle applied the whole stream");
+        ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
+        string expected = "2 string a = 1\n2 string b = 1\n3 string c = 1\n3 string d = 1\n";
+        Assert.That(Dataset.Describe(middle.Port), Is.EqualTo(expected));
+        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(expected));
+    }
+
+    private static byte[] Resp(params string[][] commands)
+    {
+        var bytes = new List<byte>();
+        foreach (var command in commands)
+            bytes.AddRange(RawClient.Encode(command.Select(a => System.Text.Encoding.ASCII.GetBytes(a)).ToArray()));
+        return bytes.ToArray();
+    }
+
+    /// <summary>
+    /// A writable replica's own writes stay local (Redis 4.0+): its stream, backlog and offset remain its
+    /// master's, byte for byte, so its sub-replica never sees them and offsets stay equal down the chain.
+    /// </summary>
+    [Test]
+    public void WritableMiddleKeepsItsOwnWritesOutOfTheStream()
+    {
+        using var top = ServerProcess.StartPsyncd();
+        using var middle = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", top.Port.ToString(), "--slave-read-only", "no");
+        using var bottom = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", middle.Port.ToString());
+        ReplicationWatch.WaitForSync(top.Port, middle.Port);
+        ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
+        using var b = middle.Connect();
+        Assert.That(b.Command("SET", "local", "1"), Is.EqualTo("+OK\r\n"));
+        Assert.That(b.Command("MULTI"), Is.EqualTo("+OK\r\n"));
+        b.Command("INCR", "local");
+        b.Command("RPUSH", "local-list", "a");
+        Assert.That(b.Command("EXEC"), Is.EqualTo("*2\r\n:2\r\n:1\r\n"));
+        using var a = top.Connect();
+        a.Command("SET", "k", "v");
+        ReplicationWatch.WaitForSync(top.Port, middle.Port);
+        ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
+        Assert.That(ReplicationWatch.Offset(middle.Port), Is.EqualTo(ReplicationWatch.Offset(top.Port)));
+        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(Dataset.Describe(top.Port)));
+    }
+
+    /// <summary>
     /// Seeded writes over every family, four databases and MULTI/EXEC (mixing databases), on the top of a
     /// chain, while the bottom full-syncs from the middle again and again; then everything converges and
     /// the three datasets are compared key by key.

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Runtime;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// Giving memory back to the operating system after a large amount of transient memory was released: a
+/// client or replica output buffer that was dropped or drained, a large query buffer.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Why the server has to ask. The garbage collector only runs when something allocates: once the client
+/// that held a gigabyte of replies is gone, an idle server allocates almost nothing, so no collection of
+/// the old generation comes for a long time and the dead buffers stay resident (RSS stayed at its peak
+/// for good; redis-server's allocator returns the pages within seconds). Even a collection would return
+/// the freed regions to the system only gradually.
+/// </para>
+/// <para>
+/// What it does. Code that drops a large buffer says so with <see cref="ReleasedMemory.Note"/> (an
+/// output buffer discarded or drained, ...). When the bytes noted since the last reclaim reach
+/// <see cref="ReclaimThreshold"/>, the cron runs one aggressive full collection (blocking and compacting,
+/// then decommitting every free region). A counter rather than a sampled gauge: a client can fill and
+/// drop a gigabyte between two cron ticks (one receive batch of pipelined requests, then a close). The
+/// collection's cost grows with the live heap, hence the rate limit and a threshold that grows with the
+/// heap: a reclaim happens only when it returns a good part of what it has to walk.
+/// </para>
+/// </remarks>
+public sealed partial class PsyncdServer
+{
+    /// <summary>Smallest amount of released memory worth a full collection.</summary>
+    private const long MinReclaimBytes = 32L << 20;
+
+    /// <summary>Least time between two reclaims: a full collection pauses every thread.</summary>
+    private const long ReclaimIntervalMs = 2000;
+
+    private long _lastReclaimMs = long.MinValue / 2;
+
+    /// <summary>Set inside the loop when a reclaim is due; the cron runs it after leaving the loop.</summary>
+    private bool _reclaimDue;
+
+    /// <summary>Number of reclaims so far.</summary>
+    public long MemoryReclaims { get; private set; }
+
+    /// <summary>Bytes by which the GC's committed memory shrank in reclaims so far.</summary>
+    public long MemoryReclaimedBytes { get; private set; }
+
+    /// <summary>The released memory that triggers a reclaim: 32 MB, or a quarter of the heap when larger.</summary>
+    private static long ReclaimThreshold() => Math.Max(MinReclaimBytes, GC.GetGCMemoryInfo().HeapSizeBytes / 4);
+
+    /// <summary>Inside the loop, at every cron tick: decides whether a reclaim is due.</summary>
+    private void CheckReleasedMemory()
+    {
+        long released = ReleasedMemory.Pending;
+        if (released < MinReclaimBytes || Environment.TickCount64 - _lastReclaimMs < ReclaimIntervalMs)
+            return;
+        if (released >= ReclaimThreshold())
+            _reclaimDue = true;
+    }
+
+    /// <summary>Outside the loop, on the cron thread: runs a reclaim that <see cref="CheckReleasedMemory"/> found due.</summary>
+    private void ReclaimIfDue()
+    {
+        if (!_reclaimDue)
+            return;
+        _reclaimDue = false;
+        long released = ReleasedMemory.Take();
+        long committedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        var watch = Stopwatch.StartNew();
+        ReclaimNow();
+        watch.Stop();
+        _lastReclaimMs = Environment.TickCount64;
+        long returned = Math.Max(0, committedBefore - GC.GetGCMemoryInfo().TotalCommittedBytes);
+        MemoryReclaims++;
+        MemoryReclaimedBytes += returned;
+        Log.Verbose("Returned " + (returned >> 20) + " MB to the system after " + (released >> 20)
+            + " MB of buffers were released (full collection: " + watch.ElapsedMilliseconds + " ms)");
+    }
+
+    /// <summary>
+    /// One full, compacting collection that also returns free memory to the system: the large object heap
+    /// is compacted too (large buffers leave holes there otherwise) and the aggressive mode decommits
+    /// every free region at once rather than over the following collections.
+    /// </summary>
+    internal static void ReclaimNow()
+    {
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+}
+
+/// <summary>
+/// Bytes of large buffers dropped since the last reclaim, process-wide as the garbage collector is. Code
+/// that lets go of a large buffer (which becomes garbage rather than going back to a pool) notes it here.
+/// </summary>
+public static class ReleasedMemory
+{
+    private static long s_bytes;
+
+    /// <summary>Notes that <paramref name="bytes"/> of buffers were dropped. Any thread.</summary>
+    public static void Note(long bytes)
+    {
+        if (bytes > 0)
+            Interlocked.Add(ref s_bytes, bytes);
+    }
+
+    /// <summary>Bytes noted since the last <see cref="Take"/>.</summary>
+    public static long Pending => Volatile.Read(ref s_bytes);
+
+    /// <summary>Returns the bytes noted and starts counting again.</summary>
+    public static long Take() => Interlocked.Exchange(ref s_bytes, 0);
+}
