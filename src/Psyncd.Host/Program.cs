@@ -63,7 +63,11 @@ public static class Program
         if (versionOnly)
             return PrintInfo("--version");
         if (options.Daemonize)
-            return Daemonize(args);
+        {
+            if (Environment.GetEnvironmentVariable(DaemonChildMarker) is null)
+                return Daemonize(args);
+            Detach(options);
+        }
 
         using var log = OpenLog(options);
         if (log is null)
@@ -172,48 +176,84 @@ public static class Program
         }
     }
 
+    /// <summary>Set in the environment of the process <see cref="Daemonize"/> starts: it is the daemon itself.</summary>
+    private const string DaemonChildMarker = "PSYNCD_DAEMON_CHILD";
+
     /// <summary>
-    /// <c>daemonize yes</c>: .NET cannot fork, so the server starts itself again detached (standard streams
-    /// to /dev/null, same arguments plus <c>--daemonize no</c>) and this process exits.
+    /// <c>daemonize yes</c>, as redis-server's fork: .NET cannot fork safely, so this process starts the same
+    /// executable again with the same arguments and <see cref="DaemonChildMarker"/> set, its standard streams
+    /// not connected to ours, and returns at once (the caller's <c>$(psyncd --daemonize yes)</c> returns).
+    /// The new process detaches itself (<see cref="Detach"/>).
     /// </summary>
     private static int Daemonize(string[] args)
     {
         var self = Environment.ProcessPath!;
         var start = new ProcessStartInfo(self)
         {
+            // Pipes of our own rather than the caller's streams, closed when we exit; the daemon then moves
+            // its standard streams to /dev/null.
             RedirectStandardInput = true,
-            RedirectStandardOutput = false,
-            RedirectStandardError = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-            start.ArgumentList.Add(entry);
+            start.ArgumentList.Add(System.Reflection.Assembly.GetEntryAssembly()!.Location);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        start.ArgumentList.Add("--daemonize");
-        start.ArgumentList.Add("no");
-        // As redis-server does when daemonized: no terminal to log to, and a pid file by default.
-        var probe = new ServerOptions();
-        var parser = new ConfigFileParser(probe);
-        if (args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
-            parser.LoadFile(args[0]);
-        if (probe.LogFile.Length == 0 && !args.Contains("--logfile"))
+        start.Environment[DaemonChildMarker] = "1";
+        try
         {
-            start.ArgumentList.Add("--logfile");
-            start.ArgumentList.Add("/dev/null");
+            using var child = Process.Start(start);
+            if (child is null)
+            {
+                Console.Error.WriteLine("Could not start the daemon process");
+                return 1;
+            }
         }
-        if (probe.PidFile.Length == 0 && !args.Contains("--pidfile"))
+        catch (System.ComponentModel.Win32Exception e)
         {
-            start.ArgumentList.Add("--pidfile");
-            start.ArgumentList.Add("/var/run/psyncd.pid");
-        }
-        using var child = Process.Start(start);
-        if (child is null)
-        {
-            Console.Error.WriteLine("Could not start the daemon process");
+            Console.Error.WriteLine("Could not start the daemon process: " + e.Message);
             return 1;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The daemon's side: a session of its own (no controlling terminal, not killed with the caller's
+    /// process group), standard streams on /dev/null (the log goes to <c>logfile</c>, or nowhere), and a
+    /// pid file even when none was configured, as redis-server does.
+    /// </summary>
+    private static void Detach(ServerOptions options)
+    {
+        Environment.SetEnvironmentVariable(DaemonChildMarker, null);
+        _ = Posix.setsid();
+        int devNull = Posix.open("/dev/null", Posix.O_RDWR);
+        if (devNull >= 0)
+        {
+            for (int fd = 0; fd <= 2; fd++)
+                _ = Posix.dup2(devNull, fd);
+            if (devNull > 2)
+                _ = Posix.close(devNull);
+        }
+        if (options.PidFile.Length == 0)
+            options.PidFile = "/var/run/psyncd.pid";
+    }
+
+    private static class Posix
+    {
+        public const int O_RDWR = 2;
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int setsid();
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int open([MarshalAs(UnmanagedType.LPStr)] string path, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int dup2(int oldFd, int newFd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int close(int fd);
     }
 }

@@ -35,31 +35,55 @@ public static class Args
         return Utf8Parser.TryParse(text, out value, out int used) && used == text.Length;
     }
 
-    /// <summary>Parses an integer that must fit in 32 bits (string2l's rule, as for LINDEX's index).</summary>
-    public static bool TryParseInt32(ReadOnlySpan<byte> text, out int value)
+    /// <summary>
+    /// Parses an integer that must fit in 32 bits as getIntFromObjectOrReply does (SELECT's and MOVE's
+    /// database): not an integer is "not an integer or out of range", an integer beyond 32 bits is "out of
+    /// range, value must between ...". False after replying the error.
+    /// </summary>
+    public static bool TryParseInt32(CommandContext ctx, ReadOnlySpan<byte> text, out int value)
     {
         value = 0;
-        if (!TryParseInt64(text, out long v) || v < int.MinValue || v > int.MaxValue)
+        if (!TryParseInt64(text, out long v))
+        {
+            ctx.NotInteger();
             return false;
+        }
+        if (v < int.MinValue || v > int.MaxValue)
+        {
+            ctx.Reply.WriteError("ERR value is out of range, value must between -2147483648 and 2147483647"u8);
+            return false;
+        }
         value = (int)v;
         return true;
     }
 
     /// <summary>
-    /// Parses a double the way redis-server does (strtod, then rejecting blanks, trailing bytes, and NaN):
-    /// accepts "inf", "+inf", "-inf", "infinity" in any case, and exponents.
+    /// Parses a double the way redis-server's getDoubleFromObject does (strtod, then rejecting blanks,
+    /// trailing bytes, NaN, and a result out of range: overflow to infinity or a non-zero number that
+    /// underflows to 0): accepts "inf", "+inf", "-inf", "infinity" in any case, exponents, and strtod's
+    /// hexadecimal form ("0x10", "0x1p3").
     /// </summary>
-    public static bool TryParseDouble(ReadOnlySpan<byte> text, out double value)
+    public static bool TryParseDouble(ReadOnlySpan<byte> text, out double value) => TryParseStrtod(text, out value, checkRange: true);
+
+    /// <summary>
+    /// strtod's whole-text conversion as Redis uses it: no leading blank, nothing left over, not NaN; with
+    /// <paramref name="checkRange"/>, a result out of range (ERANGE) is refused too, else it is ±inf or 0
+    /// as strtod returns it (zslParseRange does not look at errno).
+    /// </summary>
+    public static bool TryParseStrtod(ReadOnlySpan<byte> text, out double value, bool checkRange)
     {
         value = 0;
         if (text.IsEmpty || text.Length > 5000 || text[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f')
             return false;
+        bool negative = text[0] == (byte)'-';
         var unsigned = text[0] is (byte)'+' or (byte)'-' ? text[1..] : text;
         if (Ascii.EqualsIgnoreCase(unsigned, "inf"u8) || Ascii.EqualsIgnoreCase(unsigned, "infinity"u8))
         {
-            value = text[0] == (byte)'-' ? double.NegativeInfinity : double.PositiveInfinity;
+            value = negative ? double.NegativeInfinity : double.PositiveInfinity;
             return true;
         }
+        if (unsigned.Length > 2 && unsigned[0] == (byte)'0' && (unsigned[1] | 0x20) == (byte)'x')
+            return TryParseHexDouble(negative, unsigned[2..], out value) && (!checkRange || (!double.IsInfinity(value) && value != 0) || IsZeroText(unsigned[2..]));
         if (unsigned.IsEmpty || !(char.IsAsciiDigit((char)unsigned[0]) || unsigned[0] == (byte)'.'))
             return false;
         Span<char> chars = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
@@ -67,7 +91,77 @@ public static class Args
             chars[i] = (char)text[i];
         if (!double.TryParse(chars, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out value))
             return false;
+        if (checkRange && (double.IsInfinity(value) || (value == 0 && !IsZeroText(unsigned))))
+            return false;
         return !double.IsNaN(value);
+    }
+
+    /// <summary>True when the digits before any exponent are all zeros (a zero result is then no underflow).</summary>
+    private static bool IsZeroText(ReadOnlySpan<byte> number)
+    {
+        int end = number.IndexOfAny((byte)'e', (byte)'p');
+        if (end < 0)
+            end = number.IndexOfAny((byte)'E', (byte)'P');
+        var digits = end < 0 ? number : number[..end];
+        return digits.IndexOfAnyExcept((byte)'0', (byte)'.') < 0;
+    }
+
+    /// <summary>strtod's hexadecimal form after "0x": hex digits, an optional fraction, an optional binary exponent "p±n".</summary>
+    private static bool TryParseHexDouble(bool negative, ReadOnlySpan<byte> text, out double value)
+    {
+        value = 0;
+        var mantissa = System.Numerics.BigInteger.Zero;
+        long exponent = 0;
+        int p = 0;
+        bool any = false;
+        for (; p < text.Length && LongDouble.HexValue(text[p]) >= 0; p++, any = true)
+            mantissa = (mantissa << 4) + LongDouble.HexValue(text[p]);
+        if (p < text.Length && text[p] == (byte)'.')
+        {
+            for (p++; p < text.Length && LongDouble.HexValue(text[p]) >= 0; p++, any = true)
+            {
+                mantissa = (mantissa << 4) + LongDouble.HexValue(text[p]);
+                exponent -= 4;
+            }
+        }
+        if (!any)
+            return false;
+        if (p < text.Length && (text[p] | 0x20) == (byte)'p')
+        {
+            p++;
+            bool expNegative = p < text.Length && text[p] == (byte)'-';
+            if (p < text.Length && text[p] is (byte)'+' or (byte)'-')
+                p++;
+            if (p == text.Length)
+                return false;
+            long e = 0;
+            for (; p < text.Length && char.IsAsciiDigit((char)text[p]); p++)
+                e = Math.Min(e * 10 + (text[p] - '0'), 1_000_000);
+            exponent += expNegative ? -e : e;
+        }
+        if (p != text.Length)
+            return false;
+        if (mantissa.IsZero)
+        {
+            value = negative ? -0.0 : 0.0;
+            return true;
+        }
+        // Round to 53 bits (to nearest, ties to even), then scale: exact unless the result is subnormal.
+        long shift = (long)mantissa.GetBitLength() - 53;
+        if (shift > 0)
+        {
+            var kept = mantissa >> (int)shift;
+            var rest = mantissa - (kept << (int)shift);
+            var half = System.Numerics.BigInteger.One << (int)(shift - 1);
+            if (rest > half || (rest == half && !kept.IsEven))
+                kept += 1;
+            mantissa = kept;
+            exponent += shift;
+        }
+        value = Math.ScaleB((double)mantissa, (int)Math.Clamp(exponent, -100_000, 100_000));
+        if (negative)
+            value = -value;
+        return true;
     }
 
     /// <summary>

@@ -11,6 +11,8 @@ internal static class ClientCommands
     public static void Register(CommandTable table)
     {
         table.Add("client", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Client);
+        table.AddSubcommands("client", ("getredir", 2), ("trackinginfo", 2), ("reply", 3), ("setname", 3), ("no-evict", 3), ("info", 2), ("id", 2),
+            ("tracking", -3), ("help", 2), ("unblock", -3), ("getname", 2), ("caching", 3), ("list", -2), ("pause", -3), ("unpause", 2), ("kill", -3));
     }
 
     private static void Client(CommandContext ctx, in CommandArgs args)
@@ -38,7 +40,7 @@ internal static class ClientCommands
         else if (Args.Is(sub, "HELP"u8) && args.Count == 2)
             Help(ctx);
         else if (!IsKnown(sub))
-            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try CLIENT HELP.");
+            ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "CLIENT"));
     }
 
     private static bool IsKnown(ReadOnlySpan<byte> sub)
@@ -200,8 +202,8 @@ internal static class ClientCommands
           .Append(" rbs=0 rbp=0")
           .Append(" obl=0")
           .Append(" oll=0")
-          .Append(" omem=").Append(Num(client.Output.PendingBytes))
-          .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.PendingBytes))
+          .Append(" omem=").Append(Num(client.Output.UnsentBytes))
+          .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.UnsentBytes))
           .Append(" events=").Append(client.Output.IsEmpty ? "r" : "rw")
           .Append(" cmd=").Append(client.LastCommand)
           .Append(" user=default redir=-1 resp=2");

@@ -32,15 +32,45 @@ internal static class CollectionHelpers
         ZsetMaxZiplistEntries: ctx.Options.ZsetMaxZiplistEntries,
         ZsetMaxZiplistValue: ctx.Options.ZsetMaxZiplistValue);
 
-    /// <summary>Parses a SCAN cursor as redis-server does (an unsigned decimal); false after replying the error.</summary>
+    /// <summary>
+    /// Parses a SCAN-family cursor as Redis's parseScanCursorOrReply does (strtoul on a C string): no leading
+    /// blank, an optional sign (negative values wrap), decimal digits up to the end or a NUL byte, empty is 0,
+    /// overflow is an error. False after replying the error.
+    /// </summary>
     public static bool TryParseCursor(CommandContext ctx, ReadOnlySpan<byte> text, out ulong cursor)
     {
-        if (text.IsEmpty || text[0] is < (byte)'0' or > (byte)'9' || !Utf8Parser.TryParse(text, out cursor, out int used) || used != text.Length)
+        if (TryParseCursor(text, out cursor))
+            return true;
+        ctx.Reply.WriteError(ErrorReplies.InvalidCursor);
+        return false;
+    }
+
+    private static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    {
+        cursor = 0;
+        int nul = text.IndexOf((byte)0);
+        if (nul >= 0)
+            text = text[..nul];
+        if (text.IsEmpty)
+            return true;
+        int p = 0;
+        bool negative = false;
+        if (text[0] is (byte)'+' or (byte)'-')
         {
-            cursor = 0;
-            ctx.Reply.WriteError(ErrorReplies.InvalidCursor);
-            return false;
+            negative = text[0] == (byte)'-';
+            p = 1;
         }
+        if (p == text.Length)
+            return false;
+        ulong value = 0;
+        for (; p < text.Length; p++)
+        {
+            uint digit = (uint)(text[p] - '0');
+            if (digit > 9 || value > (ulong.MaxValue - digit) / 10)
+                return false;
+            value = (value * 10) + digit;
+        }
+        cursor = negative ? unchecked(0UL - value) : value;
         return true;
     }
 

@@ -70,6 +70,9 @@ public enum CommandFlags
 
     /// <summary>Runs only as <c>enable-debug-command</c> allows (Redis 7's CMD_PROTECTED: DEBUG).</summary>
     Protected = 1 << 22,
+
+    /// <summary>Refused inside MULTI (Redis 7's CMD_NO_MULTI: SAVE, SHUTDOWN, SYNC, PSYNC).</summary>
+    NoMulti = 1 << 23,
 }
 
 /// <summary>Executes one command: parse arguments, call the keyspace, write the reply.</summary>
@@ -112,6 +115,28 @@ public sealed class CommandDescriptor
     public int Step { get; }
 
     public bool Has(CommandFlags flag) => (Flags & flag) != 0;
+
+    /// <summary>
+    /// For a container command (CONFIG, CLIENT, OBJECT...): Redis 7's subcommands and their arities (the
+    /// subcommand counted as the name's second word, as in <c>config|get</c>). The dispatcher refuses an
+    /// unknown subcommand, or a wrong argument count, before the command runs or is queued, as Redis 7 does.
+    /// </summary>
+    public (string Name, int Arity)[]? Subcommands { get; internal set; }
+
+    /// <summary>The subcommand named by <paramref name="name"/> (any case); false when there is none.</summary>
+    public bool TryFindSubcommand(ReadOnlySpan<byte> name, out (string Name, int Arity) subcommand)
+    {
+        foreach (var candidate in Subcommands ?? [])
+        {
+            if (name.Length == candidate.Name.Length && Ascii.EqualsIgnoreCase(name, candidate.Name))
+            {
+                subcommand = candidate;
+                return true;
+            }
+        }
+        subcommand = default;
+        return false;
+    }
 
     /// <summary>True when <paramref name="argCount"/> arguments (name included) satisfy the arity.</summary>
     public bool AcceptsArgCount(int argCount) => Arity >= 0 ? argCount == Arity : argCount >= -Arity;

@@ -68,6 +68,10 @@ public sealed class CommandTable
             throw new InvalidOperationException("command registered twice: " + name);
     }
 
+    /// <summary>Declares the subcommands of a container command, each with Redis 7's arity (see <see cref="CommandDescriptor.Subcommands"/>).</summary>
+    public void AddSubcommands(string command, params (string Name, int Arity)[] subcommands)
+        => _byName[command].Subcommands = subcommands;
+
     /// <summary>The command named by <paramref name="name"/> (any case), or null.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public CommandDescriptor? Find(ReadOnlySpan<byte> name)
@@ -95,7 +99,10 @@ public sealed class CommandTable
             throw new Config.ConfigException("No such command in rename-command");
         if (to.Length == 0)
             return;
-        var renamed = new CommandDescriptor(to, descriptor.Arity, descriptor.Flags, descriptor.Handler, descriptor.FirstKey, descriptor.LastKey, descriptor.Step);
+        var renamed = new CommandDescriptor(to, descriptor.Arity, descriptor.Flags, descriptor.Handler, descriptor.FirstKey, descriptor.LastKey, descriptor.Step)
+        {
+            Subcommands = descriptor.Subcommands,
+        };
         _byName[renamed.Name] = renamed;
     }
 

@@ -11,6 +11,7 @@ internal static class ConfigCommands
     public static void Register(CommandTable table)
     {
         table.Add("config", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript, Config);
+        table.AddSubcommands("config", ("help", 2), ("get", -3), ("rewrite", 2), ("resetstat", 2), ("set", -4));
     }
 
     private static void Config(CommandContext ctx, in CommandArgs args)
@@ -73,11 +74,9 @@ internal static class ConfigCommands
         }
         else
         {
-            ctx.Reply.WriteError("ERR unknown subcommand '" + Truncate(Encoding.UTF8.GetString(sub)) + "'. Try CONFIG HELP.");
+            ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "CONFIG"));
         }
     }
-
-    private static string Truncate(string s) => s.Length <= 128 ? s : s[..128];
 
     /// <summary>True for directives CONFIG GET shows (not rename-command, not the compatibility-only ones).</summary>
     private static bool Visible(ConfigDirective d) => d.Name != "rename-command" && !ConfigRegistry.IsIgnored(d.Name);

@@ -11,7 +11,8 @@ internal static class ConnectionCommands
         table.Add("ping", -1, CommandFlags.ReadOnly | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.AllowedWhileSubscribed, Ping);
         table.Add("echo", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Echo);
         table.Add("quit", -1, CommandFlags.ReadOnly | CommandFlags.NoAuth | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NotQueued | CommandFlags.AllowedWhileSubscribed, Quit);
-        table.Add("auth", 2, CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth | CommandFlags.SkipMonitor, Auth);
+        // AUTH [username] password: Redis 7's form; "default" is the only user (requirepass is its password).
+        table.Add("auth", -2, CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth | CommandFlags.SkipMonitor, Auth);
         table.Add("select", 2, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Fast, Select);
     }
 
@@ -47,13 +48,21 @@ internal static class ConnectionCommands
 
     private static void Auth(CommandContext ctx, in CommandArgs args)
     {
+        if (args.Count > 3)
+        {
+            ctx.SyntaxError();
+            return;
+        }
         var password = ctx.Options.RequirePass;
-        if (password.Length == 0)
+        if (password.Length == 0 && args.Count == 2)
         {
             ctx.Reply.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             return;
         }
-        if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(args[1], System.Text.Encoding.UTF8.GetBytes(password)))
+        bool defaultUser = args.Count == 2 || args[1].SequenceEqual("default"u8);
+        // Without requirepass the default user takes any password (Redis's nopass).
+        if (defaultUser && (password.Length == 0
+            || System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(args[^1], System.Text.Encoding.UTF8.GetBytes(password))))
         {
             ctx.Client.Authenticated = true;
             ctx.Reply.WriteOk();
@@ -67,11 +76,8 @@ internal static class ConnectionCommands
 
     private static void Select(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt32(args[1], out int db))
-        {
-            ctx.Reply.WriteError("ERR value is not an integer or out of range"u8);
+        if (!Args.TryParseInt32(ctx, args[1], out int db))
             return;
-        }
         if (db < 0 || db >= ctx.Keyspace.DatabaseCount)
         {
             ctx.Reply.WriteError(ErrorReplies.DbIndexOutOfRange);

@@ -68,5 +68,24 @@ public static class ErrorReplies
         return "ERR unknown command '" + Truncate(name, 128) + "', with args beginning with: " + list;
     }
 
+    /// <summary>
+    /// <c>ERR unknown subcommand 'x'. Try NAME HELP.</c> (addReplySubcommandSyntaxError: the subcommand
+    /// printed with <c>%.128s</c>).
+    /// </summary>
+    public static string UnknownSubcommand(ReadOnlySpan<byte> subcommand, string command)
+        => "ERR unknown subcommand '" + CText(subcommand, 128) + "'. Try " + command + " HELP.";
+
+    /// <summary>
+    /// An argument as redis-server's <c>"%.Ns"</c> prints it into a message: a C string, so only up to
+    /// its first NUL byte, and at most <paramref name="max"/> bytes.
+    /// </summary>
+    public static string CText(ReadOnlySpan<byte> arg, int max)
+    {
+        int nul = arg.IndexOf((byte)0);
+        if (nul >= 0)
+            arg = arg[..nul];
+        return System.Text.Encoding.UTF8.GetString(arg.Length <= max ? arg : arg[..max]);
+    }
+
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 }

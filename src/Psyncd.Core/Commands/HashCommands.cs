@@ -313,11 +313,8 @@ internal static class HashCommands
     /// <summary>HSCAN key cursor [MATCH pattern] [COUNT count].</summary>
     private static void HScan(CommandContext ctx, in CommandArgs args)
     {
-        if (!ScanArgs.TryParseCursor(args[2], out ulong cursor))
-        {
-            ctx.Reply.WriteError(ErrorReplies.InvalidCursor);
+        if (!CollectionHelpers.TryParseCursor(ctx, args[2], out ulong cursor))
             return;
-        }
         var hash = ForRead(ctx, args[1], out bool wrongType);
         if (wrongType)
             return;
@@ -379,35 +376,6 @@ internal static class HashCommands
     /// <summary>The cursor and options of the SCAN family, parsed as Redis 7.0 does.</summary>
     private static class ScanArgs
     {
-        /// <summary>Parses a cursor as strtoul does (optional sign, negative values wrap, empty is 0, overflow is an error).</summary>
-        public static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
-        {
-            cursor = 0;
-            int p = 0;
-            bool negative = false;
-            if (text.IsEmpty)
-                return true;
-            if (text[0] is (byte)'+' or (byte)'-')
-            {
-                negative = text[0] == (byte)'-';
-                p = 1;
-            }
-            if (p == text.Length)
-                return false;
-            ulong value = 0;
-            for (; p < text.Length; p++)
-            {
-                uint digit = (uint)(text[p] - '0');
-                if (digit > 9)
-                    return false;
-                if (value > (ulong.MaxValue - digit) / 10)
-                    return false;
-                value = value * 10 + digit;
-            }
-            cursor = negative ? unchecked(0UL - value) : value;
-            return true;
-        }
-
         /// <summary>MATCH and COUNT from argument <paramref name="first"/> on; replies the error and returns false when invalid.</summary>
         public static bool TryParseOptions(Commands.CommandContext ctx, in CommandArgs args, int first, out ReadOnlySpan<byte> pattern, out long count)
         {

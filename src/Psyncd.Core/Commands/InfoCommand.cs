@@ -148,7 +148,7 @@ internal static partial class InfoCommand
             if (client.Has(ClientFlags.Blocked))
                 blocked++;
             maxInput = Math.Max(maxInput, client.QueryBufferBytes);
-            maxOutput = Math.Max(maxOutput, client.Output.PendingBytes);
+            maxOutput = Math.Max(maxOutput, client.Output.UnsentBytes);
         }
         sb.Append("# Clients\r\n");
         Line(sb, "connected_clients", connected);

@@ -28,6 +28,7 @@ internal static class KeyCommands
         table.Add("scan", -2, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.TouchesArbitraryKeys, Scan);
         table.Add("randomkey", 1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.TouchesArbitraryKeys, RandomKey);
         table.Add("object", -2, CommandFlags.ReadOnly, Object, 2, 2, 1);
+        table.AddSubcommands("object", ("idletime", 3), ("help", 2), ("freq", 3), ("encoding", 3), ("refcount", 3));
     }
 
     private static void Del(CommandContext ctx, in CommandArgs args)
@@ -114,11 +115,8 @@ internal static class KeyCommands
 
     private static void Move(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt32(args[2], out int target))
-        {
-            ctx.NotInteger();
+        if (!Args.TryParseInt32(ctx, args[2], out int target))
             return;
-        }
         if (target < 0 || target >= ctx.Keyspace.DatabaseCount)
         {
             ctx.Reply.WriteError(ErrorReplies.DbIndexOutOfRange);
@@ -182,7 +180,7 @@ internal static class KeyCommands
                 flags |= ExpireFlags.Lt;
             else
             {
-                ctx.Reply.WriteError("ERR Unsupported option " + Encoding.UTF8.GetString(option));
+                ctx.Reply.WriteError("ERR Unsupported option " + ErrorReplies.CText(option, int.MaxValue));
                 return;
             }
         }
@@ -317,11 +315,8 @@ internal static class KeyCommands
     /// <summary>SCAN cursor [MATCH pattern] [COUNT count] [TYPE type].</summary>
     private static void Scan(CommandContext ctx, in CommandArgs args)
     {
-        if (!TryParseCursor(args[1], out ulong cursor))
-        {
-            ctx.Reply.WriteError(ErrorReplies.InvalidCursor);
+        if (!CollectionHelpers.TryParseCursor(ctx, args[1], out ulong cursor))
             return;
-        }
         long count = 10;
         byte[]? pattern = null;
         byte[]? typeName = null;
@@ -376,35 +371,6 @@ internal static class KeyCommands
         reply.WriteRaw(keys.WrittenSpan);
     }
 
-    /// <summary>A cursor as strtoul reads it (Redis's parseScanCursorOrReply): optional sign, decimal digits, nothing else.</summary>
-    private static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
-    {
-        cursor = 0;
-        if (text.IsEmpty)
-            return true; // strtoul reads nothing and stops at the terminator: cursor 0
-        int p = 0;
-        bool negative = false;
-        if (text[0] is (byte)'+' or (byte)'-')
-        {
-            negative = text[0] == (byte)'-';
-            p = 1;
-        }
-        if (p == text.Length)
-            return false;
-        ulong value = 0;
-        for (; p < text.Length; p++)
-        {
-            uint digit = (uint)(text[p] - '0');
-            if (digit > 9)
-                return false;
-            if (value > (ulong.MaxValue - digit) / 10)
-                return false; // ERANGE
-            value = (value * 10) + digit;
-        }
-        cursor = negative ? unchecked(0 - value) : value;
-        return true;
-    }
-
     private static void RandomKey(CommandContext ctx, in CommandArgs args)
     {
         var key = ctx.Keyspace.RandomKey(ctx.Client.Db);
@@ -456,7 +422,7 @@ internal static class KeyCommands
         }
         if (!known)
         {
-            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try OBJECT HELP.");
+            ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "OBJECT"));
             return;
         }
         if (args.Count != 3)

@@ -127,11 +127,8 @@ internal static class ListCommands
         }
         bool hasCount = args.Count == 3;
         long count = 1;
-        if (hasCount && (!Args.TryParseInt64(args[2], out count) || count < 0))
-        {
-            ctx.Reply.WriteError("ERR value is out of range, must be positive");
+        if (hasCount && !SetCommands.TryParsePositive(ctx, args[2], out count))
             return;
-        }
         var key = args[1];
         var list = ForWrite(ctx, key, out bool wrongType);
         if (wrongType)
@@ -406,6 +403,9 @@ internal static class ListCommands
     internal static void MoveElement(Database db, ListObject list, ReadOnlySpan<byte> source, ListObject? target, ReadOnlySpan<byte> destination,
         bool fromLeft, bool toLeft, ReplyWriter reply)
     {
+        // A new destination is a new record: refused for a full store before the element leaves the source.
+        if (target is null)
+            db.Keyspace.EnsureRoomForRecords(db.Keyspace.ObjectRecordBytes(destination.Length));
         var popped = fromLeft ? list.PopLeftSpan() : list.PopRightSpan();
         // The bytes live in the source's node, which the push may reuse when both keys are one list: copy.
         Span<byte> value = popped.Length <= 512 ? stackalloc byte[popped.Length] : new byte[popped.Length];

@@ -44,15 +44,6 @@ internal readonly struct LongDouble
 
     public bool IsZero => !IsInfinity && Mantissa.IsZero;
 
-    /// <summary>The nearest double (for timeouts given as long doubles).</summary>
-    public double ToDouble()
-    {
-        if (IsInfinity)
-            return Negative ? double.NegativeInfinity : double.PositiveInfinity;
-        double magnitude = Math.ScaleB((double)Mantissa, Exponent);
-        return Negative ? -magnitude : magnitude;
-    }
-
     public static LongDouble Zero => new(false, BigInteger.Zero, 0, false);
 
     /// <summary>
@@ -245,6 +236,36 @@ internal readonly struct LongDouble
         return Round(sum.Sign < 0, BigInteger.Abs(sum), exponent);
     }
 
+    /// <summary>The product with an integer, rounded to nearest (ties to even): x87's <c>value * 1000.0</c>.</summary>
+    public static LongDouble Multiply(LongDouble a, int factor)
+    {
+        bool negative = a.Negative ^ (factor < 0);
+        if (a.IsInfinity)
+            return new LongDouble(negative, BigInteger.Zero, 0, true);
+        if (a.IsZero || factor == 0)
+            return Zero;
+        return Round(negative, a.Mantissa * Math.Abs((long)factor), a.Exponent);
+    }
+
+    /// <summary>
+    /// C's <c>(long long) ceill(x)</c>; false when the value is infinite or outside long long's range (where
+    /// x86 yields LLONG_MIN).
+    /// </summary>
+    public bool TryCeiling(out long value)
+    {
+        value = 0;
+        if (IsInfinity)
+            return false;
+        var magnitude = Exponent >= 0 ? Mantissa << Exponent : Mantissa >> -Exponent;
+        bool fraction = Exponent < 0 && !(Mantissa & ((BigInteger.One << -Exponent) - 1)).IsZero;
+        if (fraction && !Negative)
+            magnitude += 1;
+        if (magnitude > long.MaxValue)
+            return false;
+        value = Negative ? -(long)magnitude : (long)magnitude;
+        return true;
+    }
+
     /// <summary>
     /// Rounds ±<paramref name="magnitude"/>×2^<paramref name="exponent"/> to the nearest long double (ties to
     /// even), with subnormals and overflow to infinity.
@@ -319,7 +340,8 @@ internal readonly struct LongDouble
 
     private static bool IsCSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
 
-    private static int HexValue(byte b) => b switch
+    /// <summary>A hexadecimal digit's value, or -1.</summary>
+    internal static int HexValue(byte b) => b switch
     {
         >= (byte)'0' and <= (byte)'9' => b - '0',
         >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,

@@ -13,7 +13,7 @@ internal static class PersistenceCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript, Save);
+        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
         table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
         table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
         table.Add("dump", 2, CommandFlags.ReadOnly | CommandFlags.Random, Dump, 1, 1, 1);
@@ -162,6 +162,8 @@ internal static class PersistenceCommands
             return;
         }
 
+        // The new record must fit before the old value goes (a full store refuses the command whole).
+        ctx.Keyspace.EnsureRoomForRecords(value is byte[] bytes ? ctx.Keyspace.StringRecordBytes(key.Length, bytes.Length) : ctx.Keyspace.ObjectRecordBytes(key.Length));
         bool deleted = replace && db.LookupWrite(key).Exists && db.Delete(key);
         long expireAt = -1;
         if (ttl != 0)

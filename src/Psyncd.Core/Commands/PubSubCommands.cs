@@ -20,6 +20,7 @@ internal static class PubSubCommands
         // A master propagates PUBLISH, so that its replicas' subscribers get the messages too.
         table.Add("publish", 3, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.AlwaysPropagate, Publish);
         table.Add("pubsub", -2, CommandFlags.PubSub | CommandFlags.Random | CommandFlags.Loading | CommandFlags.Stale, PubSub);
+        table.AddSubcommands("pubsub", ("numpat", 2), ("numsub", -2), ("help", 2), ("channels", -2), ("shardnumsub", -2), ("shardchannels", -2));
     }
 
     private static void Subscribe(CommandContext ctx, in CommandArgs args)
@@ -164,7 +165,7 @@ internal static class PubSubCommands
                 ctx.Reply.WriteSimpleString(line);
             return;
         }
-        ctx.Reply.WriteError("ERR unknown subcommand '" + System.Text.Encoding.UTF8.GetString(sub) + "'. Try PUBSUB HELP.");
+        ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "PUBSUB"));
     }
 
     private static readonly string[] s_help =

@@ -11,8 +11,8 @@ internal static class ReplicationCommands
     public static void Register(CommandTable table)
     {
         const CommandFlags admin = CommandFlags.Admin | CommandFlags.NoScript;
-        table.Add("sync", 1, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate, Sync);
-        table.Add("psync", -3, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate, Psync);
+        table.Add("sync", 1, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate | CommandFlags.NoMulti, Sync);
+        table.Add("psync", -3, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate | CommandFlags.NoMulti, Psync);
         table.Add("replconf", -1, CommandFlags.ReadOnly | admin | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate, Replconf);
         table.Add("slaveof", 3, admin | CommandFlags.Stale | CommandFlags.NoPropagate, SlaveOf);
         table.Add("replicaof", 3, admin | CommandFlags.Stale | CommandFlags.NoPropagate, SlaveOf);

@@ -14,9 +14,11 @@ internal static class ServerCommands
         table.Add("flushall", -1, CommandFlags.Write, FlushAll);
         table.Add("time", 1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, Time);
         table.Add("command", -1, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Command);
-        table.Add("shutdown", -1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript, Shutdown);
+        table.AddSubcommands("command", ("getkeysandflags", -4), ("help", 2), ("list", -2), ("info", -2), ("count", 2), ("docs", -2), ("getkeys", -4));
+        table.Add("shutdown", -1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript | CommandFlags.NoMulti, Shutdown);
         table.Add("monitor", 1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Monitor);
         table.Add("slowlog", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Slowlog);
+        table.AddSubcommands("slowlog", ("len", 2), ("help", 2), ("get", -2), ("reset", 2));
     }
 
     private static void DbSize(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Db.KeyCount);
@@ -93,7 +95,7 @@ internal static class ServerCommands
         }
         else
         {
-            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try COMMAND HELP.");
+            ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "COMMAND"));
         }
     }
 
@@ -229,7 +231,7 @@ internal static class ServerCommands
         }
         else
         {
-            ctx.Reply.WriteError("ERR unknown subcommand '" + Encoding.UTF8.GetString(sub) + "'. Try SLOWLOG HELP.");
+            ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "SLOWLOG"));
         }
     }
 }

@@ -100,6 +100,9 @@ internal static class SetCommands
             ctx.Reply.WriteInteger(srcSet.Contains(member) ? 1 : 0);
             return;
         }
+        // A new destination is a new record: refused for a full store before the member leaves the source.
+        if (dstSet is null && srcSet.Contains(member))
+            ctx.Keyspace.EnsureRoomForRecords(ctx.Keyspace.ObjectRecordBytes(dstKey.Length));
         if (!srcSet.Remove(member))
         {
             ctx.Reply.WriteInteger(0);
@@ -524,15 +527,13 @@ internal static class SetCommands
             ctx.Reply.WriteBulk(m);
     }
 
-    /// <summary>A count that must be ≥ 0 (SPOP's, ZPOPMIN's); false after replying the error.</summary>
+    /// <summary>
+    /// A count that must be ≥ 0 (SPOP's, ZPOPMIN's, LPOP's): Redis's getPositiveLongFromObjectOrReply, whose
+    /// one message covers a non-integer as well; false after replying the error.
+    /// </summary>
     internal static bool TryParsePositive(CommandContext ctx, ReadOnlySpan<byte> text, out long value)
     {
-        if (!Args.TryParseInt64(text, out value))
-        {
-            ctx.NotInteger();
-            return false;
-        }
-        if (value < 0)
+        if (!Args.TryParseInt64(text, out value) || value < 0)
         {
             ctx.Reply.WriteError("ERR value is out of range, must be positive"u8);
             return false;

@@ -59,9 +59,10 @@ internal static class SortedSetCommands
         Incr = 32,
     }
 
-    private static void ZAdd(CommandContext ctx, in CommandArgs args)
+    private static void ZAdd(CommandContext ctx, in CommandArgs args) => AddCommand(ctx, args, AddFlags.None);
+
+    private static void AddCommand(CommandContext ctx, in CommandArgs args, AddFlags flags)
     {
-        var flags = AddFlags.None;
         int scoreIndex = 2;
         for (; scoreIndex < args.Count; scoreIndex++)
         {
@@ -116,15 +117,8 @@ internal static class SortedSetCommands
         AddGeneric(ctx, args, scoreIndex, elements, flags);
     }
 
-    private static void ZIncrBy(CommandContext ctx, in CommandArgs args)
-    {
-        if (!Args.TryParseDouble(args[2], out _))
-        {
-            ctx.Reply.WriteError(ErrorReplies.NotFloat);
-            return;
-        }
-        AddGeneric(ctx, args, 2, 1, AddFlags.Incr);
-    }
+    /// <summary>ZINCRBY is ZADD ... INCR (Redis's zaddGenericCommand): it reads ZADD's options too.</summary>
+    private static void ZIncrBy(CommandContext ctx, in CommandArgs args) => AddCommand(ctx, args, AddFlags.Incr);
 
     private static void AddGeneric(CommandContext ctx, in CommandArgs args, int scoreIndex, int elements, AddFlags flags)
     {
@@ -500,6 +494,11 @@ internal static class SortedSetCommands
     /// <summary>Parses a score bound: a float, "(" before it for an exclusive bound (zslParseRange's rules).</summary>
     private static bool TryParseScoreBound(ReadOnlySpan<byte> text, out double value, out bool exclusive)
     {
+        // zslParseRange reads a C string (up to a NUL byte) with strtod and checks only that nothing is left
+        // over and that it is not NaN: an overflow is ±inf, an underflow 0.
+        int nul = text.IndexOf((byte)0);
+        if (nul >= 0)
+            text = text[..nul];
         exclusive = text.Length > 0 && text[0] == (byte)'(';
         if (exclusive)
             text = text[1..];
@@ -511,7 +510,7 @@ internal static class SortedSetCommands
             value = 0;
             return true;
         }
-        return Args.TryParseDouble(text, out value);
+        return Args.TryParseStrtod(text, out value, checkRange: false);
     }
 
     internal static bool TryParseScoreRange(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out ScoreRange range)

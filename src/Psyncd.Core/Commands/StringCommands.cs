@@ -329,6 +329,11 @@ internal static class StringCommands
     private static void SetPairs(CommandContext ctx, in CommandArgs args)
     {
         var db = ctx.Db;
+        // All pairs or none: a full store refuses the command before its first key is written.
+        long bytes = 0;
+        for (int i = 1; i < args.Count; i += 2)
+            bytes += ctx.Keyspace.StringRecordBytes(args[i].Length, args[i + 1].Length);
+        ctx.Keyspace.EnsureRoomForRecords(bytes);
         for (int i = 1; i < args.Count; i += 2)
         {
             var current = db.LookupWrite(args[i]);

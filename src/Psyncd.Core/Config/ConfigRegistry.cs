@@ -185,6 +185,9 @@ public static class ConfigRegistry
                 "client-output-buffer-limit pubsub " + FormatLimit(o.PubSubOutputLimit),
             },
         });
+        // Redis 7's bounds: at least 1mb each (a smaller limit would refuse ordinary requests).
+        Add(new("client-query-buffer-limit", (o, a) => o.ClientQueryBufferLimit = ConfigValues.ParseMemory(a[0], 1024 * 1024, long.MaxValue), o => Fmt(o.ClientQueryBufferLimit)));
+        Add(new("proto-max-bulk-len", (o, a) => o.ProtoMaxBulkLen = ConfigValues.ParseMemory(a[0], 1024 * 1024, long.MaxValue), o => Fmt(o.ProtoMaxBulkLen)));
         Add(new("hz", (o, a) => o.Hz = Math.Clamp(ConfigValues.ParseInt(a[0], int.MinValue, int.MaxValue, "Invalid hz value"), 1, 500), o => Fmt(o.Hz)));
 
         // ---- Store (psyncd) ----

@@ -62,6 +62,16 @@ public static class ConfigValues
         return bytes;
     }
 
+    /// <summary>A memory size in [<paramref name="min"/>, <paramref name="max"/>], with Redis 7's messages (negative sizes are not memory values).</summary>
+    public static long ParseMemory(string text, long min, long max)
+    {
+        if (!TryParseMemory(text, out long bytes) || bytes < 0)
+            throw new ConfigException("argument must be a memory value");
+        if (bytes < min || bytes > max)
+            throw new ConfigException("argument must be between " + Format(min) + " and " + Format(max) + " inclusive");
+        return bytes;
+    }
+
     /// <summary>
     /// Parses an integer in [<paramref name="min"/>, <paramref name="max"/>]. The messages are Redis 7's
     /// (config.c's numeric configs); <paramref name="error"/> is 2.8's message for the directive, kept for reference.

@@ -211,6 +211,12 @@ public sealed class ServerOptions
 
     public OutputBufferLimit PubSubOutputLimit { get; set; } = new(32L * 1024 * 1024, 8L * 1024 * 1024, 60);
 
+    /// <summary><c>client-query-buffer-limit</c>: a client whose unprocessed input exceeds this is closed. Defaults to 1gb.</summary>
+    public long ClientQueryBufferLimit { get; set; } = 1L << 30;
+
+    /// <summary><c>proto-max-bulk-len</c>: the largest bulk argument of a request. Defaults to 512mb.</summary>
+    public long ProtoMaxBulkLen { get; set; } = 512L * 1024 * 1024;
+
     /// <summary><c>hz</c>: how many times a second the cron runs (1..500). Defaults to 10.</summary>
     public int Hz { get; set; } = 10;
 

@@ -47,6 +47,17 @@ public sealed class RequestParser
     /// <summary>After <see cref="ParseStatus.Error"/>: the error reply's text, e.g. <c>Protocol error: invalid bulk length</c>.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>Largest bulk argument accepted (<c>proto-max-bulk-len</c>); set by the server before parsing.</summary>
+    public long MaxBulkLength { get; set; } = RespLimits.MaxBulkLength;
+
+    /// <summary>
+    /// True while the client has yet to AUTH: a multibulk may then hold at most
+    /// <see cref="RespLimits.MaxUnauthenticatedArgs"/> arguments of at most
+    /// <see cref="RespLimits.MaxUnauthenticatedBulk"/> bytes each, so a peer without the password cannot
+    /// make the server wait for (and buffer) a large request.
+    /// </summary>
+    public bool Unauthenticated { get; set; }
+
     /// <summary>
     /// Parses one request from the start of <paramref name="input"/>. On <see cref="ParseStatus.Complete"/>
     /// <paramref name="consumed"/> is the request's length in bytes. A request with no arguments (an empty
@@ -90,6 +101,8 @@ public sealed class RequestParser
             return ParseStatus.Incomplete; // the '\n' has not arrived yet
         if (!TryParseLength(input[1..lineEnd], out long count) || count > RespLimits.MaxMultibulkLength)
             return Fail("Protocol error: invalid multibulk length");
+        if (count > RespLimits.MaxUnauthenticatedArgs && Unauthenticated)
+            return Fail("Protocol error: unauthenticated multibulk length");
 
         int pos = lineEnd + 2;
         if (count <= 0)
@@ -119,8 +132,10 @@ public sealed class RequestParser
             headerEnd += pos;
             if (headerEnd + 1 >= input.Length)
                 return ParseStatus.Incomplete;
-            if (!TryParseLength(input[(pos + 1)..headerEnd], out long length) || length < 0 || length > RespLimits.MaxBulkLength)
+            if (!TryParseLength(input[(pos + 1)..headerEnd], out long length) || length < 0 || length > MaxBulkLength)
                 return Fail("Protocol error: invalid bulk length");
+            if (length > RespLimits.MaxUnauthenticatedBulk && Unauthenticated)
+                return Fail("Protocol error: unauthenticated bulk length");
             int dataStart = headerEnd + 2;
             // Like redis-server, the two bytes after the data are skipped without being checked.
             long dataEnd = dataStart + length + 2;

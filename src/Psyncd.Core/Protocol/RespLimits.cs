@@ -14,4 +14,10 @@ public static class RespLimits
 
     /// <summary>Largest bulk argument (proto-max-bulk-len's default, 512 MB).</summary>
     public const long MaxBulkLength = 512L * 1024 * 1024;
+
+    /// <summary>Most arguments in a multibulk from a client that has not authenticated yet (Redis 7).</summary>
+    public const int MaxUnauthenticatedArgs = 10;
+
+    /// <summary>Largest bulk argument from a client that has not authenticated yet (Redis 7: 16 KB).</summary>
+    public const int MaxUnauthenticatedBulk = 16 * 1024;
 }

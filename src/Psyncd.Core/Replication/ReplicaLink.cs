@@ -69,9 +69,6 @@ public sealed class ReplicaLink : IStreamListener
     /// <summary>A keepalive flush still in progress on the held output (the payload waits for it).</summary>
     internal Task KeepaliveFlush { get; set; } = Task.CompletedTask;
 
-    /// <summary>Since when the output has been over the soft limit (0: not over it).</summary>
-    public long SoftLimitSinceMs { get; set; }
-
     /// <summary>The address reported for this replica: the announced one, else the peer's IP.</summary>
     public string Ip => AnnouncedIp ?? Client.Address[..Client.Address.LastIndexOf(':')];
 

@@ -453,9 +453,7 @@ public sealed partial class ReplicationManager
             {
                 Log.Warning("Disconnecting timedout replica (streaming sync): " + link.Ip + ":" + link.ListeningPort);
                 link.Client.CloseAsap();
-                continue;
             }
-            CheckOutputLimit(link, now);
         }
 
         if (Master is null && _replicas.Count == 0 && Stream.Backlog is not null && options.ReplBacklogTtl > 0
@@ -490,30 +488,6 @@ public sealed partial class ReplicationManager
                 good++;
         }
         _server.GoodReplicaCount = good;
-    }
-
-    /// <summary>client-output-buffer-limit slave: a replica that can't keep up is disconnected, with a log line.</summary>
-    private void CheckOutputLimit(ReplicaLink link, long now)
-    {
-        var limit = _server.Options.ReplicaOutputLimit;
-        long pending = link.Client.Output.PendingBytes;
-        bool hard = limit.HardBytes > 0 && pending >= limit.HardBytes;
-        bool soft = false;
-        if (limit.SoftBytes > 0 && pending >= limit.SoftBytes)
-        {
-            if (link.SoftLimitSinceMs == 0)
-                link.SoftLimitSinceMs = now;
-            soft = now - link.SoftLimitSinceMs > limit.SoftSeconds * 1000;
-        }
-        else
-        {
-            link.SoftLimitSinceMs = 0;
-        }
-        if (hard || soft)
-        {
-            Log.Warning("Client " + link.Client.Describe() + " scheduled to be closed ASAP for overcoming of output buffer limits.");
-            link.Client.CloseAsap();
-        }
     }
 
     /// <summary>Writes keepalive bytes to a replica whose output is held (not part of the stream).</summary>

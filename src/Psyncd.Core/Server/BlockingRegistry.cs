@@ -92,7 +92,7 @@ public sealed class BlockingRegistry
         => !ctx.Server.Processor.InExec && !ctx.Client.Has(ClientFlags.Master) && ctx.Client.MultiQueue is null;
 
     /// <summary>
-    /// Parses a timeout in seconds as Redis 7.0 does (a long double, times 1000, truncated to milliseconds);
+    /// Parses a timeout in seconds as Redis 7.0 does (a long double, times 1000, rounded up to milliseconds);
     /// replies the error and returns false when invalid. 0 means forever.
     /// </summary>
     public static bool TryParseTimeout(CommandContext ctx, ReadOnlySpan<byte> arg, out long milliseconds)
@@ -103,16 +103,9 @@ public sealed class BlockingRegistry
             ctx.Reply.WriteError("ERR timeout is not a float or out of range");
             return false;
         }
-        double seconds = parsed.ToDouble();
-        double ms = seconds * 1000.0;
+        // In long double and rounded up, as Redis 7.0 computes it: 0.0001 s waits 1 ms, never 0 (forever).
         // A value out of long long's range converts to LLONG_MIN in C on x86: "negative".
-        if (double.IsNaN(ms) || ms >= 9.2233720368547758e18 || ms <= -9.2233720368547758e18)
-        {
-            ctx.Reply.WriteError("ERR timeout is negative");
-            return false;
-        }
-        long value = (long)ms;
-        if (value < 0)
+        if (!LongDouble.Multiply(parsed, 1000).TryCeiling(out long value) || value < 0)
         {
             ctx.Reply.WriteError("ERR timeout is negative");
             return false;

@@ -7,10 +7,4 @@ public sealed partial class Client
 
     /// <summary>Patterns this client is subscribed to, in subscription order; null when none.</summary>
     internal List<byte[]>? SubscribedPatterns { get; set; }
-
-    /// <summary>
-    /// When the output first went over the pubsub soft limit (seconds, Environment.TickCount64 / 1000);
-    /// 0 while under it.
-    /// </summary>
-    internal long PubSubSoftLimitSince { get; set; }
 }

@@ -121,6 +121,9 @@ public sealed partial class Client
     /// <summary>Where replies go.</summary>
     public ClientOutput Output { get; }
 
+    /// <summary>When the output first went over its class's soft limit (Environment.TickCount64); 0 while under it.</summary>
+    internal long OutputSoftLimitSinceMs { get; set; }
+
     /// <summary>This connection's request parser.</summary>
     public RequestParser Parser { get; } = new();
 

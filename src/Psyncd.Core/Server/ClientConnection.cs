@@ -84,11 +84,8 @@ internal sealed class ClientConnection : IClientConnection
                 consumed = Process(buffer);
                 _countedInput = buffer.Length - consumed;
                 _client.QueryBufferBytes = buffer.Length - consumed;
-                if (_client.QueryBufferBytes > PsyncdServer.MaxQueryBufferBytes)
-                {
-                    _server.Log.Warning("Closing client that reached max query buffer length: " + _client.Describe());
-                    _client.Flags |= ClientFlags.CloseAsap;
-                }
+                if (_client.QueryBufferBytes > _server.Options.ClientQueryBufferLimit && !_client.IsClosing)
+                    CloseForQueryBuffer(buffer.Slice(consumed));
                 _server.Loop.ScheduleFlush(_client);
                 closing = _client.IsClosing;
             }
@@ -102,6 +99,17 @@ internal sealed class ClientConnection : IClientConnection
             if (result.IsCompleted)
                 return "client closed connection";
         }
+    }
+
+    /// <summary>client-query-buffer-limit: the client is dropped without a reply, logged as redis-server logs it.</summary>
+    private void CloseForQueryBuffer(in ReadOnlySequence<byte> unprocessed)
+    {
+        Span<byte> initial = stackalloc byte[64];
+        var head = unprocessed.Slice(0, Math.Min(unprocessed.Length, initial.Length));
+        head.CopyTo(initial);
+        _server.Log.Warning("Closing client that reached max query buffer length: " + Commands.ClientCommands.Describe(_client) +
+            " (qbuf initial bytes: " + PsyncdServer.Repr(initial[..(int)head.Length]) + ")");
+        _client.Flags |= ClientFlags.CloseAsap;
     }
 
     /// <summary>Executes the complete requests in <paramref name="buffer"/>; returns the bytes consumed.</summary>

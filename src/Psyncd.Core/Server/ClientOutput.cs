@@ -12,8 +12,9 @@ namespace Psyncd.Server;
 /// <remarks>
 /// Bytes normally go straight into the pipe's memory. When the pipe is backed up (the peer reads slower
 /// than we write) or the output is held (a replica receiving its RDB first), bytes go to an overflow list
-/// of pooled chunks instead; they move into the pipe as it drains. The overflow is what the output buffer
-/// limits (<c>client-output-buffer-limit</c>) measure, as Redis measures its reply list.
+/// of pooled chunks instead; they move into the pipe as it drains. A batch that writes more than the pipe's
+/// threshold continues in the overflow too. What the output buffer limits (<c>client-output-buffer-limit</c>)
+/// measure is <see cref="UnsentBytes"/>: the overflow plus what the pipe holds, as Redis measures its reply list.
 /// All members are called inside the command loop, except the flush continuation, which enters it.
 /// </remarks>
 public sealed class ClientOutput : ReplyWriter
@@ -71,8 +72,39 @@ public sealed class ClientOutput : ReplyWriter
             _loop.ScheduleFlush(Owner);
     }
 
-    /// <summary>Bytes accepted but not yet handed to the transport (the overflow), as output buffer limits count them.</summary>
+    /// <summary>
+    /// The transport pipe's pause threshold (Kestrel's MaxWriteBufferSize): a flush waits while the pipe holds
+    /// at least this many bytes the socket has not taken yet.
+    /// </summary>
+    public const int TransportBufferBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Bytes written and not yet taken by the socket, as the output buffer limits and CLIENT LIST's omem count them: the overflow,
+    /// what this batch wrote into the pipe without flushing it, and, while a flush waits for the peer, the
+    /// pipe's pause threshold (the pipe holds at least that much then). The pipe's exact backlog is not
+    /// observable, so this is a lower bound that is short by less than <see cref="TransportBufferBytes"/>.
+    /// </summary>
+    public long UnsentBytes
+    {
+        get
+        {
+            if (_discarding)
+                return 0;
+            long unsent = _overflowBytes + Position;
+            // While held, the pipe belongs to the RDB transfer's writer on another thread: not ours to read.
+            if (!_held && _pipe!.CanGetUnflushedBytes)
+                unsent += _pipe.UnflushedBytes;
+            if (_flushPending)
+                unsent += TransportBufferBytes;
+            return unsent;
+        }
+    }
+
+    /// <summary>Bytes held in the overflow's pooled chunks (what dropping the output gives back).</summary>
     public long PendingBytes => _overflowBytes + (_writingToOverflow ? Position : 0);
+
+    /// <summary>Called each time the output grows by a chunk (the server checks the output buffer limit).</summary>
+    internal Action<Client>? Grew { get; set; }
 
     public override long BytesWritten => _committed + Position;
 
@@ -152,6 +184,9 @@ public sealed class ClientOutput : ReplyWriter
 
     protected override void NextChunk(int sizeHint)
     {
+        // The check may discard the output (client over its limit): then this chunk comes from the discard buffer.
+        if (!_discarding && Grew is not null && Owner is not null)
+            Grew(Owner);
         if (_discarding)
         {
             _committed += Position;
@@ -247,7 +282,7 @@ public sealed class ClientOutput : ReplyWriter
             moved += chunk.Length;
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         }
-        ReleasedMemory.Note(moved);
+        ReleasedMemory.NoteDrained(moved);
         if (_overflow.Count > 0)
         {
             Chunk = ArrayPool<byte>.Shared.Rent(OverflowChunkSize);

@@ -52,6 +52,10 @@ public sealed class CommandProcessor
                 break;
             if (_server.ClientPauseEndMs != 0 && _server.DeferWhilePaused(client))
                 break;
+            // AUTH may have succeeded in this very batch: the limits follow the client's state request by request.
+            parser.Unauthenticated = !client.Authenticated && _server.Options.RequirePass.Length > 0;
+            // A master's stream is trusted: Redis exempts it from proto-max-bulk-len.
+            parser.MaxBulkLength = client.Has(ClientFlags.Master) ? long.MaxValue : _server.Options.ProtoMaxBulkLen;
             var status = parser.TryParse(input[offset..], out int consumed);
             if (status == ParseStatus.Incomplete)
                 break;
@@ -104,7 +108,7 @@ public sealed class CommandProcessor
         if (cmd is null)
         {
             RejectInMulti(client);
-            reply.WriteError(ErrorReplies.UnknownCommand(Encoding.UTF8.GetString(args[0]), ArgStrings(args)));
+            reply.WriteError(ErrorReplies.UnknownCommand(ErrorReplies.CText(args[0], 128), ArgStrings(args)));
             return;
         }
         ctx.Command = cmd;
@@ -113,6 +117,23 @@ public sealed class CommandProcessor
             RejectInMulti(client);
             reply.WriteError(ErrorReplies.WrongArgCount(cmd.Name));
             return;
+        }
+        if (cmd.Subcommands is not null && args.Count >= 2)
+        {
+            // Redis 7 resolves a container's subcommand before anything else: an unknown one or a wrong
+            // count is refused at once (and fails the transaction), never queued.
+            if (!cmd.TryFindSubcommand(args[1], out var sub))
+            {
+                RejectInMulti(client);
+                reply.WriteError(ErrorReplies.UnknownSubcommand(args[1], cmd.Name.ToUpperInvariant()));
+                return;
+            }
+            if (sub.Arity >= 0 ? args.Count != sub.Arity : args.Count < -sub.Arity)
+            {
+                RejectInMulti(client);
+                reply.WriteError(ErrorReplies.WrongArgCount(cmd.Name + "|" + sub.Name));
+                return;
+            }
         }
         // Before authentication, as in Redis 7: the refusal says how to enable DEBUG, nothing more.
         if (cmd.Has(CommandFlags.Protected) && !client.MayUse(_server.Options.EnableDebugCommand))
@@ -141,6 +162,12 @@ public sealed class CommandProcessor
         if (client.SubscriptionCount > 0 && !cmd.Has(CommandFlags.AllowedWhileSubscribed))
         {
             reply.WriteError("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return;
+        }
+        if (client.MultiQueue is not null && cmd.Has(CommandFlags.NoMulti))
+        {
+            RejectInMulti(client);
+            reply.WriteError("ERR Command not allowed inside a transaction"u8);
             return;
         }
         if (client.MultiQueue is not null && !cmd.Has(CommandFlags.NotQueued))
@@ -363,9 +390,10 @@ public sealed class CommandProcessor
 
     private static IEnumerable<string> ArgStrings(CommandArgs args)
     {
+        // UnknownCommand stops once its list reaches 128 characters; each argument adds at least 3.
         var list = new List<string>(Math.Min(args.Count, 8));
-        for (int i = 1; i < args.Count && i < 8; i++)
-            list.Add(Encoding.UTF8.GetString(args[i]));
+        for (int i = 1; i < args.Count && i <= 43; i++)
+            list.Add(ErrorReplies.CText(args[i], 128));
         return list;
     }
 }

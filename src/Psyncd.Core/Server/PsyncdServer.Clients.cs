@@ -127,6 +127,7 @@ public sealed partial class PsyncdServer
     {
         client.Context = new CommandContext(this, client);
         client.Authenticated = Options.RequirePass.Length == 0;
+        client.Output.Grew = _outputGrew;
         _clients[client.Id] = client;
         Stats.TotalConnectionsReceived++;
     }

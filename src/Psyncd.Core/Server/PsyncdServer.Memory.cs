@@ -16,8 +16,9 @@ namespace Psyncd.Server;
 /// the freed regions to the system only gradually.
 /// </para>
 /// <para>
-/// What it does. Code that drops a large buffer says so with <see cref="ReleasedMemory.Note"/> (an
-/// output buffer discarded or drained, ...). When the bytes noted since the last reclaim reach
+/// What it does. Code that lets go of buffers says so: <see cref="ReleasedMemory.Note"/> for an output
+/// buffer discarded with its client, <see cref="ReleasedMemory.NoteDrained"/> for overflow that reached
+/// the socket. When the bytes noted since the last reclaim reach
 /// <see cref="ReclaimThreshold"/>, the cron runs one aggressive full collection (blocking and compacting,
 /// then decommitting every free region). A counter rather than a sampled gauge: a client can fill and
 /// drop a gigabyte between two cron ticks (one receive batch of pipelined requests, then a close). The
@@ -33,7 +34,13 @@ public sealed partial class PsyncdServer
     /// <summary>Least time between two reclaims: a full collection pauses every thread.</summary>
     private const long ReclaimIntervalMs = 2000;
 
+    /// <summary>Longest wait between reclaims that only drained buffers ask for (see <see cref="CheckReleasedMemory"/>).</summary>
+    private const long MaxDrainIntervalMs = 64_000;
+
     private long _lastReclaimMs = long.MinValue / 2;
+
+    /// <summary>Least time between reclaims asked for by drained buffers: doubles while they return little.</summary>
+    private long _drainIntervalMs = ReclaimIntervalMs;
 
     /// <summary>Set inside the loop when a reclaim is due; the cron runs it after leaving the loop.</summary>
     private bool _reclaimDue;
@@ -48,12 +55,23 @@ public sealed partial class PsyncdServer
     private static long ReclaimThreshold() => Math.Max(MinReclaimBytes, GC.GetGCMemoryInfo().HeapSizeBytes / 4);
 
     /// <summary>Inside the loop, at every cron tick: decides whether a reclaim is due.</summary>
+    /// <remarks>
+    /// Dropped buffers (a client closed with its output) are memory nobody will reuse: they are reclaimed
+    /// at the pace of <see cref="ReclaimIntervalMs"/>. Drained buffers may be memory in constant use: a
+    /// replica or client that reads a steady stream through its overflow drains tens of MB a second, which
+    /// the ordinary collections already recycle. A reclaim they ask for that returns little doubles the
+    /// wait before the next one (up to <see cref="MaxDrainIntervalMs"/>), so such a stream does not pay a
+    /// full collection every two seconds.
+    /// </remarks>
     private void CheckReleasedMemory()
     {
-        long released = ReleasedMemory.Pending;
-        if (released < MinReclaimBytes || Environment.TickCount64 - _lastReclaimMs < ReclaimIntervalMs)
+        long dropped = ReleasedMemory.Dropped;
+        long released = dropped + ReleasedMemory.Drained;
+        long since = Environment.TickCount64 - _lastReclaimMs;
+        if (released < MinReclaimBytes || since < ReclaimIntervalMs)
             return;
-        if (released >= ReclaimThreshold())
+        long threshold = ReclaimThreshold();
+        if (dropped >= threshold || (released >= threshold && since >= _drainIntervalMs))
             _reclaimDue = true;
     }
 
@@ -70,6 +88,7 @@ public sealed partial class PsyncdServer
         watch.Stop();
         _lastReclaimMs = Environment.TickCount64;
         long returned = Math.Max(0, committedBefore - GC.GetGCMemoryInfo().TotalCommittedBytes);
+        _drainIntervalMs = returned >= released / 4 ? ReclaimIntervalMs : Math.Min(_drainIntervalMs * 2, MaxDrainIntervalMs);
         MemoryReclaims++;
         MemoryReclaimedBytes += returned;
         Log.Verbose("Returned " + (returned >> 20) + " MB to the system after " + (released >> 20)
@@ -94,18 +113,29 @@ public sealed partial class PsyncdServer
 /// </summary>
 public static class ReleasedMemory
 {
-    private static long s_bytes;
+    private static long s_dropped;
+    private static long s_drained;
 
-    /// <summary>Notes that <paramref name="bytes"/> of buffers were dropped. Any thread.</summary>
+    /// <summary>Notes that <paramref name="bytes"/> of buffers were dropped for good (a closed client's output). Any thread.</summary>
     public static void Note(long bytes)
     {
         if (bytes > 0)
-            Interlocked.Add(ref s_bytes, bytes);
+            Interlocked.Add(ref s_dropped, bytes);
     }
 
-    /// <summary>Bytes noted since the last <see cref="Take"/>.</summary>
-    public static long Pending => Volatile.Read(ref s_bytes);
+    /// <summary>Notes that <paramref name="bytes"/> of buffers were let go after use (output that reached the socket). Any thread.</summary>
+    public static void NoteDrained(long bytes)
+    {
+        if (bytes > 0)
+            Interlocked.Add(ref s_drained, bytes);
+    }
 
-    /// <summary>Returns the bytes noted and starts counting again.</summary>
-    public static long Take() => Interlocked.Exchange(ref s_bytes, 0);
+    /// <summary>Bytes noted by <see cref="Note"/> since the last <see cref="Take"/>.</summary>
+    public static long Dropped => Volatile.Read(ref s_dropped);
+
+    /// <summary>Bytes noted by <see cref="NoteDrained"/> since the last <see cref="Take"/>.</summary>
+    public static long Drained => Volatile.Read(ref s_drained);
+
+    /// <summary>Returns all the bytes noted and starts counting again.</summary>
+    public static long Take() => Interlocked.Exchange(ref s_dropped, 0) + Interlocked.Exchange(ref s_drained, 0);
 }

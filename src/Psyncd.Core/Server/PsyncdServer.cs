@@ -24,9 +24,6 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     /// <summary>psyncd's own version.</summary>
     public const string Version = "0.1.0";
 
-    /// <summary>A client whose unprocessed input exceeds this is closed (Redis's client-query-buffer-limit default).</summary>
-    public const long MaxQueryBufferBytes = 1L << 30;
-
     private readonly List<IConnectionListener> _listeners = new();
     private readonly List<Task> _acceptLoops = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -49,6 +46,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Loop.AddExitHook(Keyspace.ExitLoop);
         Keyspace.Observer = new KeyspaceEvents(this);
         InitializeReplication();
+        InitializeOutputLimits();
         InitializeSubsystems();
     }
 
@@ -101,10 +99,10 @@ public sealed partial class PsyncdServer : IAsyncDisposable
             UnsafePreferInlineScheduling = true,
             NoDelay = true,
             Backlog = Options.TcpBacklog,
-            // Query buffer size is checked by the server itself (MaxQueryBufferBytes), so a large bulk
+            // Query buffer size is checked by the server itself (client-query-buffer-limit), so a large bulk
             // argument is never stuck behind the transport's back-pressure.
             MaxReadBufferSize = null,
-            MaxWriteBufferSize = 1024 * 1024,
+            MaxWriteBufferSize = ClientOutput.TransportBufferBytes,
             WaitForDataBeforeAllocatingBuffer = true,
         };
         _transport = new SocketTransportFactory(new OptionsWrapper<SocketTransportOptions>(transportOptions), NullLoggerFactory.Instance);
@@ -131,6 +129,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
                 File.SetUnixFileMode(Options.UnixSocket, (UnixFileMode)Options.UnixSocketPerm);
             Log.Notice("The server is now ready to accept connections at " + Options.UnixSocket);
         }
+        AnnounceStartup();
         // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
         OnStarted();
         StartReplicationFromConfig();

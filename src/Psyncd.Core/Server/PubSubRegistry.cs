@@ -5,8 +5,8 @@ namespace Psyncd.Server;
 
 /// <summary>
 /// Pub/sub's bookkeeping (Redis's server.pubsub_channels and server.pubsub_patterns): the subscribers of
-/// each channel and of each pattern, message delivery, and the <c>client-output-buffer-limit pubsub</c>
-/// check on subscribers (when a message is written to them, and from the cron for the soft limit's time).
+/// each channel and of each pattern, and message delivery (each delivery checks the subscriber's
+/// <c>client-output-buffer-limit</c>, see PsyncdServer.OutputLimits).
 /// Lives inside the command loop.
 /// </summary>
 public sealed class PubSubRegistry
@@ -19,17 +19,10 @@ public sealed class PubSubRegistry
     /// <summary>Pattern → subscribers, in subscription order.</summary>
     private readonly Dictionary<byte[], List<Client>> _patterns = new(ByteArrayComparer.Instance);
 
-    /// <summary>Clients with at least one subscription: the ones the pubsub output limit applies to.</summary>
-    private readonly HashSet<Client> _subscribers = new();
-
-    /// <summary>Subscribers over their output limit, closed once delivery is done.</summary>
-    private readonly List<Client> _overLimit = new();
-
     public PubSubRegistry(PsyncdServer server)
     {
         _server = server;
         server.ClientRemovedHandlers.Add(UnsubscribeAll);
-        server.AddCronJob(CheckSubscriberLimits);
         server.PubSubChannelCount = () => _channels.Count;
         server.PubSubPatternCount = () => _patterns.Count;
     }
@@ -144,7 +137,6 @@ public sealed class PubSubRegistry
             foreach (var pattern in patterns.ToArray())
                 UnsubscribePattern(client, pattern);
         }
-        _subscribers.Remove(client);
     }
 
     /// <summary>
@@ -186,7 +178,6 @@ public sealed class PubSubRegistry
                 }
             }
         }
-        CloseOverLimit();
         return receivers;
     }
 
@@ -212,65 +203,11 @@ public sealed class PubSubRegistry
         int count = (client.SubscribedChannels?.Count ?? 0) + patterns;
         client.SubscriptionCount = count;
         client.PatternSubscriptionCount = patterns;
-        if (count > 0)
-            _subscribers.Add(client);
-        else
-            _subscribers.Remove(client);
     }
 
     private void Delivered(Client client)
     {
         client.Output.RequestFlush();
-        if (IsOverLimit(client))
-            _overLimit.Add(client);
-    }
-
-    /// <summary>Redis's checkClientOutputBufferLimits for the pubsub class: hard limit at once, soft limit after its seconds.</summary>
-    private bool IsOverLimit(Client client)
-    {
-        if (client.IsClosing || client.Has(ClientFlags.Replica) || client.Has(ClientFlags.Master))
-            return false;
-        var limit = _server.Options.PubSubOutputLimit;
-        long used = client.Output.PendingBytes;
-        if (limit.HardBytes > 0 && used >= limit.HardBytes)
-            return true;
-        if (limit.SoftBytes > 0 && used >= limit.SoftBytes)
-        {
-            long now = Environment.TickCount64 / 1000;
-            if (client.PubSubSoftLimitSince == 0)
-            {
-                client.PubSubSoftLimitSince = now;
-                return false;
-            }
-            return now - client.PubSubSoftLimitSince > limit.SoftSeconds;
-        }
-        client.PubSubSoftLimitSince = 0;
-        return false;
-    }
-
-    private void CheckSubscriberLimits()
-    {
-        if (_subscribers.Count == 0)
-            return;
-        foreach (var client in _subscribers)
-        {
-            if (IsOverLimit(client))
-                _overLimit.Add(client);
-        }
-        CloseOverLimit();
-    }
-
-    private void CloseOverLimit()
-    {
-        if (_overLimit.Count == 0)
-            return;
-        foreach (var client in _overLimit)
-        {
-            if (client.IsClosing)
-                continue;
-            _server.Log.Warning("Client " + client.Describe() + " scheduled to be closed ASAP for overcoming of output buffer limits.");
-            client.CloseAsap();
-        }
-        _overLimit.Clear();
+        _server.CheckOutputLimit(client);
     }
 }

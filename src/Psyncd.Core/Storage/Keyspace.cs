@@ -243,6 +243,22 @@ public sealed unsafe partial class Keyspace : IDisposable
     }
 
     /// <summary>
+    /// Refuses now (<see cref="StoreFullException"/>), before a command changes anything, new records of
+    /// <paramref name="bytes"/> in all that would not fit. For commands that write several records (MSET) or
+    /// change a value in place before they write a record (SMOVE, RPOPLPUSH, RESTORE REPLACE): a full store
+    /// then refuses them whole instead of half-way. Twice the room is asked, since a record that does not
+    /// fit at the end of a page starts the next one.
+    /// </summary>
+    public void EnsureRoomForRecords(long bytes) => EnsureRoom(2 * bytes);
+
+    /// <summary>Log bytes of the record of a string value (see <see cref="EnsureRoomForRecords"/>).</summary>
+    public long StringRecordBytes(int keyLength, int valueLength)
+        => RecordSize(keyLength, ValueLayout.InlineSize(Math.Min(valueLength, MaxInlineStringLength), true));
+
+    /// <summary>Log bytes of the record of a collection (its value lives in the heap; see <see cref="EnsureRoomForRecords"/>).</summary>
+    public long ObjectRecordBytes(int keyLength) => RecordSize(keyLength, ValueLayout.InlineSize(0, true));
+
+    /// <summary>
     /// Called before a command that may add data: when the log is short of room for about
     /// <paramref name="estimate"/> bytes and compaction can reclaim garbage, compacts now. Returns false when
     /// the room is not there (the command is refused with an OOM error).

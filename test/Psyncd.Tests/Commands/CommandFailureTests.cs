@@ -107,4 +107,82 @@ public class CommandFailureTests
         using var r = _replica.Connect();
         Assert.That(r.Command("TTL", "fail:exec:key"), Is.EqualTo(":-1\r\n"), "the key's state went over, its lost time to live included");
     }
+
+    /// <summary>Sets 900-byte strings until the store refuses one (OOM); returns how many were set.</summary>
+    private static int FillUntilFull(RawClient c)
+    {
+        var value = new string('v', 900);
+        for (int start = 0; start < 100_000; start += 500)
+        {
+            for (int i = start; i < start + 500; i++)
+                c.Send("SET", "fill:" + i, value);
+            bool full = false;
+            for (int i = start; i < start + 500; i++)
+                full |= c.ReadReply().StartsWith("-OOM ", StringComparison.Ordinal);
+            if (full)
+                return start + 500;
+        }
+        Assert.Fail("the store never filled");
+        return 0;
+    }
+
+    [Test]
+    public void AFullStoreRefusesMultiKeyWritesWholeNeverHalfWay()
+    {
+        using var server = ServerProcess.StartPsyncd("--store-log-memory", "16mb", "--store-log-page-size", "1mb");
+        using var c = server.Connect();
+        c.Command("SADD", "full:src", "m1", "m2");
+        const int Tiny = 5000;
+        for (int i = 0; i < Tiny; i++)
+            c.Send("SET", "tiny:" + i, "x");
+        for (int i = 0; i < Tiny; i++)
+            c.ReadReply();
+        int filled = FillUntilFull(c);
+        // SETs are refused with room to spare; writes not refused up front (a new time to live rewrites a
+        // record) take the rest, down to the last few bytes.
+        bool full = false;
+        for (int i = 0; i < filled && !full; i++)
+            full = c.Command("PEXPIRE", "fill:" + i, "100000000").StartsWith("-OOM ", StringComparison.Ordinal);
+        full = false;
+        for (int i = 0; i < Tiny && !full; i++)
+            full = c.Command("PEXPIRE", "tiny:" + i, "100000000").StartsWith("-OOM ", StringComparison.Ordinal);
+        Assert.That(full, Is.True, "the store filled up");
+
+        // SMOVE is not refused up front (it frees as much as it takes), but its new destination is a record.
+        Assert.That(c.Command("SMOVE", "full:src", "full:dst", "m1"), Does.StartWith("-OOM "));
+        Assert.That(c.Command("SISMEMBER", "full:src", "m1"), Is.EqualTo(":1\r\n"), "the member stays where it was");
+
+        // Room for a few of the MSETs queued below: each passes EXEC's checks, then they fill the store.
+        for (int i = 0; i < 1500; i++)
+            c.Send("DEL", "fill:" + i);
+        for (int i = 0; i < 1500; i++)
+            c.ReadReply();
+        const int Commands = 40, Pairs = 20;
+        var big = new string('w', 2000);
+        c.Command("MULTI");
+        for (int m = 0; m < Commands; m++)
+        {
+            var args = new List<string> { "MSET" };
+            for (int p = 0; p < Pairs; p++)
+                args.AddRange(["full:m" + m + ":" + p, big]);
+            Assert.That(c.Command(args.ToArray()), Is.EqualTo("+QUEUED\r\n"));
+        }
+        var exec = (object?[])c.Call("EXEC")!;
+        int refused = 0;
+        for (int m = 0; m < Commands; m++)
+        {
+            bool ok = exec[m] is "OK";
+            if (!ok)
+            {
+                Assert.That(exec[m], Is.InstanceOf<RespError>().And.Property("Message").StartsWith("OOM "), "MSET " + m);
+                refused++;
+            }
+            int present = 0;
+            for (int p = 0; p < Pairs; p++)
+                present += (long)c.Call("EXISTS", "full:m" + m + ":" + p)! == 1 ? 1 : 0;
+            Assert.That(present, Is.EqualTo(ok ? Pairs : 0), "MSET " + m + " applied whole or not at all (" + (ok ? "OK" : "OOM") + ")");
+        }
+        Assert.That(refused, Is.GreaterThan(0), "the transaction wrote more than the room made (" + filled + " keys filled the store)");
+        Assert.That(server.Output, Does.Not.Contain("Unexpected exception"));
+    }
 }

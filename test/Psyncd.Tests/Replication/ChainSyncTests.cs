@@ -15,9 +15,12 @@ public class ChainSyncTests
     /// the next write (no SELECT before it: the stream is still in db 2) must land in db 2 on C.
     /// </summary>
     private static void SubReplicaStartsInTheStreamsDatabase(Func<ServerProcess> startTop, Func<int, ServerProcess> startBottom, params string[] middleArgs)
+        => SubReplicaStartsInTheStreamsDatabase(startTop, top => ServerProcess.StartPsyncd(["--slaveof", "127.0.0.1", top.ToString(), .. middleArgs]), startBottom);
+
+    private static void SubReplicaStartsInTheStreamsDatabase(Func<ServerProcess> startTop, Func<int, ServerProcess> startMiddle, Func<int, ServerProcess> startBottom)
     {
         using var top = startTop();
-        using var middle = ServerProcess.StartPsyncd(["--slaveof", "127.0.0.1", top.Port.ToString(), .. middleArgs]);
+        using var middle = startMiddle(top.Port);
         ReplicationWatch.WaitForSync(top.Port, middle.Port);
         using var a = top.Connect();
         a.Command("SELECT", "2");
@@ -47,6 +50,14 @@ public class ChainSyncTests
         => SubReplicaStartsInTheStreamsDatabase(
             () => ServerProcess.StartRedis(),
             port => ServerProcess.StartRedis("--replicaof", "127.0.0.1", port.ToString(), "--repl-diskless-load", "disabled"));
+
+    /// <summary>The reference: redis-server in the middle of psyncd nodes.</summary>
+    [Test]
+    public void RedisMiddleSubReplicaStartsInTheStreamsDatabase()
+        => SubReplicaStartsInTheStreamsDatabase(
+            () => ServerProcess.StartPsyncd(),
+            top => ServerProcess.StartRedis("--replicaof", "127.0.0.1", top.ToString()),
+            port => ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", port.ToString()));
 
     [Test]
     public void DisklessSubReplicaStartsInTheStreamsDatabase()

@@ -154,6 +154,38 @@ public class ProtectionTests
     }
 
     [Test]
+    public void UnauthenticatedClientsAreLimitedToSmallRequests()
+    {
+        foreach (var (request, error) in new[]
+        {
+            ("*11\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"),
+            ("*2\r\n$4\r\nAUTH\r\n$16385\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"),
+        })
+        {
+            foreach (var server in new[] { _password.Psyncd, _password.Redis })
+            {
+                using var c = server.Connect();
+                c.SendRaw(request);
+                Assert.That(c.ReadReply(), Is.EqualTo(error), server.Name);
+                Assert.That(c.IsClosedByServer(TimeSpan.FromSeconds(10)), Is.True, server.Name + " closes the connection");
+            }
+        }
+
+        // At the limits, requests are read (and refused for want of AUTH); after AUTH there are no such limits.
+        string[] ten = { "MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e" };
+        string[] twelve = { "MSET", "u:a", "1", "u:b", "2", "u:c", "3", "u:d", "4", "u:e", "5", "u:f" };
+        var replies = Same(_password, null,
+            ten,
+            new[] { "AUTH", new string('p', 16384) },
+            new[] { "AUTH", "pw" },
+            twelve.Append("6").ToArray(),
+            new[] { "SET", "u:big", new string('b', 20000) },
+            new[] { "STRLEN", "u:big" });
+        Assert.That(replies[0], Is.EqualTo("-NOAUTH Authentication required.\r\n"));
+        Assert.That(replies[3..], Is.EqualTo(new[] { "+OK\r\n", "+OK\r\n", ":20000\r\n" }));
+    }
+
+    [Test]
     public void BadValuesAreRefusedAtStartup()
     {
         foreach (var directive in new[] { "--enable-debug-command", "--enable-protected-configs" })
