@@ -100,7 +100,7 @@ public sealed partial class PsyncdServer
                 // They are collected while loading and written once the restored history is in place,
                 // so a replica that continues it deletes them too; with no history they go nowhere.
                 var dels = Processor.Propagation;
-                var reader = LoadRdbFile(path, dels.AddDel);
+                var reader = LoadRdbFile(path, onExpiredDropped: dels.AddDel);
                 Replication.RestoreFromRdb(reader.Aux);
                 dels.FlushTo(Stream, wrap: false);
             });
@@ -120,10 +120,14 @@ public sealed partial class PsyncdServer
     /// <summary>
     /// Loads an RDB file into the keyspace (inside the loop); a master drops the keys already expired, each
     /// reported to <paramref name="onExpiredDropped"/>. Throws <see cref="RdbCorruptException"/> on bad data.
+    /// With <paramref name="letOthersIn"/>, the loop is left for a moment every <see cref="LoadingPauseMs"/> ms, so
+    /// that other clients are answered meanwhile (-LOADING but for commands with the loading flag, as Redis's
+    /// processEventsWhileBlocked does); the caller must hold the loop exactly once and set <see cref="Loading"/>.
     /// </summary>
-    public RdbReader LoadRdbFile(string path, KeyEventHandler? onExpiredDropped = null)
+    public RdbReader LoadRdbFile(string path, bool letOthersIn = false, KeyEventHandler? onExpiredDropped = null)
     {
         Debug.Assert(Loop.IsInside);
+        Debug.Assert(!letOthersIn || Loading, "only a load that others see as loading may let them in");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var reader = new RdbReader(file);
         // Only a master drops keys already expired (Redis's iAmMaster() in rdbLoad). A server started with
@@ -131,10 +135,26 @@ public sealed partial class PsyncdServer
         // was down is still its master's to expire, and the master may have used it before its own clock
         // reached the TTL (a PFMERGE, RPOPLPUSH ... waiting in the backlog the replica resumes from).
         bool replica = IsReplica || Options.SlaveOf is not null;
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !replica, onExpiredDropped);
+        long pausedAt = Environment.TickCount64;
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !replica, letOthersIn ? LetOthersIn : null, onExpiredDropped);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
+
+        void LetOthersIn()
+        {
+            long now = Environment.TickCount64;
+            if (now - pausedAt < LoadingPauseMs)
+                return;
+            Loop.Exit();
+            // Give the threads waiting at the loop's door a chance before taking it back.
+            Thread.Yield();
+            Loop.Enter();
+            pausedAt = Environment.TickCount64;
+        }
     }
+
+    /// <summary>How long a load may hold the loop before it lets other clients in (Redis processes events every 2 MB).</summary>
+    private const int LoadingPauseMs = 50;
 
     // ------------------------------------------------------------------
     // SAVE
@@ -325,6 +345,12 @@ public sealed partial class PsyncdServer
             return result;
         }
         CancelBgsave();
+        // A dataset half loaded must never become the dump (Redis shuts down without saving while it loads).
+        if (Loading)
+        {
+            Log.Warning("Shutting down while loading: not saving the partly loaded dataset.");
+            return true;
+        }
         if (!(save ?? Options.Save.Count > 0))
             return true;
         Log.Notice("Saving the final RDB snapshot before exiting.");
@@ -339,6 +365,8 @@ public sealed partial class PsyncdServer
     /// <summary>DEBUG RELOAD (inside the loop): save, empty the keyspace, load the dump back. Returns null or the error text.</summary>
     public string? DebugReload()
     {
+        if (Loading)
+            return "LOADING Redis is loading the dataset in memory";
         if (SaveForeground() is not null)
             return "ERR Error trying to save the DB";
         Keyspace.FlushAll();
