@@ -113,7 +113,12 @@ public sealed partial class PsyncdServer
         Debug.Assert(Loop.IsInside);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var reader = new RdbReader(file);
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !IsReplica);
+        // Only a master drops the keys whose time has passed. A replica keeps them: its master deletes them
+        // with a DEL in the stream, and the stream that follows the file may still read them (a replica
+        // restarted on its dump resumes a stream written while they lived). The role is the configured one
+        // (slaveof), as Redis's iAmMaster reads masterhost: at startup the dump is loaded before the link to
+        // the master exists, so IsReplica would still say master.
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: Options.SlaveOf is null);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
     }
