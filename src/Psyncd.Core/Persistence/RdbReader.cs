@@ -55,8 +55,9 @@ public sealed class RdbReader
     /// <summary>
     /// Reads a whole RDB into <paramref name="keyspace"/> (which the caller has emptied as needed), inside the
     /// command loop. Keys whose expiry is before <paramref name="nowMs"/> are dropped when <paramref name="dropExpired"/>.
+    /// <paramref name="pause"/>, when given, is called between two keys every <see cref="KeysBetweenPauses"/> keys.
     /// </summary>
-    public void Load(Keyspace keyspace, long nowMs, bool dropExpired)
+    public void Load(Keyspace keyspace, long nowMs, bool dropExpired, Action? pause = null)
     {
         ReadMagic();
         int db = 0;
@@ -149,8 +150,13 @@ public sealed class RdbReader
             else
                 KeysLoaded++;
             expireAt = -1;
+            if (pause is not null && ((KeysLoaded + KeysExpired) % KeysBetweenPauses) == 0)
+                pause();
         }
     }
+
+    /// <summary>How often <see cref="Load"/> calls its pause: often enough to be cheap to check, rare enough to cost nothing.</summary>
+    public const int KeysBetweenPauses = 1024;
 
     /// <summary>
     /// Reads one value of a DUMP payload (type byte then body) from a stream of exactly that value: a string

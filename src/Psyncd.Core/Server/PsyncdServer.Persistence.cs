@@ -107,21 +107,43 @@ public sealed partial class PsyncdServer
         Log.Notice("DB loaded from disk: " + watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds");
     }
 
-    /// <summary>Loads an RDB file into the keyspace (inside the loop). Throws <see cref="RdbCorruptException"/> on bad data.</summary>
-    public RdbReader LoadRdbFile(string path)
+    /// <summary>
+    /// Loads an RDB file into the keyspace (inside the loop). Throws <see cref="RdbCorruptException"/> on bad data.
+    /// With <paramref name="letOthersIn"/>, the loop is left for a moment every <see cref="LoadingPauseMs"/> ms, so
+    /// that other clients are answered meanwhile (-LOADING but for commands with the loading flag, as Redis's
+    /// processEventsWhileBlocked does); the caller must hold the loop exactly once and set <see cref="Loading"/>.
+    /// </summary>
+    public RdbReader LoadRdbFile(string path, bool letOthersIn = false)
     {
         Debug.Assert(Loop.IsInside);
+        Debug.Assert(!letOthersIn || Loading, "only a load that others see as loading may let them in");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var reader = new RdbReader(file);
+        long pausedAt = Environment.TickCount64;
         // Only a master drops the keys whose time has passed. A replica keeps them: its master deletes them
         // with a DEL in the stream, and the stream that follows the file may still read them (a replica
         // restarted on its dump resumes a stream written while they lived). The role is the configured one
         // (slaveof), as Redis's iAmMaster reads masterhost: at startup the dump is loaded before the link to
         // the master exists, so IsReplica would still say master.
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: Options.SlaveOf is null);
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: Options.SlaveOf is null, letOthersIn ? LetOthersIn : null);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
+
+        void LetOthersIn()
+        {
+            long now = Environment.TickCount64;
+            if (now - pausedAt < LoadingPauseMs)
+                return;
+            Loop.Exit();
+            // Give the threads waiting at the loop's door a chance before taking it back.
+            Thread.Yield();
+            Loop.Enter();
+            pausedAt = Environment.TickCount64;
+        }
     }
+
+    /// <summary>How long a load may hold the loop before it lets other clients in (Redis processes events every 2 MB).</summary>
+    private const int LoadingPauseMs = 50;
 
     // ------------------------------------------------------------------
     // SAVE
@@ -312,6 +334,12 @@ public sealed partial class PsyncdServer
             return result;
         }
         CancelBgsave();
+        // A dataset half loaded must never become the dump (Redis shuts down without saving while it loads).
+        if (Loading)
+        {
+            Log.Warning("Shutting down while loading: not saving the partly loaded dataset.");
+            return true;
+        }
         if (!(save ?? Options.Save.Count > 0))
             return true;
         Log.Notice("Saving the final RDB snapshot before exiting.");
@@ -326,6 +354,8 @@ public sealed partial class PsyncdServer
     /// <summary>DEBUG RELOAD (inside the loop): save, empty the keyspace, load the dump back. Returns null or the error text.</summary>
     public string? DebugReload()
     {
+        if (Loading)
+            return "LOADING Redis is loading the dataset in memory";
         if (SaveForeground() is not null)
             return "ERR Error trying to save the DB";
         Keyspace.FlushAll();
