@@ -130,13 +130,13 @@ public sealed partial class PsyncdServer
         Debug.Assert(!letOthersIn || Loading, "only a load that others see as loading may let them in");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var reader = new RdbReader(file);
-        // Only a master drops keys already expired (Redis's iAmMaster() in rdbLoad). A server started with
-        // slaveof is a replica although its link comes up only after this load: a key that expired while it
-        // was down is still its master's to expire, and the master may have used it before its own clock
-        // reached the TTL (a PFMERGE, RPOPLPUSH ... waiting in the backlog the replica resumes from).
-        bool replica = IsReplica || Options.SlaveOf is not null;
         long pausedAt = Environment.TickCount64;
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !replica, letOthersIn ? LetOthersIn : null, onExpiredDropped);
+        // Only a master drops the keys whose time has passed. A replica keeps them: its master deletes them
+        // with a DEL in the stream, and the stream that follows the file may still read them (a replica
+        // restarted on its dump resumes a stream written while they lived). The role is the configured one
+        // (slaveof), as Redis's iAmMaster reads masterhost: at startup the dump is loaded before the link to
+        // the master exists, so IsReplica would still say master.
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: Options.SlaveOf is null, letOthersIn ? LetOthersIn : null, onExpiredDropped);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
 
