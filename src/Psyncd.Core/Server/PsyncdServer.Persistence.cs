@@ -167,7 +167,9 @@ public sealed partial class PsyncdServer
     public string? SaveForeground()
     {
         Debug.Assert(Loop.IsInside);
-        if (Keyspace.IsSnapshotRunning)
+        // A BGSAVE runs until FinishBgsave, not only while it walks the keyspace: after the walk its thread
+        // still writes, syncs and renames the same temp file, which a SAVE now would truncate and delete.
+        if (_bgsave is not null || Keyspace.IsSnapshotRunning)
             return "ERR Background save already in progress";
         string temp = TempRdbPath;
         try

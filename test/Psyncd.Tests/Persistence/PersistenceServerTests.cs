@@ -66,6 +66,57 @@ public class PersistenceServerTests
         Directory.Delete(dir, recursive: true);
     }
 
+    /// <summary>
+    /// A BGSAVE's walk of the keyspace ends inside the loop, but its file is written out, synced and renamed
+    /// after that, outside it: until the save reports its end, SAVE must answer as Redis does while a child
+    /// saves, not open the same temp file (which failed with a bare -ERR and deleted the BGSAVE's file).
+    /// </summary>
+    [Test]
+    public void SaveIsRefusedUntilABgsaveHasWrittenItsFile()
+    {
+        string dir = ServerProcess.NewDir();
+        var options = new Psyncd.Config.ServerOptions { Port = 0, Dir = dir };
+        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        var server = new Psyncd.Server.PsyncdServer(options, log);
+        var value = new byte[1000];
+        server.Loop.Run(() =>
+        {
+            for (int i = 0; i < 20000; i++)
+                server.Keyspace.SetString(0, Encoding.ASCII.GetBytes("key:" + i), value);
+        });
+        string? save = null;
+        bool caught = false;
+        // The moment between the walk's end and the save's end is short: each BGSAVE offers one.
+        for (int attempt = 0; attempt < 20 && !caught; attempt++)
+        {
+            string? started = null;
+            server.Loop.Run(() => started = server.StartBgsave());
+            Assert.That(started, Is.Null);
+            bool ended = Eventually.Within(() =>
+            {
+                bool over = false;
+                server.Loop.Run(() =>
+                {
+                    if (server.BgsaveInProgress && !server.Keyspace.IsSnapshotRunning)
+                    {
+                        caught = true;
+                        save = server.SaveForeground();
+                    }
+                    over = !server.BgsaveInProgress;
+                });
+                return over;
+            }, TimeSpan.FromSeconds(30), poll: TimeSpan.Zero);
+            Assert.That(ended, Is.True, "the background save ends");
+        }
+        Assert.That(caught, Is.True, "a SAVE arrived after the walk, before the end of the save");
+        Assert.That(save, Is.EqualTo("ERR Background save already in progress"));
+        bool ok = false;
+        server.Loop.Run(() => ok = server.LastBgsaveStatusOk);
+        Assert.That(ok, Is.True, "the background save succeeded:\n" + File.ReadAllText(Path.Combine(dir, "log.txt")));
+        server.Keyspace.Dispose();
+        Directory.Delete(dir, recursive: true);
+    }
+
     [Test]
     public void BgsaveRepliesAsRedisDoes()
     {

@@ -130,6 +130,8 @@ public class MasterRestartTests
         {
             m.Command("SELECT", "2");
             Fill(m, "before", 100);
+            // Replicas synced first: no full sync's BGSAVE is running, which SAVE would have to wait for.
+            t.WaitForReplicas();
             Assert.That(m.Command("SAVE"), Is.EqualTo("+OK\r\n"));
             Fill(m, "lost", 20);
             t.WaitForReplicas();
