@@ -56,6 +56,15 @@ public sealed partial class PsyncdServer
 
     private string TempRdbPath => Path.Combine(Options.Dir, "temp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".rdb");
 
+    /// <summary>
+    /// Each BGSAVE writes a file of its own (<c>temp-&lt;pid&gt;-&lt;n&gt;.rdb</c>), as Redis's child writes one named
+    /// after its own pid: a cancelled BGSAVE's thread may still be writing when a SAVE or the next BGSAVE starts.
+    /// </summary>
+    private string NextBgsaveTempPath() =>
+        Path.Combine(Options.Dir, "temp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + (++_bgsaveCount).ToString(CultureInfo.InvariantCulture) + ".rdb");
+
+    private long _bgsaveCount;
+
     partial void OnStartedCore()
     {
         AddCronJob(CheckSavePoints);
@@ -237,7 +246,7 @@ public sealed partial class PsyncdServer
         _bgsave = snapshot;
         _bgsaveStartedMs = Environment.TickCount64;
         long dirtyAtStart = Keyspace.Dirty;
-        string temp = TempRdbPath;
+        string temp = NextBgsaveTempPath();
         string target = RdbPath;
         bool checksum = Options.RdbChecksum;
         Log.Notice("Background saving started");
@@ -260,22 +269,40 @@ public sealed partial class PsyncdServer
                 snapshot.StreamTo(file, checksum);
                 file.Flush(flushToDisk: true);
             }
-            File.Move(temp, target, overwrite: true);
         }
         catch (Exception e)
         {
             error = e is OperationCanceledException ? "cancelled" : e.Message;
             TryDelete(temp);
         }
-        Loop.Run(() => FinishBgsave(snapshot, error, dirtyAtStart));
+        Loop.Run(() => FinishBgsave(snapshot, error, dirtyAtStart, temp, target));
     }
 
-    private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart)
+    private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart, string temp, string target)
     {
         if (error is not null)
             snapshot.Cancel(); // the walk may not have started (the file could not be created)
         if (_bgsave != snapshot)
+        {
+            // Cancelled once its walk was over (a shutdown, which then saved in the foreground): its file is
+            // older than the dump now in place and must not replace it.
+            if (error is null)
+                TryDelete(temp);
             return;
+        }
+        // The rename happens here, inside the loop, so that it is decided together with the cancellation.
+        if (error is null)
+        {
+            try
+            {
+                File.Move(temp, target, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error = e.Message;
+                TryDelete(temp);
+            }
+        }
         _bgsave = null;
         LastBgsaveDurationSec = (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
         if (error is null)
