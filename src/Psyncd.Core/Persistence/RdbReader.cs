@@ -54,9 +54,11 @@ public sealed class RdbReader
 
     /// <summary>
     /// Reads a whole RDB into <paramref name="keyspace"/> (which the caller has emptied as needed), inside the
-    /// command loop. Keys whose expiry is before <paramref name="nowMs"/> are dropped when <paramref name="dropExpired"/>.
+    /// command loop. Keys whose expiry is before <paramref name="nowMs"/> are dropped when <paramref name="dropExpired"/>,
+    /// each reported to <paramref name="onDropped"/> when given.
+    /// <paramref name="pause"/>, when given, is called between two keys every <see cref="KeysBetweenPauses"/> keys.
     /// </summary>
-    public void Load(Keyspace keyspace, long nowMs, bool dropExpired)
+    public void Load(Keyspace keyspace, long nowMs, bool dropExpired, Action? pause = null, Server.KeyEventHandler? onDropped = null)
     {
         ReadMagic();
         int db = 0;
@@ -145,12 +147,20 @@ public sealed class RdbReader
                 throw e.InKey(db, key, type);
             }
             if (drop)
+            {
                 KeysExpired++;
+                onDropped?.Invoke(db, key);
+            }
             else
                 KeysLoaded++;
             expireAt = -1;
+            if (pause is not null && ((KeysLoaded + KeysExpired) % KeysBetweenPauses) == 0)
+                pause();
         }
     }
+
+    /// <summary>How often <see cref="Load"/> calls its pause: often enough to be cheap to check, rare enough to cost nothing.</summary>
+    public const int KeysBetweenPauses = 1024;
 
     /// <summary>
     /// Reads one value of a DUMP payload (type byte then body) from a stream of exactly that value: a string

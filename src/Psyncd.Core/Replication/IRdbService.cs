@@ -28,7 +28,8 @@ public interface IRdbService
     /// <summary>
     /// Replaces the whole dataset with the RDB file at <paramref name="path"/> and returns its AUX fields.
     /// Throws when the file cannot be loaded (<see cref="Persistence.RdbCorruptException"/> for bad or unsupported
-    /// data); the dataset then holds what was loaded before the failure, which the caller must discard.
+    /// data); the dataset then holds what was loaded before the failure, which the caller must discard. The
+    /// caller holds the loop once: the load leaves it now and then, so that other clients get -LOADING.
     /// </summary>
     IReadOnlyDictionary<string, string> LoadReplacingDataset(string path);
 }

@@ -446,7 +446,7 @@ public sealed class MasterLink
     /// empties the databases again, a disk load of a corrupt file even stops the server. psyncd empties the
     /// dataset and keeps running. Until a full sync succeeds the replica then answers with an empty dataset
     /// (replica-serve-stale-data yes) or -MASTERDOWN (no), never with part of the master's. During the load
-    /// itself the loop is held, so no command sees a half-loaded dataset either.
+    /// itself, commands without the loading flag answer -LOADING, as Redis's do.
     /// </para>
     /// <para>
     /// Nothing may continue the old history from this empty dataset: neither a PSYNC after a restart on a

@@ -33,6 +33,14 @@ public sealed class PropagationList
         return _buffer;
     }
 
+    /// <summary>Adds a DEL of <paramref name="key"/>: how the deletion of an expired key reaches replicas.</summary>
+    public void AddDel(int db, ReadOnlySpan<byte> key)
+    {
+        var writer = Add(db, 2, replacesRequest: false);
+        writer.WriteBulk("DEL"u8);
+        writer.WriteBulk(key);
+    }
+
     /// <summary>Adds an item already encoded as a RESP array (a request as it was received).</summary>
     public void AddEncoded(int db, ReadOnlySpan<byte> command)
     {

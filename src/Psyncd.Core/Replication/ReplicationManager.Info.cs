@@ -83,26 +83,35 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>
-    /// At startup, after loading an RDB that carried repl-id and repl-offset: a replica resumes that
-    /// history with PSYNC; a master keeps it as its secondary id so its former replicas can continue.
+    /// At startup, after loading an RDB that carried repl-id, repl-offset and repl-stream-db: a replica
+    /// resumes that history with PSYNC; a master keeps it as its secondary id, with a backlog that starts
+    /// where the RDB ends, so its former replicas can continue (Redis 7.0's loadDataFromDisk).
     /// </summary>
     public void RestoreFromRdb(IReadOnlyDictionary<string, string> aux)
     {
+        // Redis 4.0 could save a repl-stream-db of -1 by mistake; such a file (or one without it) is not trusted.
         if (!aux.TryGetValue("repl-id", out var replId) || replId.Length != 40
-            || !aux.TryGetValue("repl-offset", out var offsetText) || !long.TryParse(offsetText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long offset))
+            || !aux.TryGetValue("repl-offset", out var offsetText) || !long.TryParse(offsetText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long offset)
+            || !aux.TryGetValue("repl-stream-db", out var dbText) || !int.TryParse(dbText, NumberStyles.None, CultureInfo.InvariantCulture, out int db))
             return;
         Stream.MasterReplOffset = offset;
         if (_server.Options.SlaveOf is not null)
         {
             ReplId = replId;
             ClearReplicationId2();
-            int db = aux.TryGetValue("repl-stream-db", out var dbText) && int.TryParse(dbText, NumberStyles.None, CultureInfo.InvariantCulture, out int d) ? d : 0;
             _restoredCache = new CachedMaster(replId, offset, db);
         }
         else
         {
+            // The dump holds exactly the dataset at its offset: a replica that stopped there (a SAVE or a
+            // SHUTDOWN with nothing written after it) continues from the backlog, which begins empty at the
+            // next byte. One that got later writes, lost with this process, asks for more than
+            // SecondReplOffset and syncs fully. Our own id stays the new one drawn at startup.
             ReplId2 = replId;
             SecondReplOffset = offset + 1;
+            Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
+            Stream.ResetStreamDb();
+            _noReplicasSinceMs = Environment.TickCount64;
         }
         Log.Notice("Restored replication state from the RDB: replid " + replId + ", offset " + offset);
     }

@@ -121,9 +121,7 @@ public sealed partial class PsyncdServer
         public void KeyExpired(int db, ReadOnlySpan<byte> key)
         {
             // A master propagates the deletion of an expired key as a DEL, so replicas delete it too.
-            var writer = _server.Processor.Propagation.Add(db, 2, replacesRequest: false);
-            writer.WriteBulk("DEL"u8);
-            writer.WriteBulk(key);
+            _server.Processor.Propagation.AddDel(db, key);
             _server.NotifyKeyspaceEvent(KeyspaceEventClass.Expired, "expired"u8, db, key);
             KeyModified(db, key);
         }

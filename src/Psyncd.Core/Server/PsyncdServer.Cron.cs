@@ -61,6 +61,10 @@ public sealed partial class PsyncdServer
     private void CronTick(int periodMs)
     {
         Stats.Sample();
+        // While a payload loads (the loader lets others in now and then), the cron must not act on a
+        // half-loaded dataset: no save point, expiry, compaction or replication duty (Redis's whileBlockedCron).
+        if (Loading)
+            return;
         // Active expiry may use a quarter of the cron period, as Redis's slow cycle does. A replica
         // never expires keys on its own: it waits for its master's DELs.
         Keyspace.ExpiryMode = IsReplica ? Storage.ExpiryMode.Hide : Storage.ExpiryMode.Delete;

@@ -56,6 +56,15 @@ public sealed partial class PsyncdServer
 
     private string TempRdbPath => Path.Combine(Options.Dir, "temp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".rdb");
 
+    /// <summary>
+    /// Each BGSAVE writes a file of its own (<c>temp-&lt;pid&gt;-&lt;n&gt;.rdb</c>), as Redis's child writes one named
+    /// after its own pid: a cancelled BGSAVE's thread may still be writing when a SAVE or the next BGSAVE starts.
+    /// </summary>
+    private string NextBgsaveTempPath() =>
+        Path.Combine(Options.Dir, "temp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + (++_bgsaveCount).ToString(CultureInfo.InvariantCulture) + ".rdb");
+
+    private long _bgsaveCount;
+
     partial void OnStartedCore()
     {
         AddCronJob(CheckSavePoints);
@@ -93,7 +102,17 @@ public sealed partial class PsyncdServer
         Loading = true;
         try
         {
-            Loop.Run(() => Replication.RestoreFromRdb(LoadRdbFile(path).Aux));
+            Loop.Run(() =>
+            {
+                // A master drops the keys that expired while it was down, on its own clock: as for any
+                // expiry, its replicas get a DEL for each (Redis 7.0 feeds them to the backlog at load).
+                // They are collected while loading and written once the restored history is in place,
+                // so a replica that continues it deletes them too; with no history they go nowhere.
+                var dels = Processor.Propagation;
+                var reader = LoadRdbFile(path, onExpiredDropped: dels.AddDel);
+                Replication.RestoreFromRdb(reader.Aux);
+                dels.FlushTo(Stream, wrap: false);
+            });
         }
         catch (RdbCorruptException e)
         {
@@ -107,16 +126,44 @@ public sealed partial class PsyncdServer
         Log.Notice("DB loaded from disk: " + watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds");
     }
 
-    /// <summary>Loads an RDB file into the keyspace (inside the loop). Throws <see cref="RdbCorruptException"/> on bad data.</summary>
-    public RdbReader LoadRdbFile(string path)
+    /// <summary>
+    /// Loads an RDB file into the keyspace (inside the loop); a master drops the keys already expired, each
+    /// reported to <paramref name="onExpiredDropped"/>. Throws <see cref="RdbCorruptException"/> on bad data.
+    /// With <paramref name="letOthersIn"/>, the loop is left for a moment every <see cref="LoadingPauseMs"/> ms, so
+    /// that other clients are answered meanwhile (-LOADING but for commands with the loading flag, as Redis's
+    /// processEventsWhileBlocked does); the caller must hold the loop exactly once and set <see cref="Loading"/>.
+    /// </summary>
+    public RdbReader LoadRdbFile(string path, bool letOthersIn = false, KeyEventHandler? onExpiredDropped = null)
     {
         Debug.Assert(Loop.IsInside);
+        Debug.Assert(!letOthersIn || Loading, "only a load that others see as loading may let them in");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var reader = new RdbReader(file);
-        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: !IsReplica);
+        long pausedAt = Environment.TickCount64;
+        // Only a master drops the keys whose time has passed. A replica keeps them: its master deletes them
+        // with a DEL in the stream, and the stream that follows the file may still read them (a replica
+        // restarted on its dump resumes a stream written while they lived). The role is the configured one
+        // (slaveof), as Redis's iAmMaster reads masterhost: at startup the dump is loaded before the link to
+        // the master exists, so IsReplica would still say master.
+        reader.Load(Keyspace, Keyspace.NowMs, dropExpired: Options.SlaveOf is null, letOthersIn ? LetOthersIn : null, onExpiredDropped);
         DirtyAtLastSave = Keyspace.Dirty;
         return reader;
+
+        void LetOthersIn()
+        {
+            long now = Environment.TickCount64;
+            if (now - pausedAt < LoadingPauseMs)
+                return;
+            Loop.Exit();
+            // Give the threads waiting at the loop's door a chance before taking it back.
+            Thread.Yield();
+            Loop.Enter();
+            pausedAt = Environment.TickCount64;
+        }
     }
+
+    /// <summary>How long a load may hold the loop before it lets other clients in (Redis processes events every 2 MB).</summary>
+    private const int LoadingPauseMs = 50;
 
     // ------------------------------------------------------------------
     // SAVE
@@ -129,7 +176,9 @@ public sealed partial class PsyncdServer
     public string? SaveForeground()
     {
         Debug.Assert(Loop.IsInside);
-        if (Keyspace.IsSnapshotRunning)
+        // A BGSAVE runs until FinishBgsave, not only while it walks the keyspace: after the walk its thread
+        // still writes, syncs and renames the same temp file, which a SAVE now would truncate and delete.
+        if (_bgsave is not null || Keyspace.IsSnapshotRunning)
             return "ERR Background save already in progress";
         string temp = TempRdbPath;
         try
@@ -197,7 +246,7 @@ public sealed partial class PsyncdServer
         _bgsave = snapshot;
         _bgsaveStartedMs = Environment.TickCount64;
         long dirtyAtStart = Keyspace.Dirty;
-        string temp = TempRdbPath;
+        string temp = NextBgsaveTempPath();
         string target = RdbPath;
         bool checksum = Options.RdbChecksum;
         Log.Notice("Background saving started");
@@ -220,22 +269,40 @@ public sealed partial class PsyncdServer
                 snapshot.StreamTo(file, checksum);
                 file.Flush(flushToDisk: true);
             }
-            File.Move(temp, target, overwrite: true);
         }
         catch (Exception e)
         {
             error = e is OperationCanceledException ? "cancelled" : e.Message;
             TryDelete(temp);
         }
-        Loop.Run(() => FinishBgsave(snapshot, error, dirtyAtStart));
+        Loop.Run(() => FinishBgsave(snapshot, error, dirtyAtStart, temp, target));
     }
 
-    private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart)
+    private void FinishBgsave(RdbSnapshot snapshot, string? error, long dirtyAtStart, string temp, string target)
     {
         if (error is not null)
             snapshot.Cancel(); // the walk may not have started (the file could not be created)
         if (_bgsave != snapshot)
+        {
+            // Cancelled once its walk was over (a shutdown, which then saved in the foreground): its file is
+            // older than the dump now in place and must not replace it.
+            if (error is null)
+                TryDelete(temp);
             return;
+        }
+        // The rename happens here, inside the loop, so that it is decided together with the cancellation.
+        if (error is null)
+        {
+            try
+            {
+                File.Move(temp, target, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error = e.Message;
+                TryDelete(temp);
+            }
+        }
         _bgsave = null;
         LastBgsaveDurationSec = (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
         if (error is null)
@@ -307,6 +374,12 @@ public sealed partial class PsyncdServer
             return result;
         }
         CancelBgsave();
+        // A dataset half loaded must never become the dump (Redis shuts down without saving while it loads).
+        if (Loading)
+        {
+            Log.Warning("Shutting down while loading: not saving the partly loaded dataset.");
+            return true;
+        }
         if (!(save ?? Options.Save.Count > 0))
             return true;
         Log.Notice("Saving the final RDB snapshot before exiting.");
@@ -321,6 +394,8 @@ public sealed partial class PsyncdServer
     /// <summary>DEBUG RELOAD (inside the loop): save, empty the keyspace, load the dump back. Returns null or the error text.</summary>
     public string? DebugReload()
     {
+        if (Loading)
+            return "LOADING Redis is loading the dataset in memory";
         if (SaveForeground() is not null)
             return "ERR Error trying to save the DB";
         Keyspace.FlushAll();

@@ -82,7 +82,15 @@ public sealed partial class PsyncdServer
         public IReadOnlyDictionary<string, string> LoadReplacingDataset(string path)
         {
             _server.Keyspace.FlushAll();
-            return _server.LoadRdbFile(path).Aux;
+            _server.Loading = true;
+            try
+            {
+                return _server.LoadRdbFile(path, letOthersIn: true).Aux;
+            }
+            finally
+            {
+                _server.Loading = false;
+            }
         }
     }
 }

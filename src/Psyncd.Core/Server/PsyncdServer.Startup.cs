@@ -28,7 +28,7 @@ public sealed partial class PsyncdServer
     }
 
     /// <summary>
-    /// Deletes the <c>temp-&lt;pid&gt;.rdb</c> files in <c>dir</c> that a save of a process no longer running left
+    /// Deletes the <c>temp-&lt;pid&gt;[-&lt;n&gt;].rdb</c> files in <c>dir</c> that a save of a process no longer running left
     /// behind (a save killed half-way): nothing will ever rename them, and they can be as large as the dataset.
     /// A file of a process that is still alive (another server sharing the directory) is left alone.
     /// </summary>
@@ -45,8 +45,10 @@ public sealed partial class PsyncdServer
         }
         foreach (var path in files)
         {
-            var name = Path.GetFileNameWithoutExtension(path.AsSpan());
-            if (!int.TryParse(name["temp-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            // temp-<pid>.rdb (SAVE) or temp-<pid>-<n>.rdb (BGSAVE).
+            var name = Path.GetFileNameWithoutExtension(path.AsSpan())["temp-".Length..];
+            int dash = name.IndexOf('-');
+            if (!int.TryParse(dash < 0 ? name : name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
                 continue;
             // Our own pid cannot have saved yet: a file with it is a dead process's whose pid was reused.
             if (pid != Environment.ProcessId && IsProcessAlive(pid))

@@ -66,6 +66,107 @@ public class PersistenceServerTests
         Directory.Delete(dir, recursive: true);
     }
 
+    /// <summary>An in-process server in a directory of its own, holding 20,000 keys of 1 KB.</summary>
+    private static Psyncd.Server.PsyncdServer ServerWithData(string dir, Psyncd.Server.ServerLog log)
+    {
+        var server = new Psyncd.Server.PsyncdServer(new Psyncd.Config.ServerOptions { Port = 0, Dir = dir }, log);
+        var value = new byte[1000];
+        server.Loop.Run(() =>
+        {
+            for (int i = 0; i < 20000; i++)
+                server.Keyspace.SetString(0, Encoding.ASCII.GetBytes("key:" + i), value);
+        });
+        return server;
+    }
+
+    /// <summary>
+    /// Starts BGSAVEs until one is caught between the end of its walk (inside the loop) and its end (its file
+    /// written, synced and renamed outside it), and runs <paramref name="atTail"/> there, inside the loop.
+    /// The moment is short; each BGSAVE offers one. Returns false when none was caught.
+    /// </summary>
+    private static bool AtTheTailOfABgsave(Psyncd.Server.PsyncdServer server, Action atTail)
+    {
+        bool caught = false;
+        for (int attempt = 0; attempt < 20 && !caught; attempt++)
+        {
+            string? started = null;
+            server.Loop.Run(() => started = server.StartBgsave());
+            Assert.That(started, Is.Null);
+            bool ended = Eventually.Within(() =>
+            {
+                bool over = false;
+                server.Loop.Run(() =>
+                {
+                    if (server.BgsaveInProgress && !server.Keyspace.IsSnapshotRunning)
+                    {
+                        caught = true;
+                        atTail();
+                    }
+                    over = caught || !server.BgsaveInProgress;
+                });
+                return over;
+            }, TimeSpan.FromSeconds(30), poll: TimeSpan.Zero);
+            Assert.That(ended, Is.True, "the background save ends");
+        }
+        return caught;
+    }
+
+    /// <summary>
+    /// Until a BGSAVE reports its end, SAVE answers as Redis does while a child saves. It used to see only the
+    /// walk, then open the BGSAVE's temp file: a bare -ERR, and the BGSAVE's file deleted.
+    /// </summary>
+    [Test]
+    public void SaveIsRefusedUntilABgsaveHasWrittenItsFile()
+    {
+        string dir = ServerProcess.NewDir();
+        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        var server = ServerWithData(dir, log);
+        string? save = null;
+        Assert.That(AtTheTailOfABgsave(server, () => save = server.SaveForeground()), Is.True, "a SAVE arrived after the walk, before the end of the save");
+        Assert.That(save, Is.EqualTo("ERR Background save already in progress"));
+        Assert.That(Eventually.Within(() =>
+        {
+            bool ok = false;
+            server.Loop.Run(() => ok = !server.BgsaveInProgress && server.LastBgsaveStatusOk);
+            return ok;
+        }, TimeSpan.FromSeconds(30)), Is.True, "the background save succeeded:\n" + File.ReadAllText(Path.Combine(dir, "log.txt")));
+        server.Keyspace.Dispose();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>
+    /// A shutdown cancels a running BGSAVE and saves in the foreground (Redis kills its child). Caught after
+    /// the walk, the BGSAVE's thread still writes and renames its file: the final save must neither fail on
+    /// that file (the server refused to exit) nor be replaced by the older snapshot afterwards.
+    /// </summary>
+    [Test]
+    public void ShutdownSaveDuringTheTailOfABgsaveKeepsTheFinalDump()
+    {
+        string dir = ServerProcess.NewDir();
+        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        var server = ServerWithData(dir, log);
+        bool saved = false;
+        Assert.That(AtTheTailOfABgsave(server, () =>
+        {
+            // Written after the BGSAVE's instant: only the final save has it.
+            server.Keyspace.SetString(0, "final"u8, "yes"u8);
+            saved = server.SaveOnShutdown(save: true);
+        }), Is.True, "a shutdown arrived after the walk, before the end of the save");
+        Assert.That(saved, Is.True, "the shutdown saved:\n" + File.ReadAllText(Path.Combine(dir, "log.txt")));
+        // The cancelled BGSAVE's thread ends on its own; then no temp file is left and the dump is the final one.
+        Assert.That(Eventually.Within(() => Directory.GetFiles(dir, "temp-*.rdb").Length == 0, TimeSpan.FromSeconds(30)), Is.True, "the BGSAVE's temp file is gone");
+        bool final = false;
+        server.Loop.Run(() =>
+        {
+            server.Keyspace.FlushAll();
+            server.LoadRdbFile(Path.Combine(dir, "dump.rdb"));
+            final = server.Keyspace.Exists(0, "final"u8);
+        });
+        Assert.That(final, Is.True, "the dump is the final save's, not the cancelled BGSAVE's");
+        server.Keyspace.Dispose();
+        Directory.Delete(dir, recursive: true);
+    }
+
     [Test]
     public void BgsaveRepliesAsRedisDoes()
     {
@@ -119,8 +220,8 @@ public class PersistenceServerTests
     {
         using var server = ServerProcess.StartPsyncd("--save", "3600 1");
         using var client = server.Connect();
-        // The temp file's path is taken by a directory: the save cannot create it.
-        string blocker = Path.Combine(server.Dir, "temp-" + server.Pid + ".rdb");
+        // The first BGSAVE's temp file's path is taken by a directory: the save cannot create it.
+        string blocker = Path.Combine(server.Dir, "temp-" + server.Pid + "-1.rdb");
         Directory.CreateDirectory(blocker);
         client.Call("SET", "k", "v");
         Assert.That(client.Command("BGSAVE"), Is.EqualTo("+Background saving started\r\n"));

@@ -206,6 +206,50 @@ public class LoadFailureTests
     }
 
     /// <summary>
+    /// While a payload loads, commands without the loading flag answer -LOADING (Redis's processCommand) and
+    /// INFO still answers: nobody waits for the whole load, and nobody sees the dataset half loaded.
+    /// </summary>
+    [Test]
+    [CancelAfter(120_000)]
+    public void WhileAPayloadLoadsCommandsAnswerLoading()
+    {
+        const int count = 200_000;
+        var payload = FakeMaster.Rdb(Keys("big:", count));
+        using var master = new FakeMaster(async (session, n) =>
+        {
+            await session.HandshakeAsync();
+            await ServeAsync(session, payload);
+        });
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        using var client = replica.Connect();
+        using var info = replica.Connect();
+        int loadingReplies = 0;
+        bool infoSaidLoading = false;
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            string reply = client.Command("DBSIZE");
+            if (reply == ":" + count + "\r\n")
+                break;
+            if (reply.StartsWith("-LOADING", StringComparison.Ordinal))
+            {
+                loadingReplies++;
+                infoSaidLoading |= ((string)info.Call("INFO", "persistence")!).Contains("loading:1");
+            }
+            else
+            {
+                Assert.That(reply, Is.EqualTo(":0\r\n"), "before the load, the replica's own (empty) dataset");
+            }
+            if (watch.Elapsed > TimeSpan.FromSeconds(90))
+                Assert.Fail("the payload was not loaded in 90 s");
+        }
+        TestContext.Out.WriteLine(loadingReplies + " -LOADING replies; loaded in " + watch.Elapsed.TotalSeconds + " s");
+        Assert.That(loadingReplies, Is.GreaterThan(0), "-LOADING while the payload loaded");
+        Assert.That(infoSaidLoading, "INFO answers during the load, with loading:1");
+        Assert.That(((string)info.Call("INFO", "persistence")!), Does.Contain("loading:0"));
+    }
+
+    /// <summary>
     /// The case the issue found: redis-server 7.0 holding a stream among many keys in several databases.
     /// The psyncd replica must serve nothing of it, say which key stopped it, and let the master snapshot
     /// at a backed-off rate (1, 2, 4 s...: at most 5 full syncs in 8 s, where a one-second retry makes 7 or more).

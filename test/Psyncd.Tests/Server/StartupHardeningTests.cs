@@ -74,15 +74,19 @@ public class StartupHardeningTests
         string dir = ServerProcess.NewDir();
         // Above any pid_max: certainly no live process. Our own pid: certainly alive.
         string dead = Path.Combine(dir, "temp-2147483646.rdb");
+        string deadBgsave = Path.Combine(dir, "temp-2147483646-3.rdb");
         string alive = Path.Combine(dir, "temp-" + Environment.ProcessId + ".rdb");
+        string aliveBgsave = Path.Combine(dir, "temp-" + Environment.ProcessId + "-1.rdb");
         string other = Path.Combine(dir, "temp-notapid.rdb");
-        foreach (var path in new[] { dead, alive, other })
+        foreach (var path in new[] { dead, deadBgsave, alive, aliveBgsave, other })
             File.WriteAllText(path, "REDIS0006 half-written");
         try
         {
             using var server = ServerProcess.StartPsyncdIn(dir, FreePort.Next());
             Assert.That(File.Exists(dead), Is.False, "a dead process's temp file is removed before the server serves");
+            Assert.That(File.Exists(deadBgsave), Is.False, "so is the file of a dead process's BGSAVE");
             Assert.That(File.Exists(alive), Is.True, "a live process's temp file is kept");
+            Assert.That(File.Exists(aliveBgsave), Is.True, "and its BGSAVE's");
             Assert.That(File.Exists(other), Is.True, "only temp-<pid>.rdb files are considered");
             Eventually.True(() => server.Output.Contains("Removed the stale temp file temp-2147483646.rdb"), TimeSpan.FromSeconds(10), "the removal is logged");
         }
