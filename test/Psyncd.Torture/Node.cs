@@ -83,6 +83,8 @@ public sealed class Node
             "--repl-ping-slave-period", "1",
             "--repl-diskless-sync", Diskless ? "yes" : "no",
             "--repl-diskless-sync-delay", "0",
+            // The harness's own DEBUG SET-ACTIVE-EXPIRE (a quiet kill-master); it connects over loopback.
+            "--enable-debug-command", "local",
         };
         if (Master is not null)
             args.AddRange(new[] { "--replicaof", "127.0.0.1", Link!.Port.ToString() });
