@@ -168,6 +168,10 @@ internal static class ClientCommands
         var sb = new StringBuilder();
         foreach (var client in ctx.Server.Clients.Values.OrderBy(c => c.Id))
         {
+            // A client being closed (killed, over its output limit) is gone for Redis, which frees it before
+            // the next command runs; here its connection ends on another thread a moment later.
+            if (client.Has(ClientFlags.CloseAsap))
+                continue;
             if (type is not null && TypeOf(client) != type)
                 continue;
             if (ids is not null && !ids.Contains(client.Id))

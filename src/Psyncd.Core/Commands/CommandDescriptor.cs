@@ -48,6 +48,9 @@ public enum CommandFlags
     /// <summary>F: O(1) or O(log N); never delays the server.</summary>
     Fast = 1 << 11,
 
+    /// <summary>Never in the slow log (EXEC: the commands it runs are logged each, as in Redis 7).</summary>
+    SkipSlowlog = 1 << 12,
+
     // ---- psyncd's own dispatch flags (not shown by COMMAND) ----
 
     /// <summary>Runs at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH...).</summary>

@@ -142,8 +142,8 @@ internal static partial class InfoCommand
         long maxOutput = 0;
         foreach (var client in server.Clients.Values)
         {
-            if (client.Has(ClientFlags.Replica))
-                continue;
+            if (client.Has(ClientFlags.Replica) || client.Has(ClientFlags.CloseAsap))
+                continue; // a client being closed is already gone for Redis (see CLIENT LIST)
             connected++;
             if (client.Has(ClientFlags.Blocked))
                 blocked++;

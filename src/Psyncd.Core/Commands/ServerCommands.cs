@@ -112,6 +112,7 @@ internal static class ServerCommands
         (CommandFlags.Loading, "loading"),
         (CommandFlags.Stale, "stale"),
         (CommandFlags.SkipMonitor, "skip_monitor"),
+        (CommandFlags.SkipSlowlog, "skip_slowlog"),
         (CommandFlags.Fast, "fast"),
     };
 

@@ -15,7 +15,7 @@ internal static class TransactionCommands
         const CommandFlags Common = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate;
         table.Add("multi", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Multi);
         // EXEC is shown to MONITOR after the commands it ran, as Redis 7 does (see Exec).
-        table.Add("exec", 1, Common | CommandFlags.SkipMonitor | CommandFlags.NotQueued, Exec);
+        table.Add("exec", 1, Common | CommandFlags.SkipMonitor | CommandFlags.SkipSlowlog | CommandFlags.NotQueued, Exec);
         table.Add("discard", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Discard);
         table.Add("watch", -2, Common | CommandFlags.Fast | CommandFlags.NotQueued, Watch, 1, -1, 1);
         // Redis queues UNWATCH inside MULTI (it is harmless there: EXEC unwatches anyway).

@@ -27,6 +27,7 @@ public static class ConfigRegistry
         Add(new("pidfile", (o, a) => o.PidFile = a[0], o => o.PidFile, mutable: false));
         Add(new("loglevel", (o, a) => o.LogLevel = ParseLogLevel(a[0]), o => o.LogLevel.ToString().ToLowerInvariant()));
         Add(new("logfile", (o, a) => o.LogFile = a[0], o => o.LogFile, mutable: false));
+        Add(new("always-show-logo", (o, a) => o.AlwaysShowLogo = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AlwaysShowLogo), mutable: false));
         Add(new("databases", (o, a) => o.Databases = ConfigValues.ParseInt(a[0], 1, 256, "Invalid number of databases"), o => Fmt(o.Databases), mutable: false));
         Add(new("syslog-enabled", (o, a) =>
         {

@@ -155,6 +155,13 @@ public sealed class ServerOptions
     /// </summary>
     public bool ProtectedMode { get; set; } = true;
 
+    /// <summary>
+    /// <c>always-show-logo</c>: log the startup banner (version, mode, <c>Port:</c>, <c>PID:</c>) even when the log
+    /// is not a terminal. Defaults to yes, where Redis 7 says no: Redis 2.8 always showed it, and tools of its
+    /// time (its own test runner) wait for its <c>PID:</c> line, also from a server that then fails to start.
+    /// </summary>
+    public bool AlwaysShowLogo { get; set; } = true;
+
     /// <summary><c>enable-debug-command</c>: who may run DEBUG. Defaults to no (Redis 7).</summary>
     public ProtectedAccess EnableDebugCommand { get; set; } = ProtectedAccess.No;
 

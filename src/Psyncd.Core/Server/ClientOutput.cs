@@ -76,7 +76,13 @@ public sealed class ClientOutput : ReplyWriter
     /// The transport pipe's pause threshold (Kestrel's MaxWriteBufferSize): a flush waits while the pipe holds
     /// at least this many bytes the socket has not taken yet.
     /// </summary>
-    public const int TransportBufferBytes = 1024 * 1024;
+    /// <remarks>
+    /// Small, as Redis's own reply buffer (16 kB, also left out of omem), because what the pipe holds is known
+    /// only to be at least this much while a flush waits (<see cref="UnsentBytes"/>): with 1 MB, omem jumped
+    /// from 0 to 1 MB, and a 100 kB output limit acted only past 1 MB. A flush whose bytes the socket takes
+    /// at once never waits, whatever its size.
+    /// </remarks>
+    public const int TransportBufferBytes = 16 * 1024;
 
     /// <summary>
     /// Bytes written and not yet taken by the socket, as the output buffer limits and CLIENT LIST's omem count them: the overflow,
@@ -179,8 +185,12 @@ public sealed class ClientOutput : ReplyWriter
         }
     }
 
-    /// <summary>Most overflow bytes moved into the pipe before the pipe is flushed again.</summary>
-    private const int MaxMovePerFlush = 256 * 1024;
+    /// <summary>
+    /// Most bytes moved into the pipe before it is flushed again. No more than the pipe's threshold: bytes
+    /// moved into a pipe the peer does not drain are counted only as that threshold, so a larger move would
+    /// make omem drop while the peer reads nothing (and restart a soft limit's clock).
+    /// </summary>
+    private const int MaxMovePerFlush = TransportBufferBytes;
 
     protected override void NextChunk(int sizeHint)
     {

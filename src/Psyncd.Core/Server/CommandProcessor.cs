@@ -228,7 +228,7 @@ public sealed class CommandProcessor
         cmd.Calls++;
         cmd.Microseconds += micros;
         _server.Stats.TotalCommandsProcessed++;
-        if (_server.SlowLog.IsEnabled)
+        if (_server.SlowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
             _server.SlowLog.Record(client, args, micros);
 
         if (fromMaster || _server.IsReplica)

@@ -94,6 +94,56 @@ public class AdminDifferentialTests
         Assert.That(p.Command(command), Is.EqualTo(r.Command(command)), string.Join(' ', command));
     }
 
+    /// <summary>
+    /// A killed client is gone from the very next command's view, as in Redis (which frees it before the next
+    /// command); psyncd listed it, with omem=0, until its connection had ended on another thread, so 2.8's
+    /// unit/obuf-limits read omem=0 from a subscriber already dropped for its output limit.
+    /// </summary>
+    [Test]
+    public void AKilledClientIsNotListedByTheNextCommand()
+    {
+        foreach (var server in new[] { _redis, _psyncd })
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                using var admin = server.Connect();
+                using var victim = server.Connect();
+                Assert.That(victim.Command("CLIENT", "SETNAME", "victim" + i), Is.EqualTo("+OK\r\n"));
+                string id = victim.Command("CLIENT", "ID")[1..^2];
+                // Pipelined: the listing runs right after the kill, with no time for the connection to end.
+                admin.SendRaw(RawClient.Encode(new[] { "CLIENT", "KILL", "ID", id }.Select(a => System.Text.Encoding.ASCII.GetBytes(a)).ToArray())
+                    .Concat(RawClient.Encode(new[] { "CLIENT", "LIST" }.Select(a => System.Text.Encoding.ASCII.GetBytes(a)).ToArray())).ToArray());
+                Assert.That(admin.ReadReply(), Is.EqualTo(":1\r\n"));
+                Assert.That(admin.ReadReply(), Does.Not.Contain(" name=victim" + i + " "), server.Name);
+            }
+        }
+    }
+
+    /// <summary>2.8's unit/slowlog "EXEC is not logged, just executed commands", as redis-server 7.0 does it too.</summary>
+    [Test]
+    public void ExecIsNotInTheSlowLogOnlyTheCommandsItRan()
+    {
+        foreach (var server in new[] { _redis, _psyncd })
+        {
+            using var c = server.Connect();
+            Assert.That(c.Command("CONFIG", "SET", "slowlog-log-slower-than", "100000"), Is.EqualTo("+OK\r\n"));
+            try
+            {
+                Assert.That(c.Command("SLOWLOG", "RESET"), Is.EqualTo("+OK\r\n"));
+                Assert.That(c.Command("MULTI"), Is.EqualTo("+OK\r\n"));
+                Assert.That(c.Command("DEBUG", "SLEEP", "0.2"), Is.EqualTo("+QUEUED\r\n"));
+                Assert.That(c.Command("EXEC"), Is.EqualTo("*1\r\n+OK\r\n"));
+                Assert.That(c.Command("SLOWLOG", "LEN"), Is.EqualTo(":1\r\n"), server.Name);
+                var entry = (object?[])((object?[])c.Call("SLOWLOG", "GET")!)[0]!;
+                Assert.That(entry[3], Is.EqualTo(new object?[] { "DEBUG", "SLEEP", "0.2" }), server.Name);
+            }
+            finally
+            {
+                c.Command("CONFIG", "SET", "slowlog-log-slower-than", "10000");
+            }
+        }
+    }
+
     [Test]
     public void InfoFieldNamesAreRedisFieldNames()
     {

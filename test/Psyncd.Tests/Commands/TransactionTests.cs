@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Psyncd.Tests.Support;
 using StackExchange.Redis;
 
@@ -196,20 +197,38 @@ public class TransactionTests
     public void AKeyThatExpiresAfterWatchFailsExec()
     {
         using var c = _server.Connect();
-        Assert.That(c.Command("SET", "tx:ttl", "1", "PX", "100"), Is.EqualTo("+OK\r\n"));
-        Assert.That(c.Command("WATCH", "tx:ttl"), Is.EqualTo("+OK\r\n"));
-        WaitMilliseconds(250);
+        SetWithTtlAndWatch(c, "tx:ttl", 100);
         Assert.That(c.Command("MULTI"), Is.EqualTo("+OK\r\n"));
         Assert.That(c.Command("PING"), Is.EqualTo("+QUEUED\r\n"));
         Assert.That(c.Command("EXEC"), Is.EqualTo("*-1\r\n"));
 
         // Also when a lookup deleted it meanwhile.
-        Assert.That(c.Command("SET", "tx:ttl", "1", "PX", "100"), Is.EqualTo("+OK\r\n"));
-        Assert.That(c.Command("WATCH", "tx:ttl"), Is.EqualTo("+OK\r\n"));
-        WaitMilliseconds(250);
+        SetWithTtlAndWatch(c, "tx:ttl", 100);
         Assert.That(c.Command("GET", "tx:ttl"), Is.EqualTo("$-1\r\n"));
         Assert.That(c.Command("MULTI"), Is.EqualTo("+OK\r\n"));
         Assert.That(c.Command("EXEC"), Is.EqualTo("*-1\r\n"));
+    }
+
+    /// <summary>
+    /// SET with a TTL and WATCH in one write, so that WATCH runs right after SET whatever the machine's load
+    /// (sent one by one, a loaded machine could let the key expire before WATCH: another case), then waits
+    /// until the key's TTL has run out on the server's clock (TIME), without a lookup that would delete it.
+    /// </summary>
+    private static void SetWithTtlAndWatch(RawClient c, string key, int ttlMs)
+    {
+        c.SendRaw(RawClient.Encode(new[] { "SET", key, "1", "PX", ttlMs.ToString() }.Select(Encoding.ASCII.GetBytes).ToArray())
+            .Concat(RawClient.Encode(new[] { "WATCH", key }.Select(Encoding.ASCII.GetBytes).ToArray())).ToArray());
+        Assert.That(c.ReadReply(), Is.EqualTo("+OK\r\n"));
+        Assert.That(c.ReadReply(), Is.EqualTo("+OK\r\n"));
+        // The SET ran before this reading of the clock: the key is expired once the clock is past it by the TTL.
+        long setNoLaterThan = ServerTimeMs(c);
+        Eventually.True(() => ServerTimeMs(c) > setNoLaterThan + ttlMs, TimeSpan.FromSeconds(10), key + "'s TTL ran out on the server's clock");
+    }
+
+    private static long ServerTimeMs(RawClient c)
+    {
+        var time = (object?[])c.Call("TIME")!;
+        return long.Parse((string)time[0]!) * 1000 + long.Parse((string)time[1]!) / 1000;
     }
 
     [Test]
@@ -297,8 +316,9 @@ public class TransactionTests
     [Test]
     public async Task StackExchangeRedisOptimisticCountersAddUp()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
-        using var mux2 = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        // A generous timeout: on a loaded machine the default second is not what this test checks.
+        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,syncTimeout=20000");
+        using var mux2 = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,syncTimeout=20000");
         const string key = "tx:counter";
         mux.GetDatabase().StringSet(key, "0");
         int failures = 0;

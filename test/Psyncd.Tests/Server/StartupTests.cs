@@ -119,12 +119,11 @@ public class StartupTests
         using var server = ServerProcess.StartPsyncd();
         using (var c = server.Connect())
             c.Command("SET", "k", "v");
-        var watch = Stopwatch.StartNew();
         Posix.Signal(server.Pid, signal);
-        Assert.That(server.WaitForExit(TimeSpan.FromSeconds(10)), Is.True, name + " stops the server");
-        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
-        Assert.That(server.ExitCode, Is.EqualTo(0));
-        Eventually.True(() => server.Output.Contains("Received " + name), TimeSpan.FromSeconds(5), "the signal is logged");
+        // The bound is generous: a loaded machine slows the runtime's exit, which is not what is checked here.
+        Assert.That(server.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, name + " stops the server");
+        Assert.That(server.ExitCode, Is.EqualTo(0), server.Output);
+        Assert.That(server.Output, Does.Contain("Received " + name), "the signal is logged");
     }
 
     [Test]

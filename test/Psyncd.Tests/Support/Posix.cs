@@ -14,4 +14,35 @@ public static class Posix
     private static extern int kill(int pid, int sig);
 
     public static void Signal(int pid, int signal) => kill(pid, signal);
+
+    /// <summary>
+    /// SIGSTOP, then waits until every thread of the process is stopped: the signal is delivered
+    /// asynchronously, and a thread still running could yet read from its sockets.
+    /// </summary>
+    public static void StopAndWait(int pid)
+    {
+        Signal(pid, SIGSTOP);
+        Eventually.True(() => AllThreadsStopped(pid), TimeSpan.FromSeconds(10), "process " + pid + " is stopped");
+    }
+
+    private static bool AllThreadsStopped(int pid)
+    {
+        foreach (var task in Directory.EnumerateDirectories("/proc/" + pid + "/task"))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(task, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended meanwhile
+            }
+            // "tid (comm) S ...": the state follows the command name, which may itself hold spaces or ')'.
+            char state = stat[stat.LastIndexOf(')') + 2];
+            if (state != 'T' && state != 't')
+                return false;
+        }
+        return true;
+    }
 }

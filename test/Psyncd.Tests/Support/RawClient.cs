@@ -35,6 +35,9 @@ public sealed class RawClient : IDisposable
         _stream = _tcp.GetStream();
     }
 
+    /// <summary>This end's TCP port (how the server's socket of this connection is found in /proc/net/tcp).</summary>
+    public int LocalPort => ((System.Net.IPEndPoint)_tcp.Client.LocalEndPoint!).Port;
+
     /// <summary>Sends a command as a multibulk request and returns its reply's exact text.</summary>
     public string Command(params string[] args)
     {

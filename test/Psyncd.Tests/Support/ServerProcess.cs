@@ -92,6 +92,15 @@ public sealed class ServerProcess : IDisposable
         return Launch(start, 0, dir, "psyncd", waitReady: false);
     }
 
+    /// <summary>Starts redis-server with exactly <paramref name="args"/>, without waiting for it to be ready (e.g. one that must fail).</summary>
+    public static ServerProcess LaunchRedisRaw(string dir, params string[] args)
+    {
+        var start = new ProcessStartInfo(Tools.Require("redis-server")) { UseShellExecute = false };
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return Launch(start, 0, dir, "redis-server", waitReady: false);
+    }
+
     public static string NewDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "psyncd-tests", Guid.NewGuid().ToString("N")[..12]);
@@ -196,7 +205,15 @@ public sealed class ServerProcess : IDisposable
         _process.WaitForExit();
     }
 
-    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+    /// <summary>Waits for the process to exit, then for the last of its output to be read (<see cref="Output"/> is complete then).</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+            return false;
+        // The timed overload may return before the redirected streams are drained; this one waits for them.
+        _process.WaitForExit();
+        return true;
+    }
 
     public void Dispose()
     {
