@@ -401,6 +401,10 @@ public sealed class MasterLink
         }
 
         string target = Path.Combine(_server.Options.Dir, _server.Options.DbFilename);
+        // The load holds the loop for as long as it takes and lets other clients in every 50 ms to answer
+        // them -LOADING. It must not run on the host's one socket thread (Program.cs), where it would also
+        // stop every other connection from being read meanwhile: continue on a pool thread.
+        await Task.Yield();
         _server.Loop.Enter();
         try
         {

@@ -215,9 +215,13 @@ public class LoadFailureTests
     {
         const int count = 200_000;
         var payload = FakeMaster.Rdb(Keys("big:", count));
+        // The payload is served only once the test polls: on a quiet machine the whole sync could otherwise
+        // end before the first command reaches the replica.
+        var polling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var master = new FakeMaster(async (session, n) =>
         {
             await session.HandshakeAsync();
+            await polling.Task;
             await ServeAsync(session, payload);
         });
         using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
@@ -239,6 +243,7 @@ public class LoadFailureTests
             else
             {
                 Assert.That(reply, Is.EqualTo(":0\r\n"), "before the load, the replica's own (empty) dataset");
+                polling.TrySetResult();
             }
             if (watch.Elapsed > TimeSpan.FromSeconds(90))
                 Assert.Fail("the payload was not loaded in 90 s");

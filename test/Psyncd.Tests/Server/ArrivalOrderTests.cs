@@ -40,13 +40,20 @@ public class ArrivalOrderTests
         {
             using var first = server.Connect();
             using var second = server.Connect();
-            // Each connection is served once first, as the suite's deferring clients SELECT first.
-            Assert.That(first.Command("PING"), Is.EqualTo("+PONG\r\n"));
-            Assert.That(second.Command("PING"), Is.EqualTo("+PONG\r\n"));
+            // Each connection is served first, as the suite's deferring clients SELECT first; twice, because
+            // the transport starts a new connection on a pool thread, which serves a request already waiting
+            // and then arms the next receive: stopped just before that, it would race the socket thread at
+            // SIGCONT. From the second request on, a connection is read by the one socket thread only. (That
+            // start-up window, microseconds after accept, is the one order psyncd does not yet guarantee.)
+            for (int ping = 0; ping < 2; ping++)
+            {
+                Assert.That(first.Command("PING"), Is.EqualTo("+PONG\r\n"));
+                Assert.That(second.Command("PING"), Is.EqualTo("+PONG\r\n"));
+            }
             // And the server polls its sockets once more before it is stopped: redis-server's level-triggered
             // epoll keeps a socket it just read in its ready list until the next poll, ahead of newer ones.
             Assert.That(pusher.Command("PING"), Is.EqualTo("+PONG\r\n"));
-            Posix.StopAndWait(server.Pid);
+            Posix.StopWhilePolling(server.Pid);
             try
             {
                 first.Send("BRPOPLPUSH", "order:src", "order:dst1", "0");

@@ -25,6 +25,52 @@ public static class Posix
         Eventually.True(() => AllThreadsStopped(pid), TimeSpan.FromSeconds(10), "process " + pid + " is stopped");
     }
 
+    /// <summary>
+    /// Stops the process at a moment when its socket-polling thread waits in epoll_wait (psyncd's ".NET Sockets"
+    /// thread, else the main thread, redis-server's event loop), retrying with a SIGCONT in between. A stop that
+    /// lands while a request is still being served would leave that connection's next read to be issued after
+    /// SIGCONT, ahead of sockets the poll already reported: the order would then be the stop's, not the server's.
+    /// </summary>
+    public static void StopWhilePolling(int pid)
+    {
+        Eventually.True(() =>
+        {
+            StopAndWait(pid);
+            if (PollerWaits(pid))
+                return true;
+            Signal(pid, SIGCONT);
+            return false;
+        }, TimeSpan.FromSeconds(10), "process " + pid + " stopped while it waits in epoll_wait");
+    }
+
+    private static bool PollerWaits(int pid)
+    {
+        string poller = Path.Combine("/proc/" + pid + "/task", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var task in Directory.EnumerateDirectories("/proc/" + pid + "/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets")
+                    poller = task;
+            }
+            catch (IOException)
+            {
+            }
+        }
+        string syscall;
+        try
+        {
+            syscall = File.ReadAllText(Path.Combine(poller, "syscall"));
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        // x86_64: epoll_wait 232, epoll_pwait 281, epoll_pwait2 441.
+        string number = syscall.Split(' ', 2)[0];
+        return number is "232" or "281" or "441";
+    }
+
     private static bool AllThreadsStopped(int pid)
     {
         foreach (var task in Directory.EnumerateDirectories("/proc/" + pid + "/task"))
