@@ -95,13 +95,8 @@ public class ResumeTests
             Assert.That(r.Stop(), Is.EqualTo(0), "R saves its dump on the way out");
             // The stream is still in db 2: no SELECT precedes this write.
             m.Command("SET", "y", "1");
-            long partial = ReplicationWatch.Stat(master.Port, "sync_partial_ok");
-            r.Dispose();
-            r = ServerProcess.StartPsyncdIn(dir, port, args);
-            ReplicationWatch.WaitForSync(master.Port, r.Port);
-            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1), "R resumed with a partial resync:\n" + r.Output);
-            Assert.That(Dataset.Describe(master.Port), Is.EqualTo("2 string x = 1\n2 string y = 1\n"));
-            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+            r = RestartResumesPartially(master, r, () => ServerProcess.StartPsyncdIn(dir, port, args),
+                "2 string x = 1\n2 string y = 1\n");
         }
         finally
         {
@@ -140,18 +135,37 @@ public class ResumeTests
             // Written while src lives: the replica will read it after src's time has passed.
             Assert.That(m.Command("SUNIONSTORE", "copy", "src"), Is.EqualTo(":3\r\n"), "src still lived on the master");
             Eventually.True(() => m.Command("PTTL", "src") == ":-2\r\n", TimeSpan.FromSeconds(10), "src expired on the master");
-            long partial = ReplicationWatch.Stat(master.Port, "sync_partial_ok");
-            r.Dispose();
-            r = StartReplica();
-            ReplicationWatch.WaitForSync(master.Port, r.Port);
-            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1), "R resumed with a partial resync:\n" + r.Output);
-            Assert.That(Dataset.Describe(master.Port), Is.EqualTo("0 set copy = [a,b,c]\n"));
-            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+            r = RestartResumesPartially(master, r, StartReplica, "0 set copy = [a,b,c]\n");
         }
         finally
         {
             r.Dispose();
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Starts the replica <paramref name="stopped"/> again with <paramref name="start"/> (on its dump), checks that
+    /// it resumed with a partial resync and that it and the master both hold <paramref name="expected"/>; returns
+    /// the new process, which the caller disposes (on a failure, this method does).
+    /// </summary>
+    private static ServerProcess RestartResumesPartially(ServerProcess master, ServerProcess stopped, Func<ServerProcess> start, string expected)
+    {
+        long partial = ReplicationWatch.Stat(master.Port, "sync_partial_ok");
+        stopped.Dispose();
+        var r = start();
+        try
+        {
+            ReplicationWatch.WaitForSync(master.Port, r.Port);
+            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1), "R resumed with a partial resync:\n" + r.Output);
+            Assert.That(Dataset.Describe(master.Port), Is.EqualTo(expected));
+            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+            return r;
+        }
+        catch
+        {
+            r.Dispose(); // the caller still holds the stopped process
+            throw;
         }
     }
 }
