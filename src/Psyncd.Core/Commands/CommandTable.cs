@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Psyncd.Config;
 
 namespace Psyncd.Commands;
 
@@ -96,7 +97,7 @@ public sealed class CommandTable
     private void Rename(string from, string to)
     {
         if (!_byName.Remove(from, out var descriptor))
-            throw new Config.ConfigException("No such command in rename-command");
+            throw new ConfigException("No such command in rename-command");
         if (to.Length == 0)
             return;
         var renamed = new CommandDescriptor(to, descriptor.Arity, descriptor.Flags, descriptor.Handler, descriptor.FirstKey, descriptor.LastKey, descriptor.Step)

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 

@@ -377,7 +377,7 @@ internal static class HashCommands
     private static class ScanArgs
     {
         /// <summary>MATCH and COUNT from argument <paramref name="first"/> on; replies the error and returns false when invalid.</summary>
-        public static bool TryParseOptions(Commands.CommandContext ctx, in CommandArgs args, int first, out ReadOnlySpan<byte> pattern, out long count)
+        public static bool TryParseOptions(CommandContext ctx, in CommandArgs args, int first, out ReadOnlySpan<byte> pattern, out long count)
         {
             pattern = default;
             count = 10;

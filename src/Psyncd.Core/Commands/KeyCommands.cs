@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using Psyncd.Protocol;
+using Psyncd.Server;
 using Psyncd.Storage;
 
 namespace Psyncd.Commands;
@@ -41,7 +42,7 @@ internal static class KeyCommands
             if (db.Exists(args[i]) && db.Delete(args[i]))
             {
                 deleted++;
-                ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "del"u8, db.Index, args[i]);
+                ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "del"u8, db.Index, args[i]);
             }
         }
         ctx.Reply.WriteInteger(deleted);
@@ -105,8 +106,8 @@ internal static class KeyCommands
             return;
         }
         ctx.Keyspace.Rename(db.Index, source, db.Index, destination);
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "rename_from"u8, db.Index, source);
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "rename_to"u8, db.Index, destination);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "rename_from"u8, db.Index, source);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "rename_to"u8, db.Index, destination);
         if (onlyIfNew)
             ctx.Reply.WriteInteger(1);
         else
@@ -242,7 +243,7 @@ internal static class KeyCommands
         {
             db.Delete(key);
             ctx.Reply.WriteInteger(1);
-            ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "del"u8, db.Index, key);
+            ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "del"u8, db.Index, key);
             var del = ctx.Propagate(2);
             del.WriteBulk("DEL"u8);
             del.WriteBulk(key);
@@ -250,7 +251,7 @@ internal static class KeyCommands
         }
         db.SetExpire(key, Math.Max(when, 0));
         ctx.Reply.WriteInteger(1);
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
         var p = ctx.Propagate(args.Count);
         p.WriteBulk("PEXPIREAT"u8);
         p.WriteBulk(key);

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Numerics;
 using System.Text;
 using Psyncd.Protocol;
+using Psyncd.Server;
 using Psyncd.Storage;
 
 namespace Psyncd.Commands;
@@ -152,9 +153,9 @@ internal static class StringCommands
         db.SetString(key, args[2], in current, expireAt, keepTtl: (flags & SetFlags.KeepTtl) != 0);
         if ((flags & SetFlags.Get) == 0)
             ctx.Reply.WriteOk();
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.String, "set"u8, db.Index, key);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, key);
         if (expireAt != -1)
-            ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+            ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
 
         // Relative expiries travel as absolute ones (SET key value PXAT ms), so a replica expires the key
         // at the same instant; GET is not propagated.
@@ -212,7 +213,7 @@ internal static class StringCommands
         }
         db.SetString(args[1], args[2], in current);
         ctx.Reply.WriteInteger(1);
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.String, "set"u8, db.Index, args[1]);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, args[1]);
     }
 
     private static void SetEx(CommandContext ctx, in CommandArgs args) => SetWithTtl(ctx, args, seconds: true);
@@ -244,8 +245,8 @@ internal static class StringCommands
         var current = db.LookupWrite(key);
         db.SetString(key, args[3], in current, expireAt);
         ctx.Reply.WriteOk();
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.String, "set"u8, db.Index, key);
-        ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, key);
+        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
         var p = ctx.Propagate(5);
         p.WriteBulk("SET"u8);
         p.WriteBulk(key);
@@ -338,7 +339,7 @@ internal static class StringCommands
         {
             var current = db.LookupWrite(args[i]);
             db.SetString(args[i], args[i + 1], in current);
-            ctx.Server.NotifyKeyspaceEvent(Psyncd.Server.KeyspaceEventClass.String, "set"u8, db.Index, args[i]);
+            ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, args[i]);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Psyncd.Commands;
+using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 
@@ -58,7 +59,7 @@ public sealed class RdbReader
     /// each reported to <paramref name="onDropped"/> when given.
     /// <paramref name="pause"/>, when given, is called between two keys every <see cref="KeysBetweenPauses"/> keys.
     /// </summary>
-    public void Load(Keyspace keyspace, long nowMs, bool dropExpired, Action? pause = null, Server.KeyEventHandler? onDropped = null)
+    public void Load(Keyspace keyspace, long nowMs, bool dropExpired, Action? pause = null, KeyEventHandler? onDropped = null)
     {
         ReadMagic();
         int db = 0;

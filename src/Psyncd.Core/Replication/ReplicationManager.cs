@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Psyncd.Config;
 using Psyncd.Server;
 
 namespace Psyncd.Replication;
@@ -145,7 +146,7 @@ public sealed partial class ReplicationManager
     {
         bool wasMaster = Master is null;
         Master?.Stop("master changed");
-        _server.Options.SlaveOf = new Config.MasterAddress(host, port);
+        _server.Options.SlaveOf = new MasterAddress(host, port);
         _server.Log.Role = 'S';
         // Keys are never expired by a replica on its own: its master sends DELs.
         _server.MasterLinkUp = false;

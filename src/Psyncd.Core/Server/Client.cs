@@ -1,4 +1,5 @@
 using System.Net;
+using Psyncd.Config;
 using Psyncd.Protocol;
 
 namespace Psyncd.Server;
@@ -148,8 +149,8 @@ public sealed partial class Client
     }
 
     /// <summary>True when a feature protected by <paramref name="access"/> (enable-debug-command...) is open to this client.</summary>
-    public bool MayUse(Config.ProtectedAccess access)
-        => access == Config.ProtectedAccess.Yes || (access == Config.ProtectedAccess.Local && IsLocal);
+    public bool MayUse(ProtectedAccess access)
+        => access == ProtectedAccess.Yes || (access == ProtectedAccess.Local && IsLocal);
 
     /// <summary>A one-line description for log messages.</summary>
     public string Describe() => "id=" + Id + " addr=" + Address + " name=" + (Name ?? "") + " cmd=" + LastCommand;

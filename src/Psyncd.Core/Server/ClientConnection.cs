@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
+using Psyncd.Commands;
 
 namespace Psyncd.Server;
 
@@ -107,7 +108,7 @@ internal sealed class ClientConnection : IClientConnection
         Span<byte> initial = stackalloc byte[64];
         var head = unprocessed.Slice(0, Math.Min(unprocessed.Length, initial.Length));
         head.CopyTo(initial);
-        _server.Log.Warning("Closing client that reached max query buffer length: " + Commands.ClientCommands.Describe(_client) +
+        _server.Log.Warning("Closing client that reached max query buffer length: " + ClientCommands.Describe(_client) +
             " (qbuf initial bytes: " + PsyncdServer.Repr(initial[..(int)head.Length]) + ")");
         _client.Flags |= ClientFlags.CloseAsap;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Psyncd.Storage;
 
 namespace Psyncd.Server;
 
@@ -67,7 +68,7 @@ public sealed partial class PsyncdServer
             return;
         // Active expiry may use a quarter of the cron period, as Redis's slow cycle does. A replica
         // never expires keys on its own: it waits for its master's DELs.
-        Keyspace.ExpiryMode = IsReplica ? Storage.ExpiryMode.Hide : Storage.ExpiryMode.Delete;
+        Keyspace.ExpiryMode = IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
         Processor.Propagation.FlushTo(Stream, wrap: false);
         Keyspace.CompactStep(maxBytes: 4 * Options.StoreLogPageSize, minimumLogBytes: 64L << 20);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Psyncd.Persistence;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 

@@ -1,4 +1,6 @@
 using System.Text;
+using Psyncd.Config;
+using Psyncd.Server;
 using Psyncd.Tests.Support;
 
 namespace Psyncd.Tests.Persistence;
@@ -37,9 +39,9 @@ public class PersistenceServerTests
     public void BgsaveAndSaveWhileABgsaveRunsAreRefused()
     {
         string dir = ServerProcess.NewDir();
-        var options = new Psyncd.Config.ServerOptions { Port = 0, Dir = dir };
-        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
-        var server = new Psyncd.Server.PsyncdServer(options, log);
+        var options = new ServerOptions { Port = 0, Dir = dir };
+        using var log = new ServerLog(Path.Combine(dir, "log.txt"), LogLevel.Notice);
+        var server = new PsyncdServer(options, log);
         string? first = null, second = null, save = null;
         bool running = false;
         // All in one visit to the loop: the background save cannot progress in between.
@@ -67,9 +69,9 @@ public class PersistenceServerTests
     }
 
     /// <summary>An in-process server in a directory of its own, holding 20,000 keys of 1 KB.</summary>
-    private static Psyncd.Server.PsyncdServer ServerWithData(string dir, Psyncd.Server.ServerLog log)
+    private static PsyncdServer ServerWithData(string dir, ServerLog log)
     {
-        var server = new Psyncd.Server.PsyncdServer(new Psyncd.Config.ServerOptions { Port = 0, Dir = dir }, log);
+        var server = new PsyncdServer(new ServerOptions { Port = 0, Dir = dir }, log);
         var value = new byte[1000];
         server.Loop.Run(() =>
         {
@@ -84,7 +86,7 @@ public class PersistenceServerTests
     /// written, synced and renamed outside it), and runs <paramref name="atTail"/> there, inside the loop.
     /// The moment is short; each BGSAVE offers one. Returns false when none was caught.
     /// </summary>
-    private static bool AtTheTailOfABgsave(Psyncd.Server.PsyncdServer server, Action atTail)
+    private static bool AtTheTailOfABgsave(PsyncdServer server, Action atTail)
     {
         bool caught = false;
         for (int attempt = 0; attempt < 20 && !caught; attempt++)
@@ -119,7 +121,7 @@ public class PersistenceServerTests
     public void SaveIsRefusedUntilABgsaveHasWrittenItsFile()
     {
         string dir = ServerProcess.NewDir();
-        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        using var log = new ServerLog(Path.Combine(dir, "log.txt"), LogLevel.Notice);
         var server = ServerWithData(dir, log);
         string? save = null;
         Assert.That(AtTheTailOfABgsave(server, () => save = server.SaveForeground()), Is.True, "a SAVE arrived after the walk, before the end of the save");
@@ -143,7 +145,7 @@ public class PersistenceServerTests
     public void ShutdownSaveDuringTheTailOfABgsaveKeepsTheFinalDump()
     {
         string dir = ServerProcess.NewDir();
-        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
+        using var log = new ServerLog(Path.Combine(dir, "log.txt"), LogLevel.Notice);
         var server = ServerWithData(dir, log);
         bool saved = false;
         Assert.That(AtTheTailOfABgsave(server, () =>
@@ -237,9 +239,9 @@ public class PersistenceServerTests
     {
         // The hook itself, in-process: SHUTDOWN and SIGTERM call it.
         string dir = ServerProcess.NewDir();
-        var options = new Psyncd.Config.ServerOptions { Port = 0, Dir = dir };
-        using var log = new Psyncd.Server.ServerLog(Path.Combine(dir, "log.txt"), Psyncd.Config.LogLevel.Notice);
-        var server = new Psyncd.Server.PsyncdServer(options, log);
+        var options = new ServerOptions { Port = 0, Dir = dir };
+        using var log = new ServerLog(Path.Combine(dir, "log.txt"), LogLevel.Notice);
+        var server = new PsyncdServer(options, log);
         server.Loop.Run(() => server.Keyspace.SetString(0, "k"u8, "v"u8));
         Assert.That(server.SaveOnShutdown(), Is.True);
         Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.True);

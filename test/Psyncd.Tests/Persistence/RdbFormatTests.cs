@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using Psyncd.Persistence;
-using Psyncd.Storage;
-using Psyncd.Storage.Types;
 using static Psyncd.Tests.Persistence.Dataset;
+using Psyncd.Persistence;
+using Psyncd.Storage.Types;
 
 namespace Psyncd.Tests.Persistence;
 

@@ -1,8 +1,7 @@
+using static Psyncd.Tests.Persistence.Dataset;
 using Psyncd.Persistence;
 using Psyncd.Server;
-using Psyncd.Storage;
 using Psyncd.Storage.Types;
-using static Psyncd.Tests.Persistence.Dataset;
 
 namespace Psyncd.Tests.Persistence;
 

@@ -1,3 +1,5 @@
+using Psyncd.Commands;
+
 namespace Psyncd.Storage.Types;
 
 /// <summary>
@@ -56,7 +58,7 @@ public sealed class SetObject : RedisObject
             return "hashtable";
         for (int i = 0; i < _members.Count; i++)
         {
-            if (!Commands.Args.TryParseInt64(_members.ItemAt(i), out _))
+            if (!Args.TryParseInt64(_members.ItemAt(i), out _))
                 return "hashtable";
         }
         return "intset";
