@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Server;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -18,34 +19,34 @@ internal static class ClientCommands
     private static void Client(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
-        if (Args.Is(sub, "LIST"u8))
+        if (Keyword.Is(sub, "LIST"u8))
             List(ctx, args);
-        else if (Args.Is(sub, "INFO"u8) && Arity(ctx, args, "info", 2, 2))
+        else if (Keyword.Is(sub, "INFO"u8) && Arity(ctx, args, "info", 2, 2))
             ctx.Reply.WriteBulk(Describe(ctx.Client) + "\n");
-        else if (Args.Is(sub, "KILL"u8) && Arity(ctx, args, "kill", 3, int.MaxValue))
+        else if (Keyword.Is(sub, "KILL"u8) && Arity(ctx, args, "kill", 3, int.MaxValue))
             Kill(ctx, args);
-        else if (Args.Is(sub, "SETNAME"u8) && Arity(ctx, args, "setname", 3, 3))
+        else if (Keyword.Is(sub, "SETNAME"u8) && Arity(ctx, args, "setname", 3, 3))
             SetName(ctx, args[2]);
-        else if (Args.Is(sub, "GETNAME"u8) && Arity(ctx, args, "getname", 2, 2))
+        else if (Keyword.Is(sub, "GETNAME"u8) && Arity(ctx, args, "getname", 2, 2))
         {
             if (ctx.Client.Name is null)
                 ctx.Reply.WriteNullBulk();
             else
                 ctx.Reply.WriteBulk(ctx.Client.Name);
         }
-        else if (Args.Is(sub, "PAUSE"u8) && Arity(ctx, args, "pause", 3, 4))
+        else if (Keyword.Is(sub, "PAUSE"u8) && Arity(ctx, args, "pause", 3, 4))
             Pause(ctx, args);
-        else if (Args.Is(sub, "ID"u8) && Arity(ctx, args, "id", 2, 2))
+        else if (Keyword.Is(sub, "ID"u8) && Arity(ctx, args, "id", 2, 2))
             ctx.Reply.WriteInteger(ctx.Client.Id);
-        else if (Args.Is(sub, "HELP"u8) && args.Count == 2)
+        else if (Keyword.Is(sub, "HELP"u8) && args.Count == 2)
             Help(ctx);
         else if (!IsKnown(sub))
             ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "CLIENT"));
     }
 
     private static bool IsKnown(ReadOnlySpan<byte> sub)
-        => Args.Is(sub, "INFO"u8) || Args.Is(sub, "KILL"u8) || Args.Is(sub, "SETNAME"u8) || Args.Is(sub, "GETNAME"u8)
-           || Args.Is(sub, "PAUSE"u8) || Args.Is(sub, "ID"u8);
+        => Keyword.Is(sub, "INFO"u8) || Keyword.Is(sub, "KILL"u8) || Keyword.Is(sub, "SETNAME"u8) || Keyword.Is(sub, "GETNAME"u8)
+           || Keyword.Is(sub, "PAUSE"u8) || Keyword.Is(sub, "ID"u8);
 
     /// <summary>Checks a subcommand's argument count; replies Redis 7's error and returns false when it is wrong.</summary>
     private static bool Arity(CommandContext ctx, in CommandArgs args, string sub, int min, int max)
@@ -105,13 +106,13 @@ internal static class ClientCommands
 
     private static bool TryParseType(ReadOnlySpan<byte> text, out ClientType type)
     {
-        if (Args.Is(text, "normal"u8))
+        if (Keyword.Is(text, "normal"u8))
             type = ClientType.Normal;
-        else if (Args.Is(text, "slave"u8) || Args.Is(text, "replica"u8))
+        else if (Keyword.Is(text, "slave"u8) || Keyword.Is(text, "replica"u8))
             type = ClientType.Replica;
-        else if (Args.Is(text, "master"u8))
+        else if (Keyword.Is(text, "master"u8))
             type = ClientType.Master;
-        else if (Args.Is(text, "pubsub"u8))
+        else if (Keyword.Is(text, "pubsub"u8))
             type = ClientType.PubSub;
         else
         {
@@ -138,7 +139,7 @@ internal static class ClientCommands
     {
         ClientType? type = null;
         HashSet<long>? ids = null;
-        if (args.Count == 4 && Args.Is(args[2], "TYPE"u8))
+        if (args.Count == 4 && Keyword.Is(args[2], "TYPE"u8))
         {
             if (!TryParseType(args[3], out var t))
             {
@@ -147,12 +148,12 @@ internal static class ClientCommands
             }
             type = t;
         }
-        else if (args.Count >= 4 && Args.Is(args[2], "ID"u8))
+        else if (args.Count >= 4 && Keyword.Is(args[2], "ID"u8))
         {
             ids = new HashSet<long>();
             for (int i = 3; i < args.Count; i++)
             {
-                if (!Args.TryParseInt64(args[i], out long id) || id <= 0)
+                if (!Numbers.TryParseInt64(args[i], out long id) || id <= 0)
                 {
                     ctx.Reply.WriteError("ERR Invalid client ID");
                     return;
@@ -278,16 +279,16 @@ internal static class ClientCommands
         {
             var option = args[i];
             var value = args[i + 1];
-            if (Args.Is(option, "ID"u8))
+            if (Keyword.Is(option, "ID"u8))
             {
-                if (!Args.TryParseInt64(value, out long v) || v <= 0)
+                if (!Numbers.TryParseInt64(value, out long v) || v <= 0)
                 {
                     ctx.Reply.WriteError("ERR client-id should be greater than 0");
                     return;
                 }
                 id = v;
             }
-            else if (Args.Is(option, "TYPE"u8))
+            else if (Keyword.Is(option, "TYPE"u8))
             {
                 if (!TryParseType(value, out var t))
                 {
@@ -296,15 +297,15 @@ internal static class ClientCommands
                 }
                 type = t;
             }
-            else if (Args.Is(option, "ADDR"u8))
+            else if (Keyword.Is(option, "ADDR"u8))
                 addr = Encoding.UTF8.GetString(value);
-            else if (Args.Is(option, "LADDR"u8))
+            else if (Keyword.Is(option, "LADDR"u8))
                 laddr = Encoding.UTF8.GetString(value);
-            else if (Args.Is(option, "SKIPME"u8))
+            else if (Keyword.Is(option, "SKIPME"u8))
             {
-                if (Args.Is(value, "yes"u8))
+                if (Keyword.Is(value, "yes"u8))
                     skipMe = true;
-                else if (Args.Is(value, "no"u8))
+                else if (Keyword.Is(value, "no"u8))
                     skipMe = false;
                 else
                 {
@@ -312,9 +313,9 @@ internal static class ClientCommands
                     return;
                 }
             }
-            else if (Args.Is(option, "USER"u8))
+            else if (Keyword.Is(option, "USER"u8))
             {
-                if (!Args.Is(value, "default"u8))
+                if (!Keyword.Is(value, "default"u8))
                 {
                     ctx.Reply.WriteError("ERR No such user '" + Encoding.UTF8.GetString(value) + "'");
                     return;
@@ -379,7 +380,7 @@ internal static class ClientCommands
     /// </summary>
     private static void Pause(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long ms))
+        if (!Numbers.TryParseInt64(args[2], out long ms))
         {
             ctx.Reply.WriteError("ERR timeout is not an integer or out of range"u8);
             return;
@@ -389,7 +390,7 @@ internal static class ClientCommands
             ctx.Reply.WriteError("ERR timeout is negative"u8);
             return;
         }
-        if (args.Count == 4 && !Args.Is(args[3], "WRITE"u8) && !Args.Is(args[3], "ALL"u8))
+        if (args.Count == 4 && !Keyword.Is(args[3], "WRITE"u8) && !Keyword.Is(args[3], "ALL"u8))
         {
             ctx.SyntaxError();
             return;

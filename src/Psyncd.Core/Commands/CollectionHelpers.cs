@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using Psyncd.Protocol;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -21,7 +22,7 @@ internal static class CollectionHelpers
             reply.WriteBulk(digits[..n]);
             return;
         }
-        reply.WriteBulk(Args.FormatDouble(score));
+        reply.WriteBulk(Numbers.FormatDouble(score));
     }
 
     /// <summary>The configured compact-encoding limits (which decide OBJECT ENCODING and whether SCAN returns all at once).</summary>
@@ -85,9 +86,9 @@ internal static class CollectionHelpers
         for (int i = 3; i < args.Count; i++)
         {
             bool hasValue = i + 1 < args.Count;
-            if (hasValue && Args.Is(args[i], "COUNT"u8))
+            if (hasValue && Keyword.Is(args[i], "COUNT"u8))
             {
-                if (!Args.TryParseInt64(args[i + 1], out count))
+                if (!Numbers.TryParseInt64(args[i + 1], out count))
                 {
                     ctx.NotInteger();
                     return false;
@@ -99,7 +100,7 @@ internal static class CollectionHelpers
                 }
                 i++;
             }
-            else if (hasValue && Args.Is(args[i], "MATCH"u8))
+            else if (hasValue && Keyword.Is(args[i], "MATCH"u8))
             {
                 patternIndex = GlobMatcher.MatchesAll(args[i + 1]) ? 0 : i + 1;
                 i++;

@@ -2,6 +2,7 @@ using Psyncd.Config;
 using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -66,4 +67,26 @@ public sealed class CommandContext
     public void NotInteger() => Reply.WriteError(ErrorReplies.NotInteger);
 
     public void WrongArgCount() => Reply.WriteError(ErrorReplies.WrongArgCount(Command.Name));
+
+    /// <summary>
+    /// Parses an integer that must fit in 32 bits as getIntFromObjectOrReply does (SELECT's and MOVE's
+    /// database): not an integer is "not an integer or out of range", an integer beyond 32 bits is "out of
+    /// range, value must between ...". False after replying the error.
+    /// </summary>
+    public bool TryParseInt32(ReadOnlySpan<byte> text, out int value)
+    {
+        value = 0;
+        if (!Numbers.TryParseInt64(text, out long v))
+        {
+            NotInteger();
+            return false;
+        }
+        if (v < int.MinValue || v > int.MaxValue)
+        {
+            Reply.WriteError("ERR value is out of range, value must between -2147483648 and 2147483647"u8);
+            return false;
+        }
+        value = (int)v;
+        return true;
+    }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Psyncd.Config;
 using Psyncd.Protocol;
 using Psyncd.Server;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -17,14 +18,14 @@ internal static class ConfigCommands
     private static void Config(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
-        if (Args.Is(sub, "GET"u8))
+        if (Keyword.Is(sub, "GET"u8))
         {
             if (args.Count < 3)
                 ctx.Reply.WriteError("ERR wrong number of arguments for 'config|get' command");
             else
                 Get(ctx, args);
         }
-        else if (Args.Is(sub, "SET"u8))
+        else if (Keyword.Is(sub, "SET"u8))
         {
             if (args.Count < 4)
                 ctx.Reply.WriteError("ERR wrong number of arguments for 'config|set' command");
@@ -33,7 +34,7 @@ internal static class ConfigCommands
             else
                 Set(ctx, args);
         }
-        else if (Args.Is(sub, "RESETSTAT"u8))
+        else if (Keyword.Is(sub, "RESETSTAT"u8))
         {
             if (args.Count != 2)
             {
@@ -43,7 +44,7 @@ internal static class ConfigCommands
             ctx.Server.ResetStatistics();
             ctx.Reply.WriteOk();
         }
-        else if (Args.Is(sub, "REWRITE"u8))
+        else if (Keyword.Is(sub, "REWRITE"u8))
         {
             if (args.Count != 2)
             {
@@ -52,7 +53,7 @@ internal static class ConfigCommands
             }
             Rewrite(ctx);
         }
-        else if (Args.Is(sub, "HELP"u8) && args.Count == 2)
+        else if (Keyword.Is(sub, "HELP"u8) && args.Count == 2)
         {
             string[] help =
             {

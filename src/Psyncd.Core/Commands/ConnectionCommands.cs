@@ -76,7 +76,7 @@ internal static class ConnectionCommands
 
     private static void Select(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt32(ctx, args[1], out int db))
+        if (!ctx.TryParseInt32(args[1], out int db))
             return;
         if (db < 0 || db >= ctx.Keyspace.DatabaseCount)
         {

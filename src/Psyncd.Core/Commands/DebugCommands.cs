@@ -4,6 +4,7 @@ using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -21,11 +22,11 @@ internal static class DebugCommands
     private static void Debug(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
-        if (Args.Is(sub, "SLEEP"u8) && args.Count == 3)
+        if (Keyword.Is(sub, "SLEEP"u8) && args.Count == 3)
             Sleep(ctx, args[2]);
-        else if (Args.Is(sub, "DIGEST"u8) && args.Count == 2)
+        else if (Keyword.Is(sub, "DIGEST"u8) && args.Count == 2)
             ctx.Reply.WriteSimpleString(Hex(Digest.OfKeyspace(ctx.Keyspace)));
-        else if (Args.Is(sub, "DIGEST-VALUE"u8))
+        else if (Keyword.Is(sub, "DIGEST-VALUE"u8))
         {
             ctx.Reply.WriteArrayHeader(args.Count - 2);
             for (int i = 2; i < args.Count; i++)
@@ -37,17 +38,17 @@ internal static class DebugCommands
                 ctx.Reply.WriteSimpleString(Hex(digest));
             }
         }
-        else if (Args.Is(sub, "OBJECT"u8) && args.Count == 3)
+        else if (Keyword.Is(sub, "OBJECT"u8) && args.Count == 3)
             DebugObject(ctx, args[2]);
-        else if (Args.Is(sub, "POPULATE"u8) && args.Count is >= 3 and <= 5)
+        else if (Keyword.Is(sub, "POPULATE"u8) && args.Count is >= 3 and <= 5)
             Populate(ctx, args);
-        else if (Args.Is(sub, "SET-ACTIVE-EXPIRE"u8) && args.Count == 3)
+        else if (Keyword.Is(sub, "SET-ACTIVE-EXPIRE"u8) && args.Count == 3)
         {
             // atoi's reading, as Redis: anything not a non-zero number disables.
-            ctx.Keyspace.ActiveExpireEnabled = Args.TryParseInt64(args[2], out long on) && on != 0;
+            ctx.Keyspace.ActiveExpireEnabled = Numbers.TryParseInt64(args[2], out long on) && on != 0;
             ctx.Reply.WriteOk();
         }
-        else if (Args.Is(sub, "ERROR"u8) && args.Count == 3)
+        else if (Keyword.Is(sub, "ERROR"u8) && args.Count == 3)
         {
             // A line break would end the error early and desynchronize the client: it becomes a space.
             var text = args[2].ToArray();
@@ -55,7 +56,7 @@ internal static class DebugCommands
             text.AsSpan().Replace((byte)'\n', (byte)' ');
             ctx.Reply.WriteError(text);
         }
-        else if (Args.Is(sub, "LOG"u8) && args.Count == 3)
+        else if (Keyword.Is(sub, "LOG"u8) && args.Count == 3)
         {
             ctx.Server.Log.Warning("DEBUG LOG: " + Encoding.UTF8.GetString(args[2]));
             ctx.Reply.WriteOk();
@@ -79,7 +80,7 @@ internal static class DebugCommands
     /// </summary>
     private static void Sleep(CommandContext ctx, ReadOnlySpan<byte> seconds)
     {
-        if (Args.TryParseDouble(seconds, out double s) && s > 0)
+        if (Numbers.TryParseDouble(seconds, out double s) && s > 0)
             Thread.Sleep(TimeSpan.FromSeconds(Math.Min(s, int.MaxValue / 1000.0)));
         ctx.Reply.WriteOk();
     }
@@ -92,13 +93,13 @@ internal static class DebugCommands
     private static void Populate(CommandContext ctx, in CommandArgs args)
     {
         const string MustBePositive = "ERR value is out of range, must be positive";
-        if (!Args.TryParseInt64(args[2], out long count) || count < 0)
+        if (!Numbers.TryParseInt64(args[2], out long count) || count < 0)
         {
             ctx.Reply.WriteError(MustBePositive);
             return;
         }
         long size = 0;
-        if (args.Count == 5 && (!Args.TryParseInt64(args[4], out size) || size < 0))
+        if (args.Count == 5 && (!Numbers.TryParseInt64(args[4], out size) || size < 0))
         {
             ctx.Reply.WriteError(MustBePositive);
             return;
@@ -149,7 +150,7 @@ internal static class DebugCommands
         if (entry.Kind == ValueKind.String)
         {
             var s = entry.String;
-            encoding = s.Length <= 20 && Args.TryParseInt64(s, out _) ? "int" : s.Length <= 44 ? "embstr" : "raw";
+            encoding = s.Length <= 20 && Numbers.TryParseInt64(s, out _) ? "int" : s.Length <= 44 ? "embstr" : "raw";
             length = s.Length;
         }
         else
@@ -228,7 +229,7 @@ public static class Digest
                 foreach (var (member, score) in entry.As<SortedSetObject>().Entries)
                 {
                     Mix(digest, member);
-                    Mix(digest, Encoding.ASCII.GetBytes(Args.FormatDouble(score)));
+                    Mix(digest, Encoding.ASCII.GetBytes(Numbers.FormatDouble(score)));
                 }
                 break;
             case ValueKind.Hash:

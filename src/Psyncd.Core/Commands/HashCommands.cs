@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -195,7 +196,7 @@ internal static class HashCommands
 
     private static void HIncrBy(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[3], out long increment))
+        if (!Numbers.TryParseInt64(args[3], out long increment))
         {
             ctx.NotInteger();
             return;
@@ -205,7 +206,7 @@ internal static class HashCommands
         if (hash is null)
             return;
         long current = 0;
-        if (hash.TryGetSpan(args[2], out var old) && !Args.TryParseInt64(old, out current))
+        if (hash.TryGetSpan(args[2], out var old) && !Numbers.TryParseInt64(old, out current))
         {
             ctx.Reply.WriteError("ERR hash value is not an integer");
             return;
@@ -388,9 +389,9 @@ internal static class HashCommands
                     ctx.SyntaxError();
                     return false;
                 }
-                if (Args.Is(args[i], "COUNT"u8))
+                if (Keyword.Is(args[i], "COUNT"u8))
                 {
-                    if (!Args.TryParseInt64(args[i + 1], out count))
+                    if (!Numbers.TryParseInt64(args[i + 1], out count))
                     {
                         ctx.NotInteger();
                         return false;
@@ -401,7 +402,7 @@ internal static class HashCommands
                         return false;
                     }
                 }
-                else if (Args.Is(args[i], "MATCH"u8))
+                else if (Keyword.Is(args[i], "MATCH"u8))
                 {
                     pattern = args[i + 1];
                 }

@@ -3,6 +3,7 @@ using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -116,7 +117,7 @@ internal static class KeyCommands
 
     private static void Move(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt32(ctx, args[2], out int target))
+        if (!ctx.TryParseInt32(args[2], out int target))
             return;
         if (target < 0 || target >= ctx.Keyspace.DatabaseCount)
         {
@@ -171,13 +172,13 @@ internal static class KeyCommands
         for (int i = 3; i < args.Count; i++)
         {
             var option = args[i];
-            if (Args.Is(option, "NX"u8))
+            if (Keyword.Is(option, "NX"u8))
                 flags |= ExpireFlags.Nx;
-            else if (Args.Is(option, "XX"u8))
+            else if (Keyword.Is(option, "XX"u8))
                 flags |= ExpireFlags.Xx;
-            else if (Args.Is(option, "GT"u8))
+            else if (Keyword.Is(option, "GT"u8))
                 flags |= ExpireFlags.Gt;
-            else if (Args.Is(option, "LT"u8))
+            else if (Keyword.Is(option, "LT"u8))
                 flags |= ExpireFlags.Lt;
             else
             {
@@ -195,7 +196,7 @@ internal static class KeyCommands
             ctx.Reply.WriteError("ERR GT and LT options at the same time are not compatible"u8);
             return;
         }
-        if (!Args.TryParseInt64(args[2], out long when))
+        if (!Numbers.TryParseInt64(args[2], out long when))
         {
             ctx.NotInteger();
             return;
@@ -324,9 +325,9 @@ internal static class KeyCommands
         for (int i = 2; i < args.Count; i += 2)
         {
             bool hasValue = i + 1 < args.Count;
-            if (hasValue && Args.Is(args[i], "COUNT"u8))
+            if (hasValue && Keyword.Is(args[i], "COUNT"u8))
             {
-                if (!Args.TryParseInt64(args[i + 1], out count))
+                if (!Numbers.TryParseInt64(args[i + 1], out count))
                 {
                     ctx.NotInteger();
                     return;
@@ -337,11 +338,11 @@ internal static class KeyCommands
                     return;
                 }
             }
-            else if (hasValue && Args.Is(args[i], "MATCH"u8))
+            else if (hasValue && Keyword.Is(args[i], "MATCH"u8))
             {
                 pattern = GlobMatcher.MatchesAll(args[i + 1]) ? null : args[i + 1].ToArray();
             }
-            else if (hasValue && Args.Is(args[i], "TYPE"u8))
+            else if (hasValue && Keyword.Is(args[i], "TYPE"u8))
             {
                 typeName = args[i + 1].ToArray();
             }
@@ -358,7 +359,7 @@ internal static class KeyCommands
         {
             if (pattern is not null && !GlobMatcher.IsMatch(pattern, key))
                 return;
-            if (typeName is not null && !Args.Is(typeName, TypeName(entry.Kind)))
+            if (typeName is not null && !Keyword.Is(typeName, TypeName(entry.Kind)))
                 return;
             keys.WriteBulk(key);
             found++;
@@ -408,8 +409,8 @@ internal static class KeyCommands
     private static void Object(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
-        bool known = Args.Is(sub, "ENCODING"u8) || Args.Is(sub, "REFCOUNT"u8) || Args.Is(sub, "IDLETIME"u8) || Args.Is(sub, "FREQ"u8);
-        if (Args.Is(sub, "HELP"u8))
+        bool known = Keyword.Is(sub, "ENCODING"u8) || Keyword.Is(sub, "REFCOUNT"u8) || Keyword.Is(sub, "IDLETIME"u8) || Keyword.Is(sub, "FREQ"u8);
+        if (Keyword.Is(sub, "HELP"u8))
         {
             if (args.Count != 2)
             {
@@ -441,17 +442,17 @@ internal static class KeyCommands
             return;
         }
         var entry = db.Peek(key);
-        if (Args.Is(sub, "ENCODING"u8))
+        if (Keyword.Is(sub, "ENCODING"u8))
         {
             ctx.Reply.WriteBulk(Encoding.ASCII.GetBytes(EncodingName(ctx, entry)));
         }
-        else if (Args.Is(sub, "REFCOUNT"u8))
+        else if (Keyword.Is(sub, "REFCOUNT"u8))
         {
             // Small non-negative integers are Redis's shared objects, whose refcount is INT_MAX.
             bool shared = entry.Kind == ValueKind.String && IsIntEncoded(entry, out long v) && v is >= 0 and < 10000;
             ctx.Reply.WriteInteger(shared ? int.MaxValue : 1);
         }
-        else if (Args.Is(sub, "IDLETIME"u8))
+        else if (Keyword.Is(sub, "IDLETIME"u8))
         {
             ctx.Reply.WriteInteger(ctx.Keyspace.IdleSeconds(entry));
         }
@@ -484,7 +485,7 @@ internal static class KeyCommands
     private static bool IsIntEncoded(in Entry entry, out long number)
     {
         number = 0;
-        return entry.EncodingHint == StringEncodingHint.ByContent && entry.String.Length <= 20 && Args.TryParseInt64(entry.String, out number);
+        return entry.EncodingHint == StringEncodingHint.ByContent && entry.String.Length <= 20 && Numbers.TryParseInt64(entry.String, out number);
     }
 
     private static ReadOnlySpan<byte> TypeName(ValueKind kind) => kind switch

@@ -2,6 +2,7 @@ using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -173,7 +174,7 @@ internal static class ListCommands
 
     private static void LRange(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        if (!Numbers.TryParseInt64(args[2], out long start) || !Numbers.TryParseInt64(args[3], out long end))
         {
             ctx.NotInteger();
             return;
@@ -218,7 +219,7 @@ internal static class ListCommands
             ctx.Reply.WriteNullBulk();
             return;
         }
-        if (!Args.TryParseInt64(args[2], out long index))
+        if (!Numbers.TryParseInt64(args[2], out long index))
         {
             ctx.NotInteger();
             return;
@@ -250,7 +251,7 @@ internal static class ListCommands
             return;
         }
         var list = entry.As<ListObject>();
-        if (!Args.TryParseInt64(args[2], out long index))
+        if (!Numbers.TryParseInt64(args[2], out long index))
         {
             ctx.NotInteger();
             return;
@@ -269,7 +270,7 @@ internal static class ListCommands
 
     private static void LRem(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long count))
+        if (!Numbers.TryParseInt64(args[2], out long count))
         {
             ctx.NotInteger();
             return;
@@ -286,7 +287,7 @@ internal static class ListCommands
 
     private static void LTrim(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        if (!Numbers.TryParseInt64(args[2], out long start) || !Numbers.TryParseInt64(args[3], out long end))
         {
             ctx.NotInteger();
             return;
@@ -329,9 +330,9 @@ internal static class ListCommands
     private static void LInsert(CommandContext ctx, in CommandArgs args)
     {
         bool after;
-        if (Args.Is(args[2], "AFTER"u8))
+        if (Keyword.Is(args[2], "AFTER"u8))
             after = true;
-        else if (Args.Is(args[2], "BEFORE"u8))
+        else if (Keyword.Is(args[2], "BEFORE"u8))
             after = false;
         else
         {
@@ -374,8 +375,8 @@ internal static class ListCommands
 
     private static bool TryParseEnd(ReadOnlySpan<byte> arg, out bool left)
     {
-        left = Args.Is(arg, "LEFT"u8);
-        return left || Args.Is(arg, "RIGHT"u8);
+        left = Keyword.Is(arg, "LEFT"u8);
+        return left || Keyword.Is(arg, "RIGHT"u8);
     }
 
     /// <summary>RPOPLPUSH and LMOVE: false (nil replied) when the source is missing.</summary>

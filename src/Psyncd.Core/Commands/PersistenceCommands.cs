@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Psyncd.Persistence;
 using Psyncd.Protocol;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -32,7 +33,7 @@ internal static class PersistenceCommands
 
     private static void Bgsave(CommandContext ctx, in CommandArgs args)
     {
-        if (args.Count > 2 || (args.Count == 2 && !Args.Is(args[1], "SCHEDULE"u8)))
+        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "SCHEDULE"u8)))
         {
             ctx.SyntaxError();
             return;
@@ -77,17 +78,17 @@ internal static class PersistenceCommands
         for (int i = 4; i < args.Count; i++)
         {
             int additional = args.Count - i - 1;
-            if (Args.Is(args[i], "REPLACE"u8))
+            if (Keyword.Is(args[i], "REPLACE"u8))
             {
                 replace = true;
             }
-            else if (Args.Is(args[i], "ABSTTL"u8))
+            else if (Keyword.Is(args[i], "ABSTTL"u8))
             {
                 absTtl = true;
             }
-            else if (Args.Is(args[i], "IDLETIME"u8) && additional >= 1 && !freqSeen)
+            else if (Keyword.Is(args[i], "IDLETIME"u8) && additional >= 1 && !freqSeen)
             {
-                if (!Args.TryParseInt64(args[i + 1], out long idle))
+                if (!Numbers.TryParseInt64(args[i + 1], out long idle))
                 {
                     ctx.NotInteger();
                     return;
@@ -100,9 +101,9 @@ internal static class PersistenceCommands
                 idleSeen = true;
                 i++;
             }
-            else if (Args.Is(args[i], "FREQ"u8) && additional >= 1 && !idleSeen)
+            else if (Keyword.Is(args[i], "FREQ"u8) && additional >= 1 && !idleSeen)
             {
-                if (!Args.TryParseInt64(args[i + 1], out long freq))
+                if (!Numbers.TryParseInt64(args[i + 1], out long freq))
                 {
                     ctx.NotInteger();
                     return;
@@ -129,7 +130,7 @@ internal static class PersistenceCommands
             ctx.Reply.WriteError("BUSYKEY Target key name already exists.");
             return;
         }
-        if (!Args.TryParseInt64(args[2], out long ttl))
+        if (!Numbers.TryParseInt64(args[2], out long ttl))
         {
             ctx.NotInteger();
             return;
@@ -217,7 +218,7 @@ internal static class PersistenceCommands
     /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>
     private static void Debug(CommandContext ctx, in CommandArgs args)
     {
-        if (Args.Is(args[1], "RELOAD"u8))
+        if (Keyword.Is(args[1], "RELOAD"u8))
         {
             string? error = ctx.Server.DebugReload();
             if (error is null)

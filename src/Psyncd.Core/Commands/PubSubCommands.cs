@@ -1,5 +1,6 @@
 using Psyncd.Protocol;
 using Psyncd.Server;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -115,7 +116,7 @@ internal static class PubSubCommands
     {
         var sub = args[1];
         var registry = ctx.Server.PubSubIfCreated;
-        if (Args.Is(sub, "CHANNELS"u8))
+        if (Keyword.Is(sub, "CHANNELS"u8))
         {
             if (args.Count > 3)
             {
@@ -133,7 +134,7 @@ internal static class PubSubCommands
                 ctx.Reply.WriteBulk(channel);
             return;
         }
-        if (Args.Is(sub, "NUMSUB"u8))
+        if (Keyword.Is(sub, "NUMSUB"u8))
         {
             ctx.Reply.WriteArrayHeader(2L * (args.Count - 2));
             for (int i = 2; i < args.Count; i++)
@@ -143,7 +144,7 @@ internal static class PubSubCommands
             }
             return;
         }
-        if (Args.Is(sub, "NUMPAT"u8))
+        if (Keyword.Is(sub, "NUMPAT"u8))
         {
             if (args.Count != 2)
             {
@@ -153,7 +154,7 @@ internal static class PubSubCommands
             ctx.Reply.WriteInteger(registry?.PatternCount ?? 0);
             return;
         }
-        if (Args.Is(sub, "HELP"u8))
+        if (Keyword.Is(sub, "HELP"u8))
         {
             if (args.Count != 2)
             {

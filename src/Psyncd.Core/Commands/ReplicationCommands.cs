@@ -2,6 +2,7 @@ using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Replication;
 using Psyncd.Server;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -25,7 +26,7 @@ internal static class ReplicationCommands
 
     private static void Psync(CommandContext ctx, in CommandArgs args)
     {
-        if (args.Count > 4 || (args.Count == 4 && !Args.Is(args[3], "FAILOVER"u8)))
+        if (args.Count > 4 || (args.Count == 4 && !Keyword.Is(args[3], "FAILOVER"u8)))
         {
             ctx.SyntaxError();
             return;
@@ -52,16 +53,16 @@ internal static class ReplicationCommands
         {
             var option = args[i];
             var value = args[i + 1];
-            if (Args.Is(option, "listening-port"u8))
+            if (Keyword.Is(option, "listening-port"u8))
             {
-                if (!Args.TryParseInt64(value, out long port))
+                if (!Numbers.TryParseInt64(value, out long port))
                 {
                     ctx.NotInteger();
                     return;
                 }
                 (client.ReplicaLink ??= new ReplicaLink(client)).ListeningPort = (int)port;
             }
-            else if (Args.Is(option, "ip-address"u8))
+            else if (Keyword.Is(option, "ip-address"u8))
             {
                 if (value.Length >= 256)
                 {
@@ -70,29 +71,29 @@ internal static class ReplicationCommands
                 }
                 (client.ReplicaLink ??= new ReplicaLink(client)).AnnouncedIp = Encoding.UTF8.GetString(value);
             }
-            else if (Args.Is(option, "capa"u8))
+            else if (Keyword.Is(option, "capa"u8))
             {
                 var link = client.ReplicaLink ??= new ReplicaLink(client);
-                if (Args.Is(value, "eof"u8))
+                if (Keyword.Is(value, "eof"u8))
                     link.CapaEof = true;
-                else if (Args.Is(value, "psync2"u8))
+                else if (Keyword.Is(value, "psync2"u8))
                     link.CapaPsync2 = true;
             }
-            else if (Args.Is(option, "ack"u8))
+            else if (Keyword.Is(option, "ack"u8))
             {
                 // Only a replica acknowledges, and nothing is replied to an ACK.
-                if (Args.TryParseInt64(value, out long offset))
+                if (Numbers.TryParseInt64(value, out long offset))
                     replication.Ack(client, offset);
                 return;
             }
-            else if (Args.Is(option, "getack"u8))
+            else if (Keyword.Is(option, "getack"u8))
             {
                 // From our master: acknowledge at once, with the offset before this GETACK.
                 if (client.Has(ClientFlags.Master))
                     replication.Master?.SendAck();
                 return;
             }
-            else if (Args.Is(option, "rdb-only"u8) || Args.Is(option, "rdb-filter-only"u8))
+            else if (Keyword.Is(option, "rdb-only"u8) || Keyword.Is(option, "rdb-filter-only"u8))
             {
                 ctx.Reply.WriteError("ERR Unrecognized REPLCONF option: " + Encoding.UTF8.GetString(option));
                 return;
@@ -114,7 +115,7 @@ internal static class ReplicationCommands
             ctx.Reply.WriteError("ERR Command is not valid when client is a replica."u8);
             return;
         }
-        if (Args.Is(args[1], "NO"u8) && Args.Is(args[2], "ONE"u8))
+        if (Keyword.Is(args[1], "NO"u8) && Keyword.Is(args[2], "ONE"u8))
         {
             if (replication.Master is not null)
             {
@@ -124,7 +125,7 @@ internal static class ReplicationCommands
             ctx.Reply.WriteOk();
             return;
         }
-        if (!Args.TryParseInt64(args[2], out long port) || port < 0 || port > 65535)
+        if (!Numbers.TryParseInt64(args[2], out long port) || port < 0 || port > 65535)
         {
             ctx.Reply.WriteError("ERR Invalid master port"u8);
             return;
@@ -176,12 +177,12 @@ internal static class ReplicationCommands
             ctx.Reply.WriteError("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."u8);
             return;
         }
-        if (!Args.TryParseInt64(args[1], out long needed))
+        if (!Numbers.TryParseInt64(args[1], out long needed))
         {
             ctx.NotInteger();
             return;
         }
-        if (!Args.TryParseInt64(args[2], out long timeout))
+        if (!Numbers.TryParseInt64(args[2], out long timeout))
         {
             ctx.Reply.WriteError("ERR timeout is not an integer or out of range"u8);
             return;

@@ -1,6 +1,7 @@
 using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Server;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -25,7 +26,7 @@ internal static class ServerCommands
 
     private static void FlushDb(CommandContext ctx, in CommandArgs args)
     {
-        if (args.Count > 2 || (args.Count == 2 && !Args.Is(args[1], "ASYNC"u8) && !Args.Is(args[1], "SYNC"u8)))
+        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "ASYNC"u8) && !Keyword.Is(args[1], "SYNC"u8)))
         {
             ctx.SyntaxError();
             return;
@@ -37,7 +38,7 @@ internal static class ServerCommands
 
     private static void FlushAll(CommandContext ctx, in CommandArgs args)
     {
-        if (args.Count > 2 || (args.Count == 2 && !Args.Is(args[1], "ASYNC"u8) && !Args.Is(args[1], "SYNC"u8)))
+        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "ASYNC"u8) && !Keyword.Is(args[1], "SYNC"u8)))
         {
             ctx.SyntaxError();
             return;
@@ -72,7 +73,7 @@ internal static class ServerCommands
             return;
         }
         var sub = args[1];
-        if (Args.Is(sub, "COUNT"u8))
+        if (Keyword.Is(sub, "COUNT"u8))
         {
             if (args.Count != 2)
             {
@@ -81,7 +82,7 @@ internal static class ServerCommands
             }
             ctx.Reply.WriteInteger(table.Count);
         }
-        else if (Args.Is(sub, "INFO"u8))
+        else if (Keyword.Is(sub, "INFO"u8))
         {
             ctx.Reply.WriteArrayHeader(args.Count - 2);
             for (int i = 2; i < args.Count; i++)
@@ -154,13 +155,13 @@ internal static class ServerCommands
         bool force = false;
         for (int i = 1; i < args.Count; i++)
         {
-            if (Args.Is(args[i], "NOSAVE"u8))
+            if (Keyword.Is(args[i], "NOSAVE"u8))
                 save = false;
-            else if (Args.Is(args[i], "SAVE"u8))
+            else if (Keyword.Is(args[i], "SAVE"u8))
                 save = true;
-            else if (Args.Is(args[i], "FORCE"u8))
+            else if (Keyword.Is(args[i], "FORCE"u8))
                 force = true;
-            else if (Args.Is(args[i], "NOW"u8))
+            else if (Keyword.Is(args[i], "NOW"u8))
                 continue;
             else
             {
@@ -191,10 +192,10 @@ internal static class ServerCommands
     {
         var log = ctx.Server.SlowLog;
         var sub = args[1];
-        if (Args.Is(sub, "GET"u8) && args.Count <= 3)
+        if (Keyword.Is(sub, "GET"u8) && args.Count <= 3)
         {
             long count = 10;
-            if (args.Count == 3 && (!Args.TryParseInt64(args[2], out count) || count < -1))
+            if (args.Count == 3 && (!Numbers.TryParseInt64(args[2], out count) || count < -1))
             {
                 ctx.Reply.WriteError("ERR count should be greater than or equal to -1"u8);
                 return;
@@ -217,16 +218,16 @@ internal static class ServerCommands
                 ctx.Reply.WriteBulk(entry.ClientName);
             }
         }
-        else if (Args.Is(sub, "LEN"u8) && args.Count == 2)
+        else if (Keyword.Is(sub, "LEN"u8) && args.Count == 2)
         {
             ctx.Reply.WriteInteger(log.Count);
         }
-        else if (Args.Is(sub, "RESET"u8) && args.Count == 2)
+        else if (Keyword.Is(sub, "RESET"u8) && args.Count == 2)
         {
             log.Reset();
             ctx.Reply.WriteOk();
         }
-        else if (Args.Is(sub, "GET"u8) || Args.Is(sub, "LEN"u8) || Args.Is(sub, "RESET"u8))
+        else if (Keyword.Is(sub, "GET"u8) || Keyword.Is(sub, "LEN"u8) || Keyword.Is(sub, "RESET"u8))
         {
             ctx.Reply.WriteError("ERR wrong number of arguments for 'slowlog|" + Encoding.UTF8.GetString(sub).ToLowerInvariant() + "' command");
         }

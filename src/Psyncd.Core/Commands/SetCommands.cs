@@ -1,6 +1,7 @@
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -179,7 +180,7 @@ internal static class SetCommands
         var values = new long[set.Count];
         for (int i = 0; i < values.Length; i++)
         {
-            if (!Args.TryParseInt64(set.MemberAt(i), out values[i]))
+            if (!Numbers.TryParseInt64(set.MemberAt(i), out values[i]))
                 return null;
         }
         Array.Sort(values);
@@ -274,7 +275,7 @@ internal static class SetCommands
         long count = 0;
         if (args.Count == 3)
         {
-            if (!Args.TryParseInt64(args[2], out count))
+            if (!Numbers.TryParseInt64(args[2], out count))
             {
                 ctx.NotInteger();
                 return;
@@ -533,7 +534,7 @@ internal static class SetCommands
     /// </summary>
     internal static bool TryParsePositive(CommandContext ctx, ReadOnlySpan<byte> text, out long value)
     {
-        if (!Args.TryParseInt64(text, out value) || value < 0)
+        if (!Numbers.TryParseInt64(text, out value) || value < 0)
         {
             ctx.Reply.WriteError("ERR value is out of range, must be positive"u8);
             return false;

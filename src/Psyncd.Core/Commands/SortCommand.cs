@@ -1,6 +1,7 @@
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -39,37 +40,37 @@ internal static class SortCommand
         {
             int left = args.Count - j - 1;
             var a = args[j];
-            if (Args.Is(a, "ASC"u8))
+            if (Keyword.Is(a, "ASC"u8))
             {
                 desc = false;
             }
-            else if (Args.Is(a, "DESC"u8))
+            else if (Keyword.Is(a, "DESC"u8))
             {
                 desc = true;
             }
-            else if (Args.Is(a, "ALPHA"u8))
+            else if (Keyword.Is(a, "ALPHA"u8))
             {
                 alpha = true;
             }
-            else if (Args.Is(a, "LIMIT"u8) && left >= 2)
+            else if (Keyword.Is(a, "LIMIT"u8) && left >= 2)
             {
-                if (!Args.TryParseInt64(args[j + 1], out limitStart) || !Args.TryParseInt64(args[j + 2], out limitCount))
+                if (!Numbers.TryParseInt64(args[j + 1], out limitStart) || !Numbers.TryParseInt64(args[j + 2], out limitCount))
                 {
                     ctx.NotInteger();
                     return;
                 }
                 j += 2;
             }
-            else if (Args.Is(a, "STORE"u8) && left >= 1)
+            else if (Keyword.Is(a, "STORE"u8) && left >= 1)
             {
                 storeIndex = ++j;
             }
-            else if (Args.Is(a, "BY"u8) && left >= 1)
+            else if (Keyword.Is(a, "BY"u8) && left >= 1)
             {
                 byIndex = ++j;
                 dontSort = args[j].IndexOf((byte)'*') < 0;
             }
-            else if (Args.Is(a, "GET"u8) && left >= 1)
+            else if (Keyword.Is(a, "GET"u8) && left >= 1)
             {
                 gets.Add(args[++j].ToArray());
             }
@@ -275,12 +276,12 @@ internal static class SortCommand
             score = 0;
             return true;
         }
-        return Args.TryParseDouble(text, out score) && (!double.IsInfinity(score) || IsInfinityWord(text));
+        return Numbers.TryParseDouble(text, out score) && (!double.IsInfinity(score) || IsInfinityWord(text));
     }
 
     private static bool IsInfinityWord(ReadOnlySpan<byte> text)
     {
         var unsigned = text[0] is (byte)'+' or (byte)'-' ? text[1..] : text;
-        return Args.Is(unsigned, "inf"u8) || Args.Is(unsigned, "infinity"u8);
+        return Keyword.Is(unsigned, "inf"u8) || Keyword.Is(unsigned, "infinity"u8);
     }
 }

@@ -1,7 +1,8 @@
+using Node = Psyncd.Storage.Types.SortedSetObject.Node;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
-using Node = Psyncd.Storage.Types.SortedSetObject.Node;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -67,17 +68,17 @@ internal static class SortedSetCommands
         for (; scoreIndex < args.Count; scoreIndex++)
         {
             var a = args[scoreIndex];
-            if (Args.Is(a, "NX"u8))
+            if (Keyword.Is(a, "NX"u8))
                 flags |= AddFlags.Nx;
-            else if (Args.Is(a, "XX"u8))
+            else if (Keyword.Is(a, "XX"u8))
                 flags |= AddFlags.Xx;
-            else if (Args.Is(a, "GT"u8))
+            else if (Keyword.Is(a, "GT"u8))
                 flags |= AddFlags.Gt;
-            else if (Args.Is(a, "LT"u8))
+            else if (Keyword.Is(a, "LT"u8))
                 flags |= AddFlags.Lt;
-            else if (Args.Is(a, "CH"u8))
+            else if (Keyword.Is(a, "CH"u8))
                 flags |= AddFlags.Ch;
-            else if (Args.Is(a, "INCR"u8))
+            else if (Keyword.Is(a, "INCR"u8))
                 flags |= AddFlags.Incr;
             else
                 break;
@@ -108,7 +109,7 @@ internal static class SortedSetCommands
         // Every score is checked before anything changes: the command applies whole or not at all.
         for (int j = 0; j < elements; j++)
         {
-            if (!Args.TryParseDouble(args[scoreIndex + j * 2], out _))
+            if (!Numbers.TryParseDouble(args[scoreIndex + j * 2], out _))
             {
                 ctx.Reply.WriteError(ErrorReplies.NotFloat);
                 return;
@@ -154,7 +155,7 @@ internal static class SortedSetCommands
         double score = 0;
         for (int j = 0; j < elements; j++)
         {
-            Args.TryParseDouble(args[scoreIndex + j * 2], out score);
+            Numbers.TryParseDouble(args[scoreIndex + j * 2], out score);
             var member = args[scoreIndex + j * 2 + 1];
             var node = zset.Find(member);
             if (node is not null)
@@ -326,13 +327,13 @@ internal static class SortedSetCommands
         {
             int left = args.Count - j - 1;
             var a = args[j];
-            if (Args.Is(a, "WITHSCORES"u8))
+            if (Keyword.Is(a, "WITHSCORES"u8))
             {
                 withScores = true;
             }
-            else if (Args.Is(a, "LIMIT"u8) && left >= 2)
+            else if (Keyword.Is(a, "LIMIT"u8) && left >= 2)
             {
-                if (!Args.TryParseInt64(args[j + 1], out offset) || !Args.TryParseInt64(args[j + 2], out limit))
+                if (!Numbers.TryParseInt64(args[j + 1], out offset) || !Numbers.TryParseInt64(args[j + 2], out limit))
                 {
                     ctx.NotInteger();
                     return;
@@ -340,15 +341,15 @@ internal static class SortedSetCommands
                 hasLimit = true;
                 j += 2;
             }
-            else if (direction == Direction.Auto && Args.Is(a, "REV"u8))
+            else if (direction == Direction.Auto && Keyword.Is(a, "REV"u8))
             {
                 direction = Direction.Reverse;
             }
-            else if (type == RangeType.Auto && Args.Is(a, "BYLEX"u8))
+            else if (type == RangeType.Auto && Keyword.Is(a, "BYLEX"u8))
             {
                 type = RangeType.Lex;
             }
-            else if (type == RangeType.Auto && Args.Is(a, "BYSCORE"u8))
+            else if (type == RangeType.Auto && Keyword.Is(a, "BYSCORE"u8))
             {
                 type = RangeType.Score;
             }
@@ -381,7 +382,7 @@ internal static class SortedSetCommands
         {
             case RangeType.Rank:
             {
-                if (!Args.TryParseInt64(args[minIndex], out long start) || !Args.TryParseInt64(args[maxIndex], out long end))
+                if (!Numbers.TryParseInt64(args[minIndex], out long start) || !Numbers.TryParseInt64(args[maxIndex], out long end))
                 {
                     ctx.NotInteger();
                     return;
@@ -510,7 +511,7 @@ internal static class SortedSetCommands
             value = 0;
             return true;
         }
-        return Args.TryParseStrtod(text, out value, checkRange: false);
+        return Numbers.TryParseStrtod(text, out value, checkRange: false);
     }
 
     internal static bool TryParseScoreRange(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out ScoreRange range)
@@ -589,7 +590,7 @@ internal static class SortedSetCommands
 
     private static void ZRemRangeByRank(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        if (!Numbers.TryParseInt64(args[2], out long start) || !Numbers.TryParseInt64(args[3], out long end))
         {
             ctx.NotInteger();
             return;
@@ -722,7 +723,7 @@ internal static class SortedSetCommands
 
     private static void UnionInterGeneric(CommandContext ctx, in CommandArgs args, bool union)
     {
-        if (!Args.TryParseInt64(args[2], out long numKeys))
+        if (!Numbers.TryParseInt64(args[2], out long numKeys))
         {
             ctx.NotInteger();
             return;
@@ -755,11 +756,11 @@ internal static class SortedSetCommands
         for (int j = 3 + (int)numKeys; j < args.Count; j++)
         {
             int left = args.Count - j - 1;
-            if (Args.Is(args[j], "WEIGHTS"u8) && left >= numKeys)
+            if (Keyword.Is(args[j], "WEIGHTS"u8) && left >= numKeys)
             {
                 for (int i = 0; i < numKeys; i++)
                 {
-                    if (!Args.TryParseDouble(args[j + 1 + i], out double weight))
+                    if (!Numbers.TryParseDouble(args[j + 1 + i], out double weight))
                     {
                         ctx.Reply.WriteError("ERR weight value is not a float"u8);
                         return;
@@ -768,14 +769,14 @@ internal static class SortedSetCommands
                 }
                 j += (int)numKeys;
             }
-            else if (Args.Is(args[j], "AGGREGATE"u8) && left >= 1)
+            else if (Keyword.Is(args[j], "AGGREGATE"u8) && left >= 1)
             {
                 var a = args[j + 1];
-                if (Args.Is(a, "SUM"u8))
+                if (Keyword.Is(a, "SUM"u8))
                     aggregate = Aggregate.Sum;
-                else if (Args.Is(a, "MIN"u8))
+                else if (Keyword.Is(a, "MIN"u8))
                     aggregate = Aggregate.Min;
-                else if (Args.Is(a, "MAX"u8))
+                else if (Keyword.Is(a, "MAX"u8))
                     aggregate = Aggregate.Max;
                 else
                 {

@@ -5,6 +5,7 @@ using System.Text;
 using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
@@ -81,13 +82,13 @@ internal static class StringCommands
         {
             var a = args[i];
             bool hasNext = i + 1 < args.Count;
-            if (Args.Is(a, "NX"u8) && (flags & SetFlags.Xx) == 0)
+            if (Keyword.Is(a, "NX"u8) && (flags & SetFlags.Xx) == 0)
                 flags |= SetFlags.Nx;
-            else if (Args.Is(a, "XX"u8) && (flags & SetFlags.Nx) == 0)
+            else if (Keyword.Is(a, "XX"u8) && (flags & SetFlags.Nx) == 0)
                 flags |= SetFlags.Xx;
-            else if (Args.Is(a, "GET"u8))
+            else if (Keyword.Is(a, "GET"u8))
                 flags |= SetFlags.Get;
-            else if (Args.Is(a, "KEEPTTL"u8) && (flags & SetFlags.AnyExpire) == 0)
+            else if (Keyword.Is(a, "KEEPTTL"u8) && (flags & SetFlags.AnyExpire) == 0)
                 flags |= SetFlags.KeepTtl;
             else if (hasNext && (flags & (SetFlags.AnyExpire | SetFlags.KeepTtl)) == 0 && ExpireUnit(a) is var unit && unit != SetFlags.None)
             {
@@ -104,7 +105,7 @@ internal static class StringCommands
         long expireAt = -1;
         if (expireArg != 0)
         {
-            if (!Args.TryParseInt64(args[expireArg], out long amount))
+            if (!Numbers.TryParseInt64(args[expireArg], out long amount))
             {
                 ctx.NotInteger();
                 return;
@@ -173,13 +174,13 @@ internal static class StringCommands
             int kept = 0;
             for (int i = 0; i < args.Count; i++)
             {
-                if (i < 3 || !Args.Is(args[i], "GET"u8))
+                if (i < 3 || !Keyword.Is(args[i], "GET"u8))
                     kept++;
             }
             var p = ctx.Propagate(kept);
             for (int i = 0; i < args.Count; i++)
             {
-                if (i < 3 || !Args.Is(args[i], "GET"u8))
+                if (i < 3 || !Keyword.Is(args[i], "GET"u8))
                     p.WriteBulk(args[i]);
             }
         }
@@ -187,13 +188,13 @@ internal static class StringCommands
 
     private static SetFlags ExpireUnit(ReadOnlySpan<byte> arg)
     {
-        if (Args.Is(arg, "EX"u8))
+        if (Keyword.Is(arg, "EX"u8))
             return SetFlags.Ex;
-        if (Args.Is(arg, "PX"u8))
+        if (Keyword.Is(arg, "PX"u8))
             return SetFlags.Px;
-        if (Args.Is(arg, "EXAT"u8))
+        if (Keyword.Is(arg, "EXAT"u8))
             return SetFlags.ExAt;
-        if (Args.Is(arg, "PXAT"u8))
+        if (Keyword.Is(arg, "PXAT"u8))
             return SetFlags.PxAt;
         return SetFlags.None;
     }
@@ -223,7 +224,7 @@ internal static class StringCommands
     /// <summary>SETEX key seconds value / PSETEX key ms value, propagated as <c>SET key value PXAT abs</c>.</summary>
     private static void SetWithTtl(CommandContext ctx, in CommandArgs args, bool seconds)
     {
-        if (!Args.TryParseInt64(args[2], out long amount))
+        if (!Numbers.TryParseInt64(args[2], out long amount))
         {
             ctx.NotInteger();
             return;
@@ -383,7 +384,7 @@ internal static class StringCommands
     /// <summary>GETRANGE (and SUBSTR) key start end: inclusive, negative indexes count from the end.</summary>
     private static void GetRange(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+        if (!Numbers.TryParseInt64(args[2], out long start) || !Numbers.TryParseInt64(args[3], out long end))
         {
             ctx.NotInteger();
             return;
@@ -415,7 +416,7 @@ internal static class StringCommands
 
     private static void SetRange(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long offset))
+        if (!Numbers.TryParseInt64(args[2], out long offset))
         {
             ctx.NotInteger();
             return;
@@ -462,7 +463,7 @@ internal static class StringCommands
 
     private static void IncrBy(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long increment))
+        if (!Numbers.TryParseInt64(args[2], out long increment))
         {
             ctx.NotInteger();
             return;
@@ -472,7 +473,7 @@ internal static class StringCommands
 
     private static void DecrBy(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long decrement))
+        if (!Numbers.TryParseInt64(args[2], out long decrement))
         {
             ctx.NotInteger();
             return;
@@ -501,7 +502,7 @@ internal static class StringCommands
                 ctx.WrongType();
                 return;
             }
-            if (!Args.TryParseInt64(current.String, out value))
+            if (!Numbers.TryParseInt64(current.String, out value))
             {
                 ctx.NotInteger();
                 return;
@@ -565,9 +566,9 @@ internal static class StringCommands
     private static bool TryParseBitUnit(CommandContext ctx, in CommandArgs args, int index, out bool bits)
     {
         bits = false;
-        if (args.Count <= index || Args.Is(args[index], "BYTE"u8))
+        if (args.Count <= index || Keyword.Is(args[index], "BYTE"u8))
             return true;
-        if (Args.Is(args[index], "BIT"u8))
+        if (Keyword.Is(args[index], "BIT"u8))
         {
             bits = true;
             return true;
@@ -579,7 +580,7 @@ internal static class StringCommands
     /// <summary>A bit offset as getBitOffsetFromArgument takes it: an integer from 0 to below 512 MB of bits' bytes.</summary>
     private static bool TryParseBitOffset(CommandContext ctx, ReadOnlySpan<byte> arg, out long offset)
     {
-        if (!Args.TryParseInt64(arg, out offset) || offset < 0 || (offset >> 3) >= MaxStringLength)
+        if (!Numbers.TryParseInt64(arg, out offset) || offset < 0 || (offset >> 3) >= MaxStringLength)
         {
             ctx.Reply.WriteError(BitOffsetError);
             return false;
@@ -591,7 +592,7 @@ internal static class StringCommands
     {
         if (!TryParseBitOffset(ctx, args[2], out long offset))
             return;
-        if (!Args.TryParseInt64(args[3], out long on) || (on & ~1L) != 0)
+        if (!Numbers.TryParseInt64(args[3], out long on) || (on & ~1L) != 0)
         {
             ctx.Reply.WriteError("ERR bit is not an integer or out of range"u8);
             return;
@@ -663,7 +664,7 @@ internal static class StringCommands
         long lastBit;
         if (args.Count == 4 || args.Count == 5)
         {
-            if (!Args.TryParseInt64(args[2], out long start) || !Args.TryParseInt64(args[3], out long end))
+            if (!Numbers.TryParseInt64(args[2], out long start) || !Numbers.TryParseInt64(args[3], out long end))
             {
                 ctx.NotInteger();
                 return;
@@ -736,7 +737,7 @@ internal static class StringCommands
     /// <summary>BITPOS key bit [start [end [BYTE|BIT]]]: the first bit set to (or clear of) <c>bit</c> in the range.</summary>
     private static void BitPos(CommandContext ctx, in CommandArgs args)
     {
-        if (!Args.TryParseInt64(args[2], out long bit))
+        if (!Numbers.TryParseInt64(args[2], out long bit))
         {
             ctx.NotInteger();
             return;
@@ -764,7 +765,7 @@ internal static class StringCommands
         long lastBit;
         if (args.Count >= 4 && args.Count <= 6)
         {
-            if (!Args.TryParseInt64(args[3], out long start))
+            if (!Numbers.TryParseInt64(args[3], out long start))
             {
                 ctx.NotInteger();
                 return;
@@ -775,7 +776,7 @@ internal static class StringCommands
             long end;
             if (args.Count >= 5)
             {
-                if (!Args.TryParseInt64(args[4], out end))
+                if (!Numbers.TryParseInt64(args[4], out end))
                 {
                     ctx.NotInteger();
                     return;
@@ -862,13 +863,13 @@ internal static class StringCommands
     {
         BitOperation op;
         var name = args[1];
-        if (Args.Is(name, "AND"u8))
+        if (Keyword.Is(name, "AND"u8))
             op = BitOperation.And;
-        else if (Args.Is(name, "OR"u8))
+        else if (Keyword.Is(name, "OR"u8))
             op = BitOperation.Or;
-        else if (Args.Is(name, "XOR"u8))
+        else if (Keyword.Is(name, "XOR"u8))
             op = BitOperation.Xor;
-        else if (Args.Is(name, "NOT"u8))
+        else if (Keyword.Is(name, "NOT"u8))
             op = BitOperation.Not;
         else
         {

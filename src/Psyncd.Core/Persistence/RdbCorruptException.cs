@@ -1,5 +1,5 @@
 using System.Globalization;
-using Psyncd.Server;
+using Psyncd.Text;
 
 namespace Psyncd.Persistence;
 
@@ -61,6 +61,6 @@ public sealed class RdbCorruptException : Exception
     }
 
     private static string Quote(byte[] key) => key.Length <= KeyShown
-        ? PsyncdServer.Repr(key)
-        : PsyncdServer.Repr(key.AsSpan(0, KeyShown)) + "... (" + key.Length.ToString(CultureInfo.InvariantCulture) + " bytes)";
+        ? Repr.Quote(key)
+        : Repr.Quote(key.AsSpan(0, KeyShown)) + "... (" + key.Length.ToString(CultureInfo.InvariantCulture) + " bytes)";
 }

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using Psyncd.Commands;
 using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Persistence;
 
@@ -291,7 +291,7 @@ public sealed class RdbReader
                         member = e.ToArray();
                         return;
                     }
-                    if (!Args.TryParseDouble(e, out double score))
+                    if (!Numbers.TryParseDouble(e, out double score))
                         throw Corrupt(Offset, "Zset blob with a bad score");
                     if (!zset.Add(member, score))
                         throw Corrupt(Offset, "Duplicate zset fields detected");

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using Psyncd.Commands;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Persistence;
 
@@ -306,7 +306,7 @@ public sealed class RdbWriter
         }
         else
         {
-            string text = Args.FormatDouble(value);
+            string text = Numbers.FormatDouble(value);
             written = Encoding.ASCII.GetBytes(text, span[1..]);
         }
         span[0] = (byte)written;

@@ -1,6 +1,7 @@
 using Psyncd.Commands;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Server;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Psyncd.Commands;
+using Psyncd.Text;
 
 namespace Psyncd.Server;
 
@@ -109,7 +110,7 @@ internal sealed class ClientConnection : IClientConnection
         var head = unprocessed.Slice(0, Math.Min(unprocessed.Length, initial.Length));
         head.CopyTo(initial);
         _server.Log.Warning("Closing client that reached max query buffer length: " + ClientCommands.Describe(_client) +
-            " (qbuf initial bytes: " + PsyncdServer.Repr(initial[..(int)head.Length]) + ")");
+            " (qbuf initial bytes: " + Repr.Quote(initial[..(int)head.Length]) + ")");
         _client.Flags |= ClientFlags.CloseAsap;
     }
 

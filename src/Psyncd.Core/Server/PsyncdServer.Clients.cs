@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Psyncd.Commands;
 using Psyncd.Protocol;
+using Psyncd.Text;
 
 namespace Psyncd.Server;
 
@@ -189,39 +190,12 @@ public sealed partial class PsyncdServer
           .Append(" [").Append(client.Db.ToString(CultureInfo.InvariantCulture)).Append(' ');
         sb.Append(client.IsUnixSocket ? "unix:" + Options.UnixSocket : client.Address).Append(']');
         for (int i = 0; i < args.Count; i++)
-            sb.Append(' ').Append(Repr(args[i]));
+            sb.Append(' ').Append(Repr.Quote(args[i]));
         string line = sb.ToString();
         foreach (var monitor in Monitors)
         {
             monitor.Output.WriteSimpleString(line);
             monitor.Output.RequestFlush();
         }
-    }
-
-    /// <summary>Quotes bytes as redis-server's sdscatrepr does: "..." with \n \r \t \a \b \\ \" and \xHH escapes.</summary>
-    public static string Repr(ReadOnlySpan<byte> bytes)
-    {
-        var sb = new StringBuilder(bytes.Length + 2);
-        sb.Append('"');
-        foreach (byte b in bytes)
-        {
-            switch (b)
-            {
-                case (byte)'\\': sb.Append("\\\\"); break;
-                case (byte)'"': sb.Append("\\\""); break;
-                case (byte)'\n': sb.Append("\\n"); break;
-                case (byte)'\r': sb.Append("\\r"); break;
-                case (byte)'\t': sb.Append("\\t"); break;
-                case 7: sb.Append("\\a"); break;
-                case 8: sb.Append("\\b"); break;
-                default:
-                    if (b >= 32 && b < 127)
-                        sb.Append((char)b);
-                    else
-                        sb.Append("\\x").Append(b.ToString("x2", CultureInfo.InvariantCulture));
-                    break;
-            }
-        }
-        return sb.Append('"').ToString();
     }
 }

@@ -1,5 +1,5 @@
-using Psyncd.Commands;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Server;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Psyncd.Commands;
+using Psyncd.Text;
 
 namespace Psyncd.Tests.Commands;
 

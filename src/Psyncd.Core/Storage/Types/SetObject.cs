@@ -1,4 +1,4 @@
-using Psyncd.Commands;
+using Psyncd.Text;
 
 namespace Psyncd.Storage.Types;
 
@@ -58,7 +58,7 @@ public sealed class SetObject : RedisObject
             return "hashtable";
         for (int i = 0; i < _members.Count; i++)
         {
-            if (!Args.TryParseInt64(_members.ItemAt(i), out _))
+            if (!Numbers.TryParseInt64(_members.ItemAt(i), out _))
                 return "hashtable";
         }
         return "intset";

@@ -1,4 +1,4 @@
-namespace Psyncd.Commands;
+namespace Psyncd.Text;
 
 /// <summary>
 /// Redis's glob-style pattern matching (KEYS, SCAN MATCH, PSUBSCRIBE, CONFIG GET...): <c>*</c> any run of

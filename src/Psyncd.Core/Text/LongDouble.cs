@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Text;
 
 /// <summary>
 /// The x87 80-bit <c>long double</c> arithmetic INCRBYFLOAT uses on redis-server's usual platform (x86-64

@@ -3,15 +3,11 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Text;
 
 /// <summary>Parsing and formatting of argument values, with redis-server 7's exact rules.</summary>
-public static class Args
+public static class Numbers
 {
-    /// <summary>Case-insensitive comparison of an argument with an ASCII keyword (<c>"NX"u8</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Is(ReadOnlySpan<byte> arg, ReadOnlySpan<byte> keyword) => Ascii.EqualsIgnoreCase(arg, keyword);
-
     /// <summary>
     /// Parses a 64-bit integer the way redis-server's string2ll does: optional '-', digits, no '+', no
     /// blanks, no leading zeros (but "0"), within range.
@@ -33,28 +29,6 @@ public static class Args
         if (text[p] < (byte)'1' || text[p] > (byte)'9')
             return false;
         return Utf8Parser.TryParse(text, out value, out int used) && used == text.Length;
-    }
-
-    /// <summary>
-    /// Parses an integer that must fit in 32 bits as getIntFromObjectOrReply does (SELECT's and MOVE's
-    /// database): not an integer is "not an integer or out of range", an integer beyond 32 bits is "out of
-    /// range, value must between ...". False after replying the error.
-    /// </summary>
-    public static bool TryParseInt32(CommandContext ctx, ReadOnlySpan<byte> text, out int value)
-    {
-        value = 0;
-        if (!TryParseInt64(text, out long v))
-        {
-            ctx.NotInteger();
-            return false;
-        }
-        if (v < int.MinValue || v > int.MaxValue)
-        {
-            ctx.Reply.WriteError("ERR value is out of range, value must between -2147483648 and 2147483647"u8);
-            return false;
-        }
-        value = (int)v;
-        return true;
     }
 
     /// <summary>
