@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Psyncd.Persistence;
 using Psyncd.Protocol;
+using Psyncd.Rdb;
 using Psyncd.Storage;
 using Psyncd.Text;
 
@@ -9,9 +9,6 @@ namespace Psyncd.Commands;
 /// <summary>Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE (and DEBUG RELOAD when no other family has DEBUG).</summary>
 internal static class PersistenceCommands
 {
-    /// <summary>The RDB version DUMP payloads carry, and the highest RESTORE accepts (Redis 7.0's).</summary>
-    private const int DumpMaxVersion = 10;
-
     public static void Register(CommandTable table)
     {
         table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
@@ -55,21 +52,7 @@ internal static class PersistenceCommands
             ctx.Reply.WriteNullBulk();
             return;
         }
-        ctx.Reply.WriteBulk(DumpPayload(entry, ctx.Options.RdbCompression).Written);
-    }
-
-    /// <summary>DUMP's serialization of a value (what RESTORE accepts): the typed value, then the footer.</summary>
-    internal static RdbWriter DumpPayload(in Entry entry, bool compress)
-    {
-        var writer = new RdbWriter(compress, initialCapacity: 256);
-        writer.WriteTypedValue(entry);
-        // Footer: the RDB version (2 bytes LE), then the CRC64 of everything before it (8 bytes LE).
-        Span<byte> footer = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt16LittleEndian(footer, RdbConstants.WriteVersion);
-        writer.WriteRaw(footer[..2]);
-        BinaryPrimitives.WriteUInt64LittleEndian(footer, Crc64.Compute(writer.Written));
-        writer.WriteRaw(footer);
-        return writer;
+        ctx.Reply.WriteBulk(DumpFormat.Write(entry, ctx.Options.RdbCompression).Written);
     }
 
     private static void Restore(CommandContext ctx, in CommandArgs args)
@@ -141,7 +124,7 @@ internal static class PersistenceCommands
             return;
         }
         var payload = args[3];
-        if (!VerifyDumpPayload(payload))
+        if (!DumpFormat.Verify(payload))
         {
             ctx.Reply.WriteError("ERR DUMP payload version or checksum are wrong");
             return;
@@ -201,18 +184,6 @@ internal static class PersistenceCommands
             restore.WriteBulk("ABSTTL"u8);
         }
         ctx.Reply.WriteOk();
-    }
-
-    /// <summary>At least 10 bytes; the version footer no newer than ours; the CRC64 matches.</summary>
-    private static bool VerifyDumpPayload(ReadOnlySpan<byte> payload)
-    {
-        if (payload.Length < 10)
-            return false;
-        int version = BinaryPrimitives.ReadUInt16LittleEndian(payload[^10..]);
-        if (version > DumpMaxVersion)
-            return false;
-        ulong crc = Crc64.Compute(payload[..^8]);
-        return BinaryPrimitives.ReadUInt64LittleEndian(payload[^8..]) == crc;
     }
 
     /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>

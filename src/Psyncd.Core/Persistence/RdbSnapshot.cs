@@ -1,3 +1,4 @@
+using Psyncd.Rdb;
 using Psyncd.Server;
 using Psyncd.Storage;
 

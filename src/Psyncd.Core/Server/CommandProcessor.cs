@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Psyncd.Commands;
 using Psyncd.Protocol;
+using Psyncd.Rdb;
 using Psyncd.Replication;
 using Psyncd.Storage;
 
@@ -366,7 +367,7 @@ public sealed class CommandProcessor
         if (!entry.Exists)
             return;
         long expireAt = entry.ExpireAt;
-        var payload = PersistenceCommands.DumpPayload(entry, _server.Options.RdbCompression);
+        var payload = DumpFormat.Write(entry, _server.Options.RdbCompression);
         w = Propagation.Add(db, 4, replacesRequest: true);
         w.WriteBulk("RESTORE"u8);
         w.WriteBulk(key);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Psyncd.Persistence;
+using Psyncd.Rdb;
 
 namespace Psyncd.Server;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Psyncd.Persistence;
+using Psyncd.Rdb;
 using Psyncd.Replication;
 
 namespace Psyncd.Server;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Psyncd.Persistence;
+using Psyncd.Rdb;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 

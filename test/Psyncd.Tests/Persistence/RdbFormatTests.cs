@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using static Psyncd.Tests.Persistence.Dataset;
-using Psyncd.Persistence;
+using Psyncd.Rdb;
 using Psyncd.Storage.Types;
 
 namespace Psyncd.Tests.Persistence;

@@ -1,5 +1,6 @@
 using static Psyncd.Tests.Persistence.Dataset;
 using Psyncd.Persistence;
+using Psyncd.Rdb;
 using Psyncd.Server;
 using Psyncd.Storage.Types;
 

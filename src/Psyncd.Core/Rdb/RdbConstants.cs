@@ -1,4 +1,4 @@
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>
 /// The numbers of the RDB format (Redis's rdb.h): opcodes, value types, length and string encodings.

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>
 /// Redis's CRC-64 ("Jones" polynomial, reflected, initial value 0, no final xor), the RDB and DUMP checksum.

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>Receives one element of a compact blob (integers arrive as their decimal text).</summary>
 internal delegate void ElementVisitor(ReadOnlySpan<byte> element);

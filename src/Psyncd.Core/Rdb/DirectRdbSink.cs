@@ -1,6 +1,6 @@
 using Psyncd.Storage;
 
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>A snapshot sink that writes straight through to an output (SAVE: the whole walk in one loop visit).</summary>
 internal sealed class DirectRdbSink : ISnapshotSink

@@ -4,7 +4,7 @@ using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;
 
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>What goes in an RDB's header besides the magic: AUX fields (the repl-* ones only when given).</summary>
 public sealed record RdbHeader(string RedisVersion, long CTimeSeconds, long UsedMemory)

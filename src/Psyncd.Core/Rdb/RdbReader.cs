@@ -6,7 +6,7 @@ using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;
 
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>
 /// Reads RDB files of versions 1 to 11 from a stream, in one pass with a running CRC64, into a

@@ -1,4 +1,4 @@
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>
 /// LZF compression in the format Redis uses for RDB strings. A control byte below 32 announces that many

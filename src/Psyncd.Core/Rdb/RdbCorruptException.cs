@@ -1,7 +1,7 @@
 using System.Globalization;
 using Psyncd.Text;
 
-namespace Psyncd.Persistence;
+namespace Psyncd.Rdb;
 
 /// <summary>
 /// An RDB stream cannot be loaded: <see cref="Offset"/> is where reading stopped, <see cref="Reason"/> why.
