@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using CommandLine;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
 using Psyncd.Server;
 
 namespace Psyncd.Host;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Text;
 
 namespace Psyncd.Commands;

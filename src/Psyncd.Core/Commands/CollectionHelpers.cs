@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Text;

@@ -1,5 +1,6 @@
 using System.Text;
 using Psyncd.Config;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Text;

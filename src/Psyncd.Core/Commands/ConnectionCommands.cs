@@ -1,5 +1,5 @@
+using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 
 namespace Psyncd.Commands;
 

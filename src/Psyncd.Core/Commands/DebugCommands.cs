@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;

@@ -1,3 +1,4 @@
+using Psyncd.Execution;
 using Psyncd.Protocol;
 
 namespace Psyncd.Commands;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Psyncd.Config;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Server;
 

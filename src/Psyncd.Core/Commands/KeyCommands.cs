@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Storage;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
 using Psyncd.Storage;

@@ -1,7 +1,7 @@
 using System.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Replication;
-using Psyncd.Server;
 using Psyncd.Text;
 
 namespace Psyncd.Commands;

@@ -1,6 +1,6 @@
 using System.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Text;
 
 namespace Psyncd.Commands;

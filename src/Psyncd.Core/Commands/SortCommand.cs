@@ -1,3 +1,4 @@
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;

@@ -1,4 +1,5 @@
 using Node = Psyncd.Storage.Types.SortedSetObject.Node;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Numerics;
 using System.Text;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Server;
 using Psyncd.Storage;

@@ -1,5 +1,5 @@
+using Psyncd.Execution;
 using Psyncd.Rdb;
-using Psyncd.Server;
 using Psyncd.Storage;
 
 namespace Psyncd.Persistence;

@@ -7,6 +7,8 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Psyncd.Execution;
+using Psyncd.Network;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
 using Psyncd.Server;

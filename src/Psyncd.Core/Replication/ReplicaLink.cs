@@ -1,5 +1,5 @@
 using System.Globalization;
-using Psyncd.Server;
+using Psyncd.Execution;
 
 namespace Psyncd.Replication;
 

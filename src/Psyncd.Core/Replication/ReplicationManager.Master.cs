@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
-using Psyncd.Server;
+using Psyncd.Execution;
 
 namespace Psyncd.Replication;
 

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
+using Psyncd.Execution;
 using Psyncd.Server;
 
 namespace Psyncd.Replication;

@@ -1,4 +1,5 @@
 using Psyncd.Commands;
+using Psyncd.Execution;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;

@@ -1,3 +1,5 @@
+using Psyncd.Execution;
+
 namespace Psyncd.Server;
 
 /// <summary>CLIENT PAUSE: while paused, clients other than replicas and our master run no commands.</summary>

@@ -1,4 +1,4 @@
-using Psyncd.Commands;
+using Psyncd.Execution;
 
 namespace Psyncd.Server;
 

@@ -1,4 +1,4 @@
-using Psyncd.Commands;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 

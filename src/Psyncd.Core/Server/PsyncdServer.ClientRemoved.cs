@@ -1,3 +1,5 @@
+using Psyncd.Execution;
+
 namespace Psyncd.Server;
 
 /// <summary>Per-client cleanup when a client goes away, for every subsystem that keeps per-client state.</summary>

@@ -3,7 +3,8 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
-using Psyncd.Commands;
+using Psyncd.Execution;
+using Psyncd.Network;
 using Psyncd.Protocol;
 using Psyncd.Text;
 

@@ -1,5 +1,6 @@
 using Psyncd.Commands;
 using Psyncd.Config;
+using Psyncd.Execution;
 
 namespace Psyncd.Server;
 

@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Psyncd.Commands;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
+using Psyncd.Execution;
 using Psyncd.Replication;
 using Psyncd.Storage;
 
@@ -37,7 +38,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         RunId = Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
         Loop = new CommandLoop();
         Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
-        Commands = CommandTable.Create(options.RenamedCommands);
+        Commands = CommandTable.Create(CommandFamilies.All, options.RenamedCommands);
         Processor = new CommandProcessor(this);
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);

@@ -1,3 +1,4 @@
+using Psyncd.Execution;
 using Psyncd.Storage;
 using Psyncd.Text;
 

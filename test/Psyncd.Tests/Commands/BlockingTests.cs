@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
+using Psyncd.Execution;
 using Psyncd.Server;
 using Psyncd.Tests.Support;
 

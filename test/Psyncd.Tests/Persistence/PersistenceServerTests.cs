@@ -1,5 +1,6 @@
 using System.Text;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
 using Psyncd.Server;
 using Psyncd.Tests.Support;
 

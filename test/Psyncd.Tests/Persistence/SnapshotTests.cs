@@ -1,7 +1,7 @@
 using static Psyncd.Tests.Persistence.Dataset;
+using Psyncd.Execution;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
-using Psyncd.Server;
 using Psyncd.Storage.Types;
 
 namespace Psyncd.Tests.Persistence;

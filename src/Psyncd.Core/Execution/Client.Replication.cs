@@ -1,6 +1,6 @@
 using Psyncd.Replication;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 public sealed partial class Client
 {

@@ -4,7 +4,7 @@ using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// What a handler works with: the calling client, its selected database, its reply writer, the server,

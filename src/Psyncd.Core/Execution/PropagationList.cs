@@ -1,6 +1,7 @@
 using Psyncd.Protocol;
+using Psyncd.Replication;
 
-namespace Psyncd.Replication;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// What the command being executed (or the transaction being executed by EXEC) will add to the

@@ -1,4 +1,4 @@
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 /// <summary>What CLIENT LIST shows beyond the basics.</summary>
 public sealed partial class Client

@@ -1,7 +1,7 @@
 using System.Text;
 using Psyncd.Protocol;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// What the dispatcher needs to know of a command, in Redis's terms (the letters are redis.c's 2.8 table).

@@ -1,4 +1,6 @@
-namespace Psyncd.Server;
+using Psyncd.Server;
+
+namespace Psyncd.Execution;
 
 public sealed partial class Client
 {

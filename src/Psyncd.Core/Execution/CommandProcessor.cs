@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Text;
-using Psyncd.Commands;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
-using Psyncd.Replication;
+using Psyncd.Server;
 using Psyncd.Storage;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// Turns a client's input into executed commands (Redis's processInputBuffer, processCommand and call):

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// The command loop: the one place where commands execute, one at a time, in one total order. That order

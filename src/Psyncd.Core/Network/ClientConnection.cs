@@ -2,9 +2,11 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Psyncd.Commands;
+using Psyncd.Execution;
+using Psyncd.Server;
 using Psyncd.Text;
 
-namespace Psyncd.Server;
+namespace Psyncd.Network;
 
 /// <summary>
 /// One accepted connection: the receive loop that feeds the client's input to the command loop, and the

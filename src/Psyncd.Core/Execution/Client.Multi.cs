@@ -1,6 +1,5 @@
-using Psyncd.Commands;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 /// <summary>A command queued inside MULTI, with its arguments copied.</summary>
 public sealed record QueuedCommand(CommandDescriptor Command, byte[][] Args);

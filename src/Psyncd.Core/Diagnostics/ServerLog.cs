@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Psyncd.Config;
 
-namespace Psyncd.Server;
+namespace Psyncd.Diagnostics;
 
 /// <summary>
 /// The server log, in redis-server's line format: <c>pid:role dd Mon yyyy hh:mm:ss.mmm L message</c>,

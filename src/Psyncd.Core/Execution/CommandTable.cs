@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Psyncd.Config;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// The command table: every command by name, looked up from the request's name bytes without allocating
@@ -15,37 +15,11 @@ public sealed class CommandTable
     private readonly Dictionary<string, CommandDescriptor> _byName = new(StringComparer.OrdinalIgnoreCase);
     private int _maxNameLength;
 
-    /// <summary>
-    /// Every family of commands. Each registers its commands; adding a family means adding its line here.
-    /// </summary>
-    private static readonly Action<CommandTable>[] s_families =
-    {
-        ConnectionCommands.Register,
-        StringCommands.Register,
-        KeyCommands.Register,
-        ServerCommands.Register,
-        InfoCommand.Register,
-        ConfigCommands.Register,
-        ClientCommands.Register,
-        DebugCommands.Register,
-        PersistenceCommands.Register,
-        ReplicationCommands.Register,
-        ListCommands.Register,
-        HashCommands.Register,
-        SetCommands.Register,
-        SortedSetCommands.Register,
-        SortCommand.Register,
-        TransactionCommands.Register,
-        PubSubCommands.Register,
-        HyperLogLogCommands.Register,
-        FaultCommands.Register,
-    };
-
     /// <summary>Builds the table of all commands, applying <c>rename-command</c> pairs (an empty new name removes the command).</summary>
-    public static CommandTable Create(IEnumerable<(string From, string To)>? renames = null)
+    public static CommandTable Create(IEnumerable<Action<CommandTable>> families, IEnumerable<(string From, string To)>? renames = null)
     {
         var table = new CommandTable();
-        foreach (var register in s_families)
+        foreach (var register in families)
             register(table);
         if (renames is not null)
         {

@@ -2,8 +2,9 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Psyncd.Protocol;
+using Psyncd.Server;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// A client's output: replies written by commands inside the loop, flushed to the transport's pipe when

@@ -1,4 +1,4 @@
-namespace Psyncd.Server;
+namespace Psyncd.Diagnostics;
 
 /// <summary>Counters shown by INFO stats; reset by CONFIG RESETSTAT. Touched inside the loop only.</summary>
 public sealed class ServerStats

@@ -2,7 +2,7 @@ using System.Net;
 using Psyncd.Config;
 using Psyncd.Protocol;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 /// <summary>Per-connection flags; the letters are CLIENT LIST's.</summary>
 [Flags]

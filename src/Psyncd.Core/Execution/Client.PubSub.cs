@@ -1,4 +1,4 @@
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
 public sealed partial class Client
 {

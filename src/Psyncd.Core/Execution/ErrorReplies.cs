@@ -1,4 +1,4 @@
-namespace Psyncd.Commands;
+namespace Psyncd.Execution;
 
 /// <summary>
 /// Error replies, word for word as redis-server writes them (checked against redis-server 7.0.15 where the

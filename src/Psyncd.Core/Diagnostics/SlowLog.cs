@@ -1,7 +1,8 @@
 using Psyncd.Config;
+using Psyncd.Execution;
 using Psyncd.Protocol;
 
-namespace Psyncd.Server;
+namespace Psyncd.Diagnostics;
 
 /// <summary>One slow log entry, as SLOWLOG GET shows it.</summary>
 public sealed record SlowLogEntry(long Id, long UnixTime, long Microseconds, byte[][] Args, string ClientAddress, string ClientName);
