@@ -22,7 +22,7 @@ internal static class ClientCommands
         if (Keyword.Is(sub, "LIST"u8))
             List(ctx, args);
         else if (Keyword.Is(sub, "INFO"u8) && Arity(ctx, args, "info", 2, 2))
-            ctx.Reply.WriteBulk(Describe(ctx.Client) + "\n");
+            ctx.Reply.WriteBulk(ClientListFormat.Line(ctx.Client) + "\n");
         else if (Keyword.Is(sub, "KILL"u8) && Arity(ctx, args, "kill", 3, int.MaxValue))
             Kill(ctx, args);
         else if (Keyword.Is(sub, "SETNAME"u8) && Arity(ctx, args, "setname", 3, 3))
@@ -177,73 +177,9 @@ internal static class ClientCommands
                 continue;
             if (ids is not null && !ids.Contains(client.Id))
                 continue;
-            sb.Append(Describe(client)).Append('\n');
+            sb.Append(ClientListFormat.Line(client)).Append('\n');
         }
         ctx.Reply.WriteBulk(sb.ToString());
-    }
-
-    /// <summary>One CLIENT LIST line (without the newline).</summary>
-    public static string Describe(Client client)
-    {
-        long now = Environment.TickCount64;
-        var sb = new StringBuilder(256);
-        sb.Append("id=").Append(Num(client.Id))
-          .Append(" addr=").Append(client.Address)
-          .Append(" laddr=").Append(client.LocalAddress)
-          .Append(" fd=").Append(Num(client.Fd))
-          .Append(" name=").Append(client.Name ?? "")
-          .Append(" age=").Append(Num((now - client.CreatedAtMs) / 1000))
-          .Append(" idle=").Append(Num((now - client.LastInteractionMs) / 1000))
-          .Append(" flags=").Append(Flags(client))
-          .Append(" db=").Append(Num(client.Db))
-          .Append(" sub=").Append(Num(client.SubscriptionCount - client.PatternSubscriptionCount))
-          .Append(" psub=").Append(Num(client.PatternSubscriptionCount))
-          .Append(" ssub=0")
-          .Append(" multi=").Append(Num(client.MultiQueue?.Count ?? -1))
-          .Append(" qbuf=").Append(Num(client.QueryBufferBytes))
-          .Append(" qbuf-free=0")
-          .Append(" argv-mem=0")
-          .Append(" multi-mem=0")
-          .Append(" rbs=0 rbp=0")
-          .Append(" obl=0")
-          .Append(" oll=0")
-          .Append(" omem=").Append(Num(client.Output.UnsentBytes))
-          .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.UnsentBytes))
-          .Append(" events=").Append(client.Output.IsEmpty ? "r" : "rw")
-          .Append(" cmd=").Append(client.LastCommand)
-          .Append(" user=default redir=-1 resp=2");
-        return sb.ToString();
-    }
-
-    private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>The flag letters in redis-server's order; N when there are none.</summary>
-    private static string Flags(Client client)
-    {
-        var sb = new StringBuilder(4);
-        if (client.Has(ClientFlags.Monitor))
-            sb.Append('O');
-        else if (client.Has(ClientFlags.Replica))
-            sb.Append('S');
-        if (client.Has(ClientFlags.Master))
-            sb.Append('M');
-        if (client.SubscriptionCount > 0)
-            sb.Append('P');
-        if (client.Has(ClientFlags.Multi) || client.MultiQueue is not null)
-            sb.Append('x');
-        if (client.Has(ClientFlags.Blocked))
-            sb.Append('b');
-        if (client.Has(ClientFlags.DirtyCas))
-            sb.Append('d');
-        if (client.Has(ClientFlags.CloseAfterReply))
-            sb.Append('c');
-        if (client.Has(ClientFlags.Unblocked))
-            sb.Append('u');
-        if (client.Has(ClientFlags.CloseAsap))
-            sb.Append('A');
-        if (client.IsUnixSocket)
-            sb.Append('U');
-        return sb.Length == 0 ? "N" : sb.ToString();
     }
 
     /// <summary>CLIENT KILL ip:port (old form: +OK or "No such client") or CLIENT KILL filter value ... (new form: the count killed).</summary>

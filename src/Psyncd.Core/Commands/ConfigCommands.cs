@@ -215,7 +215,6 @@ internal static class ConfigCommands
                 // Connections already open stay authenticated (as with Redis 6+'s default user); new ones must AUTH.
                 break;
         }
-        server.ConfigChanged?.Invoke(directive.Name);
     }
 
     /// <summary>CONFIG REWRITE: the config file, updated in place (see <see cref="ConfigRewriter"/>).</summary>

@@ -138,19 +138,7 @@ internal static class TransactionCommands
 
     private static string? CheckQueued(PsyncdServer server, Client client, QueuedCommand queued)
     {
-        var slices = new ArgSlice[queued.Args.Length];
-        int total = 0;
-        foreach (var arg in queued.Args)
-            total += arg.Length;
-        var buffer = new byte[total];
-        int offset = 0;
-        for (int i = 0; i < queued.Args.Length; i++)
-        {
-            queued.Args[i].CopyTo(buffer, offset);
-            slices[i] = new ArgSlice(offset, queued.Args[i].Length);
-            offset += queued.Args[i].Length;
-        }
-        return server.CheckCommandAllowed(client, queued.Command, new CommandArgs(buffer, slices));
+        return server.CheckCommandAllowed(client, queued.Command, queued.ToArgs());
     }
 
     private static void FeedMonitors(CommandContext ctx, in CommandArgs args)

@@ -1,5 +1,4 @@
 using Psyncd.Config;
-using Psyncd.Execution;
 using Psyncd.Protocol;
 
 namespace Psyncd.Diagnostics;
@@ -33,7 +32,7 @@ public sealed class SlowLog
 
     public IEnumerable<SlowLogEntry> Entries => _entries;
 
-    public void Record(Client client, in CommandArgs args, long micros)
+    public void Record(string clientAddress, string? clientName, in CommandArgs args, long micros)
     {
         if (micros < _options.SlowlogLogSlowerThan)
             return;
@@ -51,7 +50,7 @@ public sealed class SlowLog
                 ? arg.ToArray()
                 : [.. arg[..MaxArgLength], .. System.Text.Encoding.ASCII.GetBytes("... (" + (arg.Length - MaxArgLength) + " more bytes)")];
         }
-        _entries.AddFirst(new SlowLogEntry(_nextId++, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), micros, saved, client.Address, client.Name ?? ""));
+        _entries.AddFirst(new SlowLogEntry(_nextId++, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), micros, saved, clientAddress, clientName ?? ""));
         while (_entries.Count > _options.SlowlogMaxLen)
             _entries.RemoveLast();
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Psyncd.Config;
 using Psyncd.Protocol;
+using Psyncd.Replication;
 
 namespace Psyncd.Execution;
 
@@ -46,11 +47,11 @@ public enum ClientFlags
 
 /// <summary>
 /// What the server knows of one connection (Redis's <c>client</c>): identity, selected database,
-/// authentication, flags, and its output. Subsystems keep their per-client state in partial files of
-/// this class (transactions, pub/sub, blocking, replication).
+/// authentication, flags, and its output. Per-feature state (transactions, pub/sub, blocking,
+/// replication) is grouped below, one banner per feature.
 /// Touched only inside the command loop.
 /// </summary>
-public sealed partial class Client
+public sealed class Client
 {
     private static long s_nextId;
 
@@ -155,6 +156,63 @@ public sealed partial class Client
     /// <summary>A one-line description for log messages.</summary>
     public string Describe() => "id=" + Id + " addr=" + Address + " name=" + (Name ?? "") + " cmd=" + LastCommand;
 
+    // ------------------------------------------------------------------
+    // Admin
+    // ------------------------------------------------------------------
+
+    /// <summary>The socket's file descriptor (CLIENT LIST's <c>fd=</c>); -1 when there is none (the master link, fake clients).</summary>
+    public long Fd { get; set; } = -1;
+
+    /// <summary>Of <see cref="SubscriptionCount"/>, how many are patterns (CLIENT LIST's <c>psub=</c>; kept by pub/sub).</summary>
+    public int PatternSubscriptionCount { get; set; }
+
+    // ------------------------------------------------------------------
+    // Multi
+    // ------------------------------------------------------------------
+
+    /// <summary>Commands queued since MULTI; null outside a transaction.</summary>
+    public List<QueuedCommand>? MultiQueue { get; set; }
+
+    /// <summary>Channels plus patterns this client is subscribed to; non-zero means subscribed mode.</summary>
+    public int SubscriptionCount { get; set; }
+
+    /// <summary>Per-client command context (reused for every command).</summary>
+    internal CommandContext? Context { get; set; }
+
+    // ------------------------------------------------------------------
+    // PubSub
+    // ------------------------------------------------------------------
+
+    /// <summary>Channels this client is subscribed to; null when none.</summary>
+    internal HashSet<byte[]>? SubscribedChannels { get; set; }
+
+    /// <summary>Patterns this client is subscribed to, in subscription order; null when none.</summary>
+    internal List<byte[]>? SubscribedPatterns { get; set; }
+
+    // ------------------------------------------------------------------
+    // Watch
+    // ------------------------------------------------------------------
+
+    /// <summary>Keys this client WATCHes (Redis's watched_keys); null when none.</summary>
+    internal List<WatchedKey>? WatchedKeys { get; set; }
+
+    // ------------------------------------------------------------------
+    // Blocking
+    // ------------------------------------------------------------------
+
+    /// <summary>What the client waits for while blocked (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE); null otherwise.</summary>
+    public BlockedState? BlockedOn { get; internal set; }
+
+    // ------------------------------------------------------------------
+    // Replication
+    // ------------------------------------------------------------------
+
+    /// <summary>On a master: this client's state as a replica (created by its first REPLCONF or SYNC).</summary>
+    public ReplicaLink? ReplicaLink { get; set; }
+
+    /// <summary>The stream's offset after this client's last command (Redis's woff), for WAIT.</summary>
+    public long ReplicationOffset { get; set; }
+
     private static bool IsLoopbackAddress(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -177,4 +235,26 @@ public interface IClientConnection
 
     /// <summary>Asks the receive loop to process its buffered input again (after a client is unblocked).</summary>
     void Resume();
+}
+
+/// <summary>A command queued inside MULTI, with its arguments copied.</summary>
+public sealed record QueuedCommand(CommandDescriptor Command, byte[][] Args)
+{
+    /// <summary>The arguments as a request's <see cref="CommandArgs"/>, over one new buffer.</summary>
+    public CommandArgs ToArgs()
+    {
+        var slices = new ArgSlice[Args.Length];
+        int total = 0;
+        foreach (var arg in Args)
+            total += arg.Length;
+        var buffer = new byte[total];
+        int offset = 0;
+        for (int i = 0; i < Args.Length; i++)
+        {
+            Args[i].CopyTo(buffer, offset);
+            slices[i] = new ArgSlice(offset, Args[i].Length);
+            offset += Args[i].Length;
+        }
+        return new CommandArgs(buffer, slices);
+    }
 }

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using Psyncd.Diagnostics;
 using Psyncd.Protocol;
-using Psyncd.Server;
 
 namespace Psyncd.Execution;
 

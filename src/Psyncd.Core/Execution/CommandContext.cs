@@ -35,8 +35,6 @@ public sealed class CommandContext
     /// <summary>The command being executed.</summary>
     public CommandDescriptor Command { get; internal set; } = null!;
 
-    /// <summary>The command's request as received, when it arrived as a multibulk (else empty).</summary>
-    internal ReadOnlyMemory<byte> RawRequest { get; set; }
 
     // ------------------------------------------------------------------
     // Propagation (what goes to the replication stream)
@@ -50,8 +48,6 @@ public sealed class CommandContext
     /// </summary>
     public ReplyWriter Propagate(int argCount) => Server.Processor.Propagation.Add(Client.Db, argCount, replacesRequest: true);
 
-    /// <summary>Propagates a command of <paramref name="argCount"/> arguments in addition to the request.</summary>
-    public ReplyWriter AlsoPropagate(int argCount) => Server.Processor.Propagation.Add(Client.Db, argCount, replacesRequest: false);
 
     /// <summary>The request is not propagated, even though it changed the dataset.</summary>
     public void PreventPropagation() => Server.Processor.Propagation.ReplaceRequest();

@@ -229,7 +229,7 @@ public sealed class CommandProcessor
         cmd.Microseconds += micros;
         _server.Stats.TotalCommandsProcessed++;
         if (_server.SlowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
-            _server.SlowLog.Record(client, args, micros);
+            _server.SlowLog.Record(client.Address, client.Name, args, micros);
 
         if (fromMaster || _server.IsReplica)
         {
@@ -266,19 +266,7 @@ public sealed class CommandProcessor
             {
                 beforeEach(i);
                 var queued = queue[i];
-                var slices = new ArgSlice[queued.Args.Length];
-                int total = 0;
-                foreach (var arg in queued.Args)
-                    total += arg.Length;
-                var buffer = new byte[total];
-                int offset = 0;
-                for (int a = 0; a < queued.Args.Length; a++)
-                {
-                    queued.Args[a].CopyTo(buffer, offset);
-                    slices[a] = new ArgSlice(offset, queued.Args[a].Length);
-                    offset += queued.Args[a].Length;
-                }
-                Call(ctx, queued.Command, new CommandArgs(buffer, slices), default);
+                Call(ctx, queued.Command, queued.ToArgs(), default);
             }
         }
         finally

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
-using Psyncd.Commands;
 using Psyncd.Execution;
 using Psyncd.Server;
 using Psyncd.Text;
@@ -111,7 +110,7 @@ internal sealed class ClientConnection : IClientConnection
         Span<byte> initial = stackalloc byte[64];
         var head = unprocessed.Slice(0, Math.Min(unprocessed.Length, initial.Length));
         head.CopyTo(initial);
-        _server.Log.Warning("Closing client that reached max query buffer length: " + ClientCommands.Describe(_client) +
+        _server.Log.Warning("Closing client that reached max query buffer length: " + ClientListFormat.Line(_client) +
             " (qbuf initial bytes: " + Repr.Quote(initial[..(int)head.Length]) + ")");
         _client.Flags |= ClientFlags.CloseAsap;
     }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;

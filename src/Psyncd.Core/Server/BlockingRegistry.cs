@@ -6,50 +6,6 @@ using Psyncd.Text;
 
 namespace Psyncd.Server;
 
-/// <summary>What a blocked client waits to do.</summary>
-public enum BlockKind
-{
-    /// <summary>BLPOP: pop the head of the first key to hold elements.</summary>
-    PopLeft,
-
-    /// <summary>BRPOP: pop the tail.</summary>
-    PopRight,
-
-    /// <summary>BRPOPLPUSH / BLMOVE: move an element to <see cref="BlockedState.Destination"/>.</summary>
-    Move,
-}
-
-/// <summary>A blocked client's request: its database, the keys it waits on, and what to do when one fills.</summary>
-public sealed class BlockedState
-{
-    public BlockedState(int db, byte[][] keys, BlockKind kind, long timeoutMs)
-    {
-        Db = db;
-        Keys = keys;
-        Kind = kind;
-        DeadlineTicks = timeoutMs == 0 ? 0 : Environment.TickCount64 + timeoutMs;
-    }
-
-    public int Db { get; }
-
-    /// <summary>The keys waited on, without duplicates, in the order given.</summary>
-    public byte[][] Keys { get; }
-
-    public BlockKind Kind { get; }
-
-    /// <summary>When the wait ends (Environment.TickCount64), or 0 for never.</summary>
-    public long DeadlineTicks { get; }
-
-    public byte[]? Destination { get; init; }
-
-    public bool FromLeft { get; init; }
-
-    public bool ToLeft { get; init; }
-
-    /// <summary>True for BLMOVE (propagated as LMOVE), false for BRPOPLPUSH (as RPOPLPUSH).</summary>
-    public bool IsLMove { get; init; }
-}
-
 /// <summary>
 /// Clients blocked on list keys, as Redis's blocking.c keeps them: per (database, key) a queue of clients in
 /// arrival order. A blocked client has <see cref="ClientFlags.Blocked"/>, so its input waits unread.

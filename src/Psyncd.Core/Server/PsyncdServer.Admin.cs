@@ -84,8 +84,6 @@ public sealed partial class PsyncdServer
     /// <summary>Set by pub/sub: the number of subscribed patterns (INFO pubsub_patterns).</summary>
     public Func<long>? PubSubPatternCount { get; set; }
 
-    /// <summary>Subsystems that react to CONFIG SET (told the directive's name after the new value is applied).</summary>
-    public Action<string>? ConfigChanged { get; set; }
 
     /// <summary>
     /// Shuts the server down as SHUTDOWN and SIGTERM/SIGINT do (inside the loop): saves first when

@@ -4,9 +4,6 @@ using Psyncd.Storage;
 
 namespace Psyncd.Server;
 
-/// <summary>A change to one key, as subsystems (WATCH, blocked clients, notifications) hear of it.</summary>
-public delegate void KeyEventHandler(int db, ReadOnlySpan<byte> key);
-
 /// <summary>The checks every command passes before it runs, and the keyspace's events.</summary>
 public sealed partial class PsyncdServer
 {
@@ -84,10 +81,8 @@ public sealed partial class PsyncdServer
     /// Frees memory per maxmemory-policy until under maxmemory; false when it can't (noeviction, or
     /// nothing left to evict). Eviction policies other than noeviction are added by the eviction subsystem.
     /// </summary>
-    private bool FreeMemoryIfNeeded() => EvictionHandler?.Invoke() ?? false;
+    private static bool FreeMemoryIfNeeded() => false;
 
-    /// <summary>Set by the eviction subsystem: evicts until under maxmemory, returns false when it can't.</summary>
-    public Func<bool>? EvictionHandler { get; set; }
 
     /// <summary>An empty request (a bare newline): a replica's keepalive refreshes its link.</summary>
     internal void OnEmptyRequest(Client client) => EmptyRequestHandler?.Invoke(client);

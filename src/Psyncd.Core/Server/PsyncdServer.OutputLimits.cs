@@ -1,4 +1,3 @@
-using Psyncd.Commands;
 using Psyncd.Config;
 using Psyncd.Execution;
 
@@ -63,7 +62,7 @@ public sealed partial class PsyncdServer
         }
         if (!over)
             return false;
-        Log.Warning("Client " + ClientCommands.Describe(client) + " scheduled to be closed ASAP for overcoming of output buffer limits.");
+        Log.Warning("Client " + ClientListFormat.Line(client) + " scheduled to be closed ASAP for overcoming of output buffer limits.");
         client.Flags |= ClientFlags.CloseAsap;
         client.Output.Discard();
         _overOutputLimit.Add(client);

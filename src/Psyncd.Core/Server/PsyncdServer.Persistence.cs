@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
+using Psyncd.Storage;
 
 namespace Psyncd.Server;
 

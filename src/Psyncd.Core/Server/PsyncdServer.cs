@@ -48,7 +48,6 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Keyspace.Observer = new KeyspaceEvents(this);
         InitializeReplication();
         InitializeOutputLimits();
-        InitializeSubsystems();
     }
 
     public ServerOptions Options { get; }
@@ -88,8 +87,6 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     /// <summary>Signalled when shutdown begins.</summary>
     public CancellationToken StoppingToken => _stopping.Token;
 
-    /// <summary>Hook for subsystems that partial files add (persistence, replication, pub/sub...).</summary>
-    partial void InitializeSubsystems();
 
     /// <summary>Binds the listeners; throws <see cref="ServerStartException"/> with the reason when one cannot be bound.</summary>
     public async Task StartAsync()
