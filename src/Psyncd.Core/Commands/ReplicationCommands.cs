@@ -60,7 +60,7 @@ internal static class ReplicationCommands
                     ctx.NotInteger();
                     return;
                 }
-                (client.ReplicaLink ??= new ReplicaLink(client)).ListeningPort = (int)port;
+                ctx.Server.Replication.GetOrAddLink(client).ListeningPort = (int)port;
             }
             else if (Keyword.Is(option, "ip-address"u8))
             {
@@ -69,11 +69,11 @@ internal static class ReplicationCommands
                     ctx.Reply.WriteError("ERR REPLCONF ip-address provided by replica instance is too long: " + value.Length + " bytes");
                     return;
                 }
-                (client.ReplicaLink ??= new ReplicaLink(client)).AnnouncedIp = Encoding.UTF8.GetString(value);
+                ctx.Server.Replication.GetOrAddLink(client).AnnouncedIp = Encoding.UTF8.GetString(value);
             }
             else if (Keyword.Is(option, "capa"u8))
             {
-                var link = client.ReplicaLink ??= new ReplicaLink(client);
+                var link = ctx.Server.Replication.GetOrAddLink(client);
                 if (Keyword.Is(value, "eof"u8))
                     link.CapaEof = true;
                 else if (Keyword.Is(value, "psync2"u8))

@@ -1,7 +1,6 @@
 using System.Net;
 using Psyncd.Config;
 using Psyncd.Protocol;
-using Psyncd.Replication;
 
 namespace Psyncd.Execution;
 
@@ -206,9 +205,6 @@ public sealed class Client
     // ------------------------------------------------------------------
     // Replication
     // ------------------------------------------------------------------
-
-    /// <summary>On a master: this client's state as a replica (created by its first REPLCONF or SYNC).</summary>
-    public ReplicaLink? ReplicaLink { get; set; }
 
     /// <summary>The stream's offset after this client's last command (Redis's woff), for WAIT.</summary>
     public long ReplicationOffset { get; set; }

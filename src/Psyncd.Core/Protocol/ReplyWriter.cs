@@ -161,14 +161,6 @@ public abstract class ReplyWriter
         WriteBulk(digits[..n]);
     }
 
-    /// <summary>A request or stream command: an array of bulk strings.</summary>
-    public void WriteCommand(ReadOnlySpan<byte> name, ReadOnlySpan<byte> arg1)
-    {
-        WriteArrayHeader(2);
-        WriteBulk(name);
-        WriteBulk(arg1);
-    }
-
     private void WriteLine(byte prefix, string text)
     {
         int max = Encoding.UTF8.GetMaxByteCount(text.Length) + 3;

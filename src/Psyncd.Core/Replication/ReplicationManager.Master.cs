@@ -35,7 +35,7 @@ public sealed partial class ReplicationManager
             client.Output.WriteError("NOMASTERLINK Can't SYNC while not connected with my master"u8);
             return;
         }
-        var link = client.ReplicaLink ??= new ReplicaLink(client);
+        var link = GetOrAddLink(client);
         link.PrePsync = !psync;
         if (psync)
         {
@@ -220,7 +220,7 @@ public sealed partial class ReplicationManager
             for (int i = 0; i < links.Count; i++)
             {
                 var link = links[i];
-                if (error is not null || targets.Failed(i) || link.Client.ReplicaLink != link)
+                if (error is not null || targets.Failed(i) || LinkOf(link.Client) != link)
                 {
                     Log.Warning("Diskless sync with replica " + link.Ip + ":" + link.ListeningPort + " failed: " + (error ?? "connection lost"));
                     link.Client.CloseAsap();
@@ -262,15 +262,12 @@ public sealed partial class ReplicationManager
         StartSnapshotForReplicas();
     }
 
-    private int _pendingTransfers;
-
     /// <summary>
     /// Sends the RDB file as the payload (<c>$len\r\n</c> then exactly len bytes) straight to the replica's
     /// transport, outside the loop, paced by the socket. Then the held stream follows.
     /// </summary>
     private async Task SendPayloadAsync(ReplicaLink link, string path, int sharers)
     {
-        Interlocked.Add(ref _pendingTransfers, 1);
         var pipe = link.Client.Output.Pipe;
         bool ok = false;
         try
@@ -307,7 +304,7 @@ public sealed partial class ReplicationManager
         _server.Loop.Enter();
         try
         {
-            if (ok && link.Client.ReplicaLink == link)
+            if (ok && LinkOf(link.Client) == link)
             {
                 link.State = ReplicaState.Online;
                 link.LastAckMs = Environment.TickCount64;
@@ -319,7 +316,6 @@ public sealed partial class ReplicationManager
             {
                 link.Client.CloseAsap();
             }
-            Interlocked.Add(ref _pendingTransfers, -1);
         }
         finally
         {
@@ -334,7 +330,7 @@ public sealed partial class ReplicationManager
     /// <summary>REPLCONF ACK from a replica: its applied offset (raises only).</summary>
     public void Ack(Client client, long offset)
     {
-        var link = client.ReplicaLink;
+        var link = LinkOf(client);
         if (link is null || !client.Has(ClientFlags.Replica))
             return;
         if (offset > link.AckOffset)
@@ -354,7 +350,7 @@ public sealed partial class ReplicationManager
     /// <summary>An empty line from a replica (it is loading our payload): it is alive.</summary>
     public void Keepalive(Client client)
     {
-        if (client.ReplicaLink is { } link)
+        if (LinkOf(client) is { } link)
             link.LastAckMs = Environment.TickCount64;
     }
 

@@ -25,6 +25,12 @@ public sealed partial class ReplicationManager
     private readonly PsyncdServer _server;
     private readonly List<ReplicaLink> _replicas = new();
 
+    /// <summary>
+    /// The replica link of each client that spoke REPLCONF or SYNC (Redis keeps it in the client struct; here
+    /// the client belongs to Execution, which must not name Replication's types). Inside the loop only.
+    /// </summary>
+    private readonly Dictionary<Client, ReplicaLink> _links = new();
+
     /// <summary>When the master last had no replica (for repl-backlog-ttl), Environment.TickCount64.</summary>
     private long _noReplicasSinceMs = Environment.TickCount64;
 
@@ -119,13 +125,22 @@ public sealed partial class ReplicationManager
         MasterCron(now);
     }
 
+    /// <summary>The replica link of <paramref name="client"/>, or null when it never spoke REPLCONF or SYNC.</summary>
+    internal ReplicaLink? LinkOf(Client client) => _links.GetValueOrDefault(client);
+
+    /// <summary>The replica link of <paramref name="client"/>, created by its first REPLCONF or SYNC.</summary>
+    internal ReplicaLink GetOrAddLink(Client client)
+    {
+        if (!_links.TryGetValue(client, out var link))
+            _links[client] = link = new ReplicaLink(client);
+        return link;
+    }
+
     /// <summary>Drops the replication state of a client that disconnected.</summary>
     public void OnClientRemoved(Client client)
     {
-        var link = client.ReplicaLink;
-        if (link is null)
+        if (!_links.Remove(client, out var link))
             return;
-        client.ReplicaLink = null;
         if (_replicas.Remove(link))
         {
             Stream.RemoveListener(link);
