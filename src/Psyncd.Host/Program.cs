@@ -82,7 +82,7 @@ public static class Program
             return 1;
         log.Role = 'C';
         log.Warning("oO0OoO0OoO0Oo psyncd is starting oO0OoO0OoO0Oo");
-        log.Warning("psyncd version=" + PsyncdServer.Version + " (Redis " + PsyncdServer.RedisVersion + " compatible), bits=64, pid=" + Environment.ProcessId + ", just started");
+        log.Warning("psyncd version=" + ServerIdentity.Version + " (Redis " + ServerIdentity.RedisVersion + " compatible), bits=64, pid=" + Environment.ProcessId + ", just started");
         if (args.Length == 0)
             log.Warning("Warning: no config file specified, using the default config. In order to specify a config file use psyncd /path/to/redis.conf");
         else
@@ -148,7 +148,7 @@ public static class Program
         bool version = result is Parsed<InfoFlags> parsed && parsed.Value.Version;
         if (version)
         {
-            Console.WriteLine("psyncd v=" + PsyncdServer.Version + " redis_version=" + PsyncdServer.RedisVersion + " bits=64 runtime=" + RuntimeInformation.FrameworkDescription);
+            Console.WriteLine("psyncd v=" + ServerIdentity.Version + " redis_version=" + ServerIdentity.RedisVersion + " bits=64 runtime=" + RuntimeInformation.FrameworkDescription);
             return 0;
         }
         Console.Error.WriteLine(

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Server;
@@ -90,7 +91,7 @@ internal static partial class InfoCommand
         long uptime = (Environment.TickCount64 - server.StartedAtMs) / 1000;
         var now = DateTimeOffset.UtcNow;
         sb.Append("# Server\r\n");
-        Line(sb, "redis_version", PsyncdServer.RedisVersion);
+        Line(sb, "redis_version", ServerIdentity.RedisVersion);
         Line(sb, "redis_git_sha1", "00000000");
         Line(sb, "redis_git_dirty", "0");
         Line(sb, "redis_build_id", "0");
@@ -110,7 +111,7 @@ internal static partial class InfoCommand
         Line(sb, "lru_clock", (now.ToUnixTimeMilliseconds() / 1000) & ((1 << 24) - 1));
         Line(sb, "executable", Environment.ProcessPath ?? "");
         Line(sb, "config_file", options.ConfigFile ?? "");
-        Line(sb, "psyncd_version", PsyncdServer.Version);
+        Line(sb, "psyncd_version", ServerIdentity.Version);
     }
 
     private static string OsName()

@@ -1,5 +1,4 @@
 using Psyncd.Protocol;
-using Psyncd.Replication;
 
 namespace Psyncd.Execution;
 
@@ -75,7 +74,7 @@ public sealed class PropagationList
     public void BeginCommand() => RequestReplaced = false;
 
     /// <summary>Writes the items to the stream, wrapped in MULTI/EXEC when there are several and <paramref name="wrap"/>, then forgets them.</summary>
-    public void FlushTo(ReplicationStream stream, bool wrap)
+    public void FlushTo(IEffectsSink stream, bool wrap)
     {
         int count = _items.Count;
         if (count == 0)

@@ -208,7 +208,7 @@ public sealed class MasterLink
         }
         _pendingTransaction.Clear();
         State = MasterLinkState.Connect;
-        _server.MasterLinkUp = false;
+        _manager.State.MasterLinkUp = false;
     }
 
     private void CacheMaster()
@@ -511,7 +511,7 @@ public sealed class MasterLink
         State = MasterLinkState.Connected;
         LastIoMs = Environment.TickCount64;
         LinkDownSinceMs = -1;
-        _server.MasterLinkUp = true;
+        _manager.State.MasterLinkUp = true;
         _server.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
     }
 

@@ -48,7 +48,7 @@ public sealed partial class ReplicationManager
         }
         Field("connected_slaves", _replicas.Count);
         if (options.MinSlavesToWrite > 0 && options.MinSlavesMaxLag > 0)
-            Field("min_slaves_good_slaves", _server.GoodReplicaCount);
+            Field("min_slaves_good_slaves", State.GoodReplicaCount);
         for (int i = 0; i < _replicas.Count; i++)
             Field("slave" + i, _replicas[i].InfoLine());
         Field("master_failover_state", "no-failover");

@@ -483,7 +483,7 @@ public sealed partial class ReplicationManager
             if (link.State == ReplicaState.Online && now - link.LastAckMs <= maxLag)
                 good++;
         }
-        _server.GoodReplicaCount = good;
+        State.GoodReplicaCount = good;
     }
 
     /// <summary>Writes keepalive bytes to a replica whose output is held (not part of the stream).</summary>

@@ -17,7 +17,7 @@ namespace Psyncd.Replication;
 /// id), valid up to <see cref="SecondReplOffset"/>: a PSYNC naming the old id with an offset up to that
 /// point can still continue (mirrors Redis's shiftReplicationId).
 /// </remarks>
-public sealed partial class ReplicationManager
+public sealed partial class ReplicationManager : IMasterStream
 {
     /// <summary>A replid that means "none" (40 zeros), as INFO shows master_replid2 when unset.</summary>
     public const string NoReplId = "0000000000000000000000000000000000000000";
@@ -36,9 +36,10 @@ public sealed partial class ReplicationManager
 
     private long _lastPingMs = Environment.TickCount64;
 
-    public ReplicationManager(PsyncdServer server)
+    public ReplicationManager(PsyncdServer server, ReplicationState state)
     {
         _server = server;
+        State = state;
         ReplId = NewReplId();
     }
 
@@ -55,8 +56,24 @@ public sealed partial class ReplicationManager
     /// <summary>Replicas attached to this server, in any state.</summary>
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
 
-    /// <summary>The link to our master when this server is a replica.</summary>
-    public MasterLink? Master { get; private set; }
+    /// <summary>The role as the rest of the server reads it (IsReplica, MasterLinkUp, GoodReplicaCount); built by the root.</summary>
+    public ReplicationState State { get; }
+
+    /// <inheritdoc/>
+    public void OnMasterRequestApplied(Client master, ReadOnlySpan<byte> request) => Master?.OnRequestApplied(master, request);
+
+    /// <summary>The link to our master when this server is a replica (setting it sets <see cref="ReplicationState.IsReplica"/>).</summary>
+    public MasterLink? Master
+    {
+        get => _master;
+        private set
+        {
+            _master = value;
+            State.IsReplica = value is not null;
+        }
+    }
+
+    private MasterLink? _master;
 
     private ReplicationStream Stream => _server.Stream;
 
@@ -166,7 +183,7 @@ public sealed partial class ReplicationManager
         _server.Options.SlaveOf = new MasterAddress(host, port);
         _server.Log.Role = 'S';
         // Keys are never expired by a replica on its own: its master sends DELs.
-        _server.MasterLinkUp = false;
+        State.MasterLinkUp = false;
         // A master being demoted can continue its own history with the new master (PSYNC2); a replica
         // restarted on its RDB continues the history the RDB recorded.
         var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset, Math.Max(0, Stream.StreamDb)) : Master?.Cached);
@@ -186,7 +203,7 @@ public sealed partial class ReplicationManager
         Master = null;
         _server.Options.SlaveOf = null;
         _server.Log.Role = 'M';
-        _server.MasterLinkUp = false;
+        State.MasterLinkUp = false;
         ShiftReplicationId();
         Stream.ResetStreamDb();
         // Replicas reconnect and, knowing our old id, continue with a partial resynchronization.

@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using Psyncd.Execution;
 
 namespace Psyncd.Replication;
 
@@ -29,7 +30,7 @@ public interface IStreamListener
 /// (<see cref="AppendVerbatim"/>) so that offsets stay equal down a chain.</para>
 /// <para>The offset (<see cref="MasterReplOffset"/>) counts every byte ever appended in this history.</para>
 /// </remarks>
-public sealed class ReplicationStream
+public sealed class ReplicationStream : IEffectsSink
 {
     private readonly List<IStreamListener> _listeners = new();
     private readonly byte[] _selectBuffer = new byte[64];

@@ -10,8 +10,7 @@ public sealed partial class PsyncdServer
     /// <summary>When the pause ends (Environment.TickCount64); 0 when no pause is active.</summary>
     public long ClientPauseEndMs { get; private set; }
 
-    /// <summary>Gets the peak of <see cref="UsedMemory"/> seen by INFO (used_memory_peak).</summary>
-    public long UsedMemoryPeak { get; private set; }
+    public long UsedMemoryPeak => Memory.UsedMemoryPeak;
 
     /// <summary>Pauses client commands for <paramref name="milliseconds"/> (CLIENT PAUSE); a later end wins.</summary>
     public void PauseClients(long milliseconds)
@@ -53,14 +52,7 @@ public sealed partial class PsyncdServer
         _pausedClients.Clear();
     }
 
-    /// <summary>Memory in use, also recording the peak (INFO memory).</summary>
-    internal long SampleUsedMemory()
-    {
-        long used = UsedMemory();
-        if (used > UsedMemoryPeak)
-            UsedMemoryPeak = used;
-        return used;
-    }
+    internal long SampleUsedMemory() => Memory.SampleUsedMemory();
 
     /// <summary>Resets the counters CONFIG RESETSTAT resets: server stats, command stats, keyspace hits and misses.</summary>
     public void ResetStatistics()
@@ -75,7 +67,7 @@ public sealed partial class PsyncdServer
         Keyspace.KeyspaceHits = 0;
         Keyspace.KeyspaceMisses = 0;
         Keyspace.ExpiredKeys = 0;
-        UsedMemoryPeak = UsedMemory();
+        Memory.ResetPeak();
     }
 
     /// <summary>Set by pub/sub: the number of channels with subscribers (INFO pubsub_channels).</summary>

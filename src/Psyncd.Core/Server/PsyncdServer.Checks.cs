@@ -7,20 +7,21 @@ namespace Psyncd.Server;
 /// <summary>The checks every command passes before it runs, and the keyspace's events.</summary>
 public sealed partial class PsyncdServer
 {
-    private long _usedMemoryCache;
-    private long _usedMemoryCachedAt = long.MinValue;
+    public bool Loading
+    {
+        get => Dataset.Loading;
+        set => Dataset.Loading = value;
+    }
 
-    /// <summary>True while an RDB is loading (commands without the loading flag get -LOADING).</summary>
-    public bool Loading { get; set; }
+    public bool LastBgsaveFailed
+    {
+        get => Dataset.LastBgsaveFailed;
+        set => Dataset.LastBgsaveFailed = value;
+    }
 
-    /// <summary>True when the last background save failed (MISCONF, with stop-writes-on-bgsave-error).</summary>
-    public bool LastBgsaveFailed { get; set; }
+    public int GoodReplicaCount => Role.GoodReplicaCount;
 
-    /// <summary>Replicas whose last ACK is recent enough for min-slaves-max-lag (kept by replication).</summary>
-    public int GoodReplicaCount { get; set; }
-
-    /// <summary>On a replica: true while the link to the master is up.</summary>
-    public bool MasterLinkUp { get; set; }
+    public bool MasterLinkUp => Role.MasterLinkUp;
 
     /// <summary>Subsystems that want to hear of every modified key (WATCH, blocked clients...).</summary>
     public List<KeyEventHandler> KeyModifiedHandlers { get; } = new();
@@ -62,20 +63,7 @@ public sealed partial class PsyncdServer
         return null;
     }
 
-    /// <summary>
-    /// Memory in use, as INFO's used_memory and maxmemory see it: the managed heap, which holds FASTER's
-    /// log pages and index as well as collections. Recomputed at most once a millisecond.
-    /// </summary>
-    public long UsedMemory()
-    {
-        long now = Environment.TickCount64;
-        if (now != _usedMemoryCachedAt)
-        {
-            _usedMemoryCache = GC.GetTotalMemory(false);
-            _usedMemoryCachedAt = now;
-        }
-        return _usedMemoryCache;
-    }
+    public long UsedMemory() => Memory.UsedMemory();
 
     /// <summary>
     /// Frees memory per maxmemory-policy until under maxmemory; false when it can't (noeviction, or

@@ -49,7 +49,7 @@ public sealed partial class PsyncdServer
                 Loop.Run(() => CronTick(period));
                 // Outside the loop: a full collection must not hold the loop while it waits for every
                 // thread to reach a safe point.
-                ReclaimIfDue();
+                Memory.ReclaimIfDue();
             }
             catch (Exception e)
             {
@@ -72,7 +72,7 @@ public sealed partial class PsyncdServer
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
         Processor.Propagation.FlushTo(Stream, wrap: false);
         Keyspace.CompactStep(maxBytes: 4 * Options.StoreLogPageSize, minimumLogBytes: 64L << 20);
-        CheckReleasedMemory();
+        Memory.CheckReleasedMemory();
         foreach (var job in _cronJobs)
             job();
         long now = Environment.TickCount64;
@@ -80,7 +80,7 @@ public sealed partial class PsyncdServer
         {
             _lastSecondJobs = now;
             CloseIdleClients();
-            SampleUsedMemory();
+            Memory.SampleUsedMemory();
             foreach (var job in _secondJobs)
                 job();
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Psyncd.Diagnostics;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
 using Psyncd.Storage;
@@ -76,7 +77,7 @@ public sealed partial class PsyncdServer
     /// <summary>The header of RDBs this server writes (replication adds the repl-* fields with a <c>with</c> expression).</summary>
     public RdbHeader MakeRdbHeader()
     {
-        var header = new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), UsedMemory());
+        var header = new RdbHeader(ServerIdentity.RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), UsedMemory());
         // With a replication history (a master with a backlog, or a replica), the RDB records it, so that
         // after a restart the server can continue it with PSYNC (Redis 4.0+).
         var aux = Replication.AuxFieldsForSave();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Psyncd.Diagnostics;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
 using Psyncd.Replication;
@@ -13,7 +14,7 @@ public sealed partial class PsyncdServer
 
     private void InitializeReplication()
     {
-        Replication = new ReplicationManager(this) { Rdb = new ReplicationRdb(this) };
+        Replication = new ReplicationManager(this, Role) { Rdb = new ReplicationRdb(this) };
         MasterRequestHandler = (master, request) => Replication.Master?.OnRequestApplied(master, request);
         EmptyRequestHandler = client => Replication.Keepalive(client);
         AddSecondJob(Replication.Cron);
@@ -72,7 +73,7 @@ public sealed partial class PsyncdServer
         private RdbHeader Header(IReadOnlyList<KeyValuePair<string, string>> aux)
         {
             var fields = aux.ToDictionary(p => p.Key, p => p.Value);
-            return new RdbHeader(RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _server.UsedMemory())
+            return new RdbHeader(ServerIdentity.RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _server.UsedMemory())
             {
                 ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
                 ReplId = fields["repl-id"],

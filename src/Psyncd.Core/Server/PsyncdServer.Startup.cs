@@ -1,4 +1,5 @@
 using System.Globalization;
+using Psyncd.Diagnostics;
 
 namespace Psyncd.Server;
 
@@ -11,7 +12,7 @@ public sealed partial class PsyncdServer
         // As redis-server 7: the banner when asked for (or on a terminal), else one line with the same facts.
         if (Options.AlwaysShowLogo || (Options.LogFile.Length == 0 && !Console.IsOutputRedirected))
         {
-            Log.Notice("psyncd " + Version + " (Redis " + RedisVersion + " compatible) 64 bit");
+            Log.Notice("psyncd " + ServerIdentity.Version + " (Redis " + ServerIdentity.RedisVersion + " compatible) 64 bit");
             Log.Notice("Running in standalone mode");
             Log.Notice("Port: " + port);
             Log.Notice("PID: " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));

@@ -19,12 +19,6 @@ namespace Psyncd.Server;
 /// </summary>
 public sealed partial class PsyncdServer : IAsyncDisposable
 {
-    /// <summary>The version psyncd reports as <c>redis_version</c>: the Redis it behaves like.</summary>
-    public const string RedisVersion = "2.8.24";
-
-    /// <summary>psyncd's own version.</summary>
-    public const string Version = "0.1.0";
-
     private readonly List<IConnectionListener> _listeners = new();
     private readonly List<Task> _acceptLoops = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -35,7 +29,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     {
         Options = options;
         Log = log;
-        RunId = Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+        Memory = new MemoryMonitor(log);
         Loop = new CommandLoop();
         Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
         Commands = CommandTable.Create(CommandFamilies.All, options.RenamedCommands);
@@ -52,10 +46,18 @@ public sealed partial class PsyncdServer : IAsyncDisposable
 
     public ServerOptions Options { get; }
 
+    /// <summary>Used memory, its peak, and giving memory back to the system.</summary>
+    public MemoryMonitor Memory { get; }
+
+    /// <summary>Loading, and the last background save's failure: what the dispatcher refuses commands for.</summary>
+    public DatasetState Dataset { get; } = new();
+
     public ServerLog Log { get; }
 
-    /// <summary>40 hex characters, new at every start (INFO's run_id).</summary>
-    public string RunId { get; }
+    /// <summary>Versions, run id, start time, bound port.</summary>
+    public ServerIdentity Identity { get; } = new();
+
+    public string RunId => Identity.RunId;
 
     public CommandLoop Loop { get; }
 
@@ -72,14 +74,16 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     /// <summary>The replication stream every executed write is appended to.</summary>
     public ReplicationStream Stream { get; }
 
-    /// <summary>When the server started (Environment.TickCount64).</summary>
-    public long StartedAtMs { get; } = Environment.TickCount64;
+    public long StartedAtMs => Identity.StartedAtMs;
 
     /// <summary>The TCP port actually listened on (differs from the option when it was 0).</summary>
-    public int BoundPort { get; private set; }
+    public int BoundPort => Identity.BoundPort;
 
     /// <summary>True while this server replicates from a master.</summary>
-    public bool IsReplica => Replication.Master is not null;
+    public bool IsReplica => Role.IsReplica;
+
+    /// <summary>The replication role as everything but Replication reads it.</summary>
+    public ReplicationState Role { get; } = new();
 
     /// <summary>Completes with the exit code once the server has shut down.</summary>
     public Task<int> Stopped => _stopped.Task;
@@ -146,7 +150,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
             var listener = await _transport!.BindAsync(endPoint).ConfigureAwait(false);
             _listeners.Add(listener);
             if (listener.EndPoint is IPEndPoint bound)
-                BoundPort = bound.Port;
+                Identity.BoundPort = bound.Port;
         }
         catch (Exception e) when (e is AddressInUseException or SocketException or IOException)
         {

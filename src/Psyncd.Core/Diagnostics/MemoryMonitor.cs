@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Runtime;
-using Psyncd.Diagnostics;
 
-namespace Psyncd.Server;
+namespace Psyncd.Diagnostics;
 
 /// <summary>
 /// Giving memory back to the operating system after a large amount of transient memory was released: a
@@ -27,8 +26,47 @@ namespace Psyncd.Server;
 /// heap: a reclaim happens only when it returns a good part of what it has to walk.
 /// </para>
 /// </remarks>
-public sealed partial class PsyncdServer
+public sealed class MemoryMonitor
 {
+    private readonly ServerLog _log;
+    private long _usedMemoryCache;
+    private long _usedMemoryCachedAt = long.MinValue;
+
+    public MemoryMonitor(ServerLog log)
+    {
+        _log = log;
+    }
+
+    /// <summary>
+    /// Memory in use, as INFO's used_memory and maxmemory see it: the managed heap, which holds FASTER's
+    /// log pages and index as well as collections. Recomputed at most once a millisecond.
+    /// </summary>
+    public long UsedMemory()
+    {
+        long now = Environment.TickCount64;
+        if (now != _usedMemoryCachedAt)
+        {
+            _usedMemoryCache = GC.GetTotalMemory(false);
+            _usedMemoryCachedAt = now;
+        }
+        return _usedMemoryCache;
+    }
+
+    /// <summary>The peak of <see cref="UsedMemory"/> seen by INFO and the cron (used_memory_peak).</summary>
+    public long UsedMemoryPeak { get; private set; }
+
+    /// <summary>Memory in use, also recording the peak (INFO memory).</summary>
+    public long SampleUsedMemory()
+    {
+        long used = UsedMemory();
+        if (used > UsedMemoryPeak)
+            UsedMemoryPeak = used;
+        return used;
+    }
+
+    /// <summary>CONFIG RESETSTAT: the peak starts again from what is in use now.</summary>
+    public void ResetPeak() => UsedMemoryPeak = UsedMemory();
+
     /// <summary>Smallest amount of released memory worth a full collection.</summary>
     private const long MinReclaimBytes = 32L << 20;
 
@@ -64,7 +102,7 @@ public sealed partial class PsyncdServer
     /// wait before the next one (up to <see cref="MaxDrainIntervalMs"/>), so such a stream does not pay a
     /// full collection every two seconds.
     /// </remarks>
-    private void CheckReleasedMemory()
+    public void CheckReleasedMemory()
     {
         long dropped = ReleasedMemory.Dropped;
         long released = dropped + ReleasedMemory.Drained;
@@ -77,7 +115,7 @@ public sealed partial class PsyncdServer
     }
 
     /// <summary>Outside the loop, on the cron thread: runs a reclaim that <see cref="CheckReleasedMemory"/> found due.</summary>
-    private void ReclaimIfDue()
+    public void ReclaimIfDue()
     {
         if (!_reclaimDue)
             return;
@@ -92,7 +130,7 @@ public sealed partial class PsyncdServer
         _drainIntervalMs = returned >= released / 4 ? ReclaimIntervalMs : Math.Min(_drainIntervalMs * 2, MaxDrainIntervalMs);
         MemoryReclaims++;
         MemoryReclaimedBytes += returned;
-        Log.Verbose("Returned " + (returned >> 20) + " MB to the system after " + (released >> 20)
+        _log.Verbose("Returned " + (returned >> 20) + " MB to the system after " + (released >> 20)
             + " MB of buffers were released (full collection: " + watch.ElapsedMilliseconds + " ms)");
     }
 
@@ -101,7 +139,7 @@ public sealed partial class PsyncdServer
     /// is compacted too (large buffers leave holes there otherwise) and the aggressive mode decommits
     /// every free region at once rather than over the following collections.
     /// </summary>
-    internal static void ReclaimNow()
+    public static void ReclaimNow()
     {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
