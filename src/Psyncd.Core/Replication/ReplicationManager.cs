@@ -17,8 +17,10 @@ namespace Psyncd.Replication;
 /// id), valid up to <see cref="SecondReplOffset"/>: a PSYNC naming the old id with an offset up to that
 /// point can still continue (mirrors Redis's shiftReplicationId).
 /// </remarks>
-public sealed partial class ReplicationManager : IMasterStream
+public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 {
+    void IClientLifecycle.ClientRemoved(Client client) => OnClientRemoved(client);
+
     /// <summary>A replid that means "none" (40 zeros), as INFO shows master_replid2 when unset.</summary>
     public const string NoReplId = "0000000000000000000000000000000000000000";
 

@@ -18,8 +18,10 @@ namespace Psyncd.Server;
 /// the same pass. The cron ends waits whose timeout passed with a nil multi-bulk. Served pops are
 /// propagated as the non-blocking command (LPOP/RPOP, RPOPLPUSH/LMOVE). Touched only inside the loop.
 /// </remarks>
-public sealed class BlockingRegistry
+public sealed class BlockingRegistry : IClientLifecycle
 {
+    void IClientLifecycle.ClientRemoved(Client client) => Unblock(client, resume: false);
+
     private readonly PsyncdServer _server;
     private readonly Dictionary<byte[], List<Client>>[] _waiters;
     private readonly HashSet<Client> _blocked = new();
@@ -36,7 +38,7 @@ public sealed class BlockingRegistry
         server.KeyModifiedHandlers.Add(OnKeyModified);
         server.Processor.AddAfterCommandHook(ServeReadyKeys);
         server.AddCronJob(ExpireTimeouts);
-        server.ClientRemovedHandlers.Add(client => Unblock(client, resume: false));
+        server.Registry.AddLifecycle(this);
     }
 
     /// <summary>Clients blocked right now.</summary>

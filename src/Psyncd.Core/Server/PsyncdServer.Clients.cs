@@ -5,22 +5,13 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Psyncd.Execution;
 using Psyncd.Network;
-using Psyncd.Protocol;
-using Psyncd.Text;
 
 namespace Psyncd.Server;
 
 /// <summary>Accepting connections, the client registry, MONITOR, and idle timeouts.</summary>
 public sealed partial class PsyncdServer
 {
-    private readonly Dictionary<long, Client> _clients = new();
     private readonly HashSet<Task> _connectionTasks = new();
-
-    /// <summary>Clients in MONITOR mode.</summary>
-    public List<Client> Monitors { get; } = new();
-
-    /// <summary>Every connected client, by id (inside the loop only).</summary>
-    public IReadOnlyDictionary<long, Client> Clients => _clients;
 
     private async Task AcceptLoopAsync(IConnectionListener listener)
     {
@@ -61,7 +52,7 @@ public sealed partial class PsyncdServer
         Loop.Enter();
         try
         {
-            accepted = _clients.Count < Options.MaxClients;
+            accepted = Registry.Clients.Count < Options.MaxClients;
             // Protected mode: with no password, only local clients (Redis 7 no longer looks at bind here).
             if (accepted && Options.ProtectedMode && Options.RequirePass.Length == 0 && !client.IsLocal)
             {
@@ -121,82 +112,6 @@ public sealed partial class PsyncdServer
         catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException)
         {
             // The peer is gone already.
-        }
-    }
-
-    /// <summary>Registers a client (a connection, or the replica's link to its master).</summary>
-    public void AddClient(Client client)
-    {
-        client.Context = new CommandContext(this, client);
-        client.Authenticated = Options.RequirePass.Length == 0;
-        client.Output.Grew = _outputGrew;
-        _clients[client.Id] = client;
-        Stats.TotalConnectionsReceived++;
-    }
-
-    /// <summary>Forgets a client that went away: every subsystem drops its state for it.</summary>
-    public void RemoveClient(Client client, string? reason)
-    {
-        if (!_clients.Remove(client.Id))
-            return;
-        Monitors.Remove(client);
-        OnClientRemoved(client, reason);
-        if (reason is not null)
-            Log.Verbose("Client closed (" + reason + "): " + client.Describe());
-    }
-
-    /// <summary>Hook for subsystems to drop per-client state (pub/sub, WATCH, blocking, replicas).</summary>
-    partial void OnClientRemovedCore(Client client, string? reason);
-
-    private void OnClientRemoved(Client client, string? reason) => OnClientRemovedCore(client, reason);
-
-    private void CloseAllClients()
-    {
-        foreach (var client in _clients.Values.ToList())
-            client.CloseAsap();
-    }
-
-    /// <summary>Closes clients idle for longer than <c>timeout</c> (not replicas, masters, blocked or subscribed clients).</summary>
-    private void CloseIdleClients()
-    {
-        if (Options.Timeout <= 0)
-            return;
-        long now = Environment.TickCount64;
-        long limit = Options.Timeout * 1000;
-        List<Client>? idle = null;
-        foreach (var client in _clients.Values)
-        {
-            if ((client.Flags & (ClientFlags.Replica | ClientFlags.Master | ClientFlags.Blocked)) != 0 || client.SubscriptionCount > 0)
-                continue;
-            if (now - client.LastInteractionMs > limit)
-                (idle ??= new()).Add(client);
-        }
-        if (idle is null)
-            return;
-        foreach (var client in idle)
-        {
-            Log.Verbose("Closing idle client");
-            client.CloseAsap();
-        }
-    }
-
-    /// <summary>Sends a command about to run to every MONITOR client, in redis-server's format.</summary>
-    public void FeedMonitors(Client client, in CommandArgs args)
-    {
-        var now = DateTimeOffset.UtcNow;
-        long micros = now.ToUnixTimeMilliseconds() * 1000 + (now.Ticks / 10 % 1000);
-        var sb = new StringBuilder();
-        sb.Append((micros / 1_000_000).ToString(CultureInfo.InvariantCulture)).Append('.')
-          .Append((micros % 1_000_000).ToString("D6", CultureInfo.InvariantCulture))
-          .Append(" [").Append(client.Db.ToString(CultureInfo.InvariantCulture)).Append(' ');
-        sb.Append(client.IsUnixSocket ? "unix:" + Options.UnixSocket : client.Address).Append(']');
-        for (int i = 0; i < args.Count; i++)
-            sb.Append(' ').Append(Repr.Quote(args[i]));
-        string line = sb.ToString();
-        foreach (var monitor in Monitors)
-        {
-            monitor.Output.WriteSimpleString(line);
-            monitor.Output.RequestFlush();
         }
     }
 }

@@ -79,7 +79,7 @@ public sealed partial class PsyncdServer
         if (now - _lastSecondJobs >= 1000)
         {
             _lastSecondJobs = now;
-            CloseIdleClients();
+            Registry.CloseIdleClients();
             Memory.SampleUsedMemory();
             foreach (var job in _secondJobs)
                 job();

@@ -19,7 +19,7 @@ public sealed partial class PsyncdServer
         EmptyRequestHandler = client => Replication.Keepalive(client);
         AddSecondJob(Replication.Cron);
         Loop.AddExitHook(Replication.BeforeSleep);
-        ClientRemovedHandlers.Add(Replication.OnClientRemoved);
+        Registry.AddLifecycle(Replication);
     }
 
     /// <summary>Starts replicating from the configured master (the slaveof directive), once listening.</summary>

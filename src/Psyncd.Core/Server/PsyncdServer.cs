@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
+using Psyncd.Protocol;
 using Psyncd.Replication;
 using Psyncd.Storage;
 
@@ -37,14 +38,46 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);
         Stream = new ReplicationStream();
+        Pause = new ClientPause(Loop);
+        Limiter = new OutputLimiter(options, log);
+        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client), client => Limiter.CheckOutputLimit(client));
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         Keyspace.Observer = new KeyspaceEvents(this);
         InitializeReplication();
-        InitializeOutputLimits();
+        Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
+        AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>Every client; tells the subsystems when one goes away.</summary>
+    public ClientRegistry Registry { get; }
+
+    /// <summary>CLIENT PAUSE.</summary>
+    public ClientPause Pause { get; }
+
+    /// <summary>client-output-buffer-limit.</summary>
+    public OutputLimiter Limiter { get; }
+
+    // Forwarders for the families and registries not moved yet (deleted in S6f).
+    public IReadOnlyDictionary<long, Client> Clients => Registry.Clients;
+
+    public List<Client> Monitors => Registry.Monitors;
+
+    public void AddClient(Client client) => Registry.AddClient(client);
+
+    public void RemoveClient(Client client, string? reason) => Registry.RemoveClient(client, reason);
+
+    public void FeedMonitors(Client client, in CommandArgs args) => Registry.FeedMonitors(client, args);
+
+    public long ClientPauseEndMs => Pause.ClientPauseEndMs;
+
+    public void PauseClients(long milliseconds) => Pause.PauseClients(milliseconds);
+
+    internal bool DeferWhilePaused(Client client) => Pause.DeferWhilePaused(client);
+
+    public bool CheckOutputLimit(Client client) => Limiter.CheckOutputLimit(client);
 
     /// <summary>Used memory, its peak, and giving memory back to the system.</summary>
     public MemoryMonitor Memory { get; }
@@ -202,7 +235,7 @@ public sealed partial class PsyncdServer : IAsyncDisposable
             }
         }
         StopCron();
-        Loop.Run(CloseAllClients);
+        Loop.Run(Registry.CloseAllClients);
         if (Options.UnixSocket.Length > 0 && File.Exists(Options.UnixSocket))
             File.Delete(Options.UnixSocket);
         if (Options.PidFile.Length > 0 && File.Exists(Options.PidFile))

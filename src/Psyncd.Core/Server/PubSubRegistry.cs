@@ -10,8 +10,10 @@ namespace Psyncd.Server;
 /// <c>client-output-buffer-limit</c>, see PsyncdServer.OutputLimits).
 /// Lives inside the command loop.
 /// </summary>
-public sealed class PubSubRegistry
+public sealed class PubSubRegistry : IClientLifecycle
 {
+    void IClientLifecycle.ClientRemoved(Client client) => UnsubscribeAll(client);
+
     private readonly PsyncdServer _server;
 
     /// <summary>Channel → subscribers, in subscription order.</summary>
@@ -23,7 +25,7 @@ public sealed class PubSubRegistry
     public PubSubRegistry(PsyncdServer server)
     {
         _server = server;
-        server.ClientRemovedHandlers.Add(UnsubscribeAll);
+        server.Registry.AddLifecycle(this);
         server.PubSubChannelCount = () => _channels.Count;
         server.PubSubPatternCount = () => _patterns.Count;
     }

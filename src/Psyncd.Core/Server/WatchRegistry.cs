@@ -10,8 +10,10 @@ namespace Psyncd.Server;
 /// EXEC) a key whose time to live passed since WATCH. A client marked dirty stops watching at once.
 /// Lives inside the command loop.
 /// </summary>
-public sealed class WatchRegistry
+public sealed class WatchRegistry : IClientLifecycle
 {
+    void IClientLifecycle.ClientRemoved(Client client) => UnwatchAll(client);
+
     private readonly PsyncdServer _server;
 
     /// <summary>Watched keys of each database: key → its watchers, in WATCH order. Created on first use.</summary>
@@ -29,7 +31,7 @@ public sealed class WatchRegistry
         _byDb = new Dictionary<byte[], List<WatchedKey>>?[server.Keyspace.DatabaseCount];
         server.KeyModifiedHandlers.Add(OnKeyModified);
         server.DatabaseFlushedHandlers.Add(OnDatabaseFlushed);
-        server.ClientRemovedHandlers.Add(UnwatchAll);
+        server.Registry.AddLifecycle(this);
     }
 
     /// <summary>Number of (client, key) watches.</summary>

@@ -1,28 +1,22 @@
 using Psyncd.Config;
-using Psyncd.Execution;
+using Psyncd.Diagnostics;
 
-namespace Psyncd.Server;
+namespace Psyncd.Execution;
 
-/// <summary>
-/// <c>client-output-buffer-limit</c> for every client class (normal, replica, pubsub), as Redis's
-/// checkClientOutputBufferLimits: over the hard limit the client is closed at once; over the soft limit for
-/// longer than its seconds, too. Checked whenever a client's output grows by a chunk (so a client that
-/// pipelines without reading is stopped while its requests run), and from the cron (so the soft limit's
-/// time runs out even without new output).
-/// </summary>
-public sealed partial class PsyncdServer
+/// <summary>client-output-buffer-limit for every client class (normal, replica, pubsub), as Redis's checkClientOutputBufferLimits: over the hard limit the client is closed at once; over the soft limit for longer than its seconds, too. Checked when a client's output grows by a chunk and from the cron.</summary>
+public sealed class OutputLimiter
 {
+    private readonly ServerOptions _options;
+    private readonly ServerLog _log;
+
+    public OutputLimiter(ServerOptions options, ServerLog log)
+    {
+        _options = options;
+        _log = log;
+    }
+
     /// <summary>Clients found over their limit in this batch; their connections close when it ends.</summary>
     private readonly List<Client> _overOutputLimit = new();
-
-    private Action<Client>? _outputGrew;
-
-    private void InitializeOutputLimits()
-    {
-        _outputGrew = client => CheckOutputLimit(client);
-        Loop.AddExitHook(CloseClientsOverOutputLimit);
-        AddCronJob(CheckAllOutputLimits);
-    }
 
     /// <summary>The limit of the client's class (Redis's getClientType): the master link has none.</summary>
     private OutputBufferLimit OutputLimitFor(Client client)
@@ -30,8 +24,8 @@ public sealed partial class PsyncdServer
         if (client.Has(ClientFlags.Master))
             return default;
         if (client.Has(ClientFlags.Replica))
-            return Options.ReplicaOutputLimit;
-        return client.SubscriptionCount > 0 ? Options.PubSubOutputLimit : Options.NormalOutputLimit;
+            return _options.ReplicaOutputLimit;
+        return client.SubscriptionCount > 0 ? _options.PubSubOutputLimit : _options.NormalOutputLimit;
     }
 
     /// <summary>
@@ -62,20 +56,20 @@ public sealed partial class PsyncdServer
         }
         if (!over)
             return false;
-        Log.Warning("Client " + ClientListFormat.Line(client) + " scheduled to be closed ASAP for overcoming of output buffer limits.");
+        _log.Warning("Client " + ClientListFormat.Line(client) + " scheduled to be closed ASAP for overcoming of output buffer limits.");
         client.Flags |= ClientFlags.CloseAsap;
         client.Output.Discard();
         _overOutputLimit.Add(client);
         return true;
     }
 
-    private void CheckAllOutputLimits()
+    public void CheckAllOutputLimits(IEnumerable<Client> clients)
     {
-        foreach (var client in _clients.Values)
+        foreach (var client in clients)
             CheckOutputLimit(client);
     }
 
-    private void CloseClientsOverOutputLimit()
+    public void CloseClientsOverOutputLimit()
     {
         if (_overOutputLimit.Count == 0)
             return;
