@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text;
+using Psyncd.Config;
+using Psyncd.Diagnostics;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
-using Psyncd.Server;
 using Psyncd.Storage;
 
 namespace Psyncd.Execution;
@@ -14,7 +15,18 @@ namespace Psyncd.Execution;
 /// </summary>
 public sealed class CommandProcessor
 {
-    private readonly PsyncdServer _server;
+    private readonly ServerOptions _options;
+    private readonly ServerLog _log;
+    private readonly CommandTable _table;
+    private readonly ClientRegistry _clients;
+    private readonly ClientPause _pause;
+    private readonly Keyspace _keyspace;
+    private readonly ServerStats _stats;
+    private readonly SlowLog _slowLog;
+    private readonly DatasetState _dataset;
+    private readonly MemoryMonitor _memory;
+    private readonly ReplicationState _role;
+    private readonly IEffectsSink _effects;
     private readonly List<Action> _afterCommandHooks = new();
 
     /// <summary>Depth of EXEC running queued commands: their propagation is flushed when it ends.</summary>
@@ -23,10 +35,26 @@ public sealed class CommandProcessor
     /// <summary>Transactions run so far (tells a failed EXEC from a failed command).</summary>
     private int _transactionsRun;
 
-    public CommandProcessor(PsyncdServer server)
+    public CommandProcessor(ServerOptions options, ServerLog log, CommandTable table, ClientRegistry clients, ClientPause pause,
+        Keyspace keyspace, ServerStats stats, SlowLog slowLog, DatasetState dataset, MemoryMonitor memory,
+        ReplicationState role, IEffectsSink effects)
     {
-        _server = server;
+        _options = options;
+        _log = log;
+        _table = table;
+        _clients = clients;
+        _pause = pause;
+        _keyspace = keyspace;
+        _stats = stats;
+        _slowLog = slowLog;
+        _dataset = dataset;
+        _memory = memory;
+        _role = role;
+        _effects = effects;
     }
+
+    /// <summary>Replication's side of requests from replicas and from our master (set by the root once replication exists).</summary>
+    public IMasterStream? MasterStream { get; set; }
 
     /// <summary>What the command (or transaction) being executed will propagate.</summary>
     public PropagationList Propagation { get; } = new();
@@ -50,12 +78,12 @@ public sealed class CommandProcessor
         {
             if ((client.Flags & (ClientFlags.Blocked | ClientFlags.CloseAsap | ClientFlags.CloseAfterReply)) != 0)
                 break;
-            if (_server.ClientPauseEndMs != 0 && _server.DeferWhilePaused(client))
+            if (_pause.ClientPauseEndMs != 0 && _pause.DeferWhilePaused(client))
                 break;
             // AUTH may have succeeded in this very batch: the limits follow the client's state request by request.
-            parser.Unauthenticated = !client.Authenticated && _server.Options.RequirePass.Length > 0;
+            parser.Unauthenticated = !client.Authenticated && _options.RequirePass.Length > 0;
             // A master's stream is trusted: Redis exempts it from proto-max-bulk-len.
-            parser.MaxBulkLength = client.Has(ClientFlags.Master) ? long.MaxValue : _server.Options.ProtoMaxBulkLen;
+            parser.MaxBulkLength = client.Has(ClientFlags.Master) ? long.MaxValue : _options.ProtoMaxBulkLen;
             var status = parser.TryParse(input[offset..], out int consumed);
             if (status == ParseStatus.Incomplete)
                 break;
@@ -63,7 +91,7 @@ public sealed class CommandProcessor
             {
                 client.Output.WriteError("ERR " + parser.Error);
                 client.Flags |= ClientFlags.CloseAfterReply;
-                _server.Log.Verbose("Protocol error (" + parser.Error + ") from client: " + client.Describe());
+                _log.Verbose("Protocol error (" + parser.Error + ") from client: " + client.Describe());
                 return input.Length;
             }
             var request = input.Slice(offset, consumed);
@@ -71,7 +99,7 @@ public sealed class CommandProcessor
             client.LastInteractionMs = Environment.TickCount64;
             if (parser.Args.Length == 0)
             {
-                _server.OnEmptyRequest(client);
+                MasterStream?.Keepalive(client);
                 continue;
             }
             if (parser.LastWasInline)
@@ -90,10 +118,10 @@ public sealed class CommandProcessor
                 {
                     // A replica must apply everything its master sends: a command that failed here means
                     // the datasets may now differ. Never silent.
-                    _server.Log.Warning("== CRITICAL == This replica is sending an error to its master: '" + error + "' after processing the command '" + Encoding.UTF8.GetString(parser.LastWasInline ? default : request[..Math.Min(request.Length, 128)]) + "'");
+                    _log.Warning("== CRITICAL == This replica is sending an error to its master: '" + error + "' after processing the command '" + Encoding.UTF8.GetString(parser.LastWasInline ? default : request[..Math.Min(request.Length, 128)]) + "'");
                     client.Output.LastError = null;
                 }
-                _server.OnMasterRequestApplied(client, request);
+                MasterStream?.OnMasterRequestApplied(client, request);
             }
         }
         return offset;
@@ -104,7 +132,7 @@ public sealed class CommandProcessor
     {
         var ctx = client.Context!;
         var reply = client.Output;
-        var cmd = _server.Commands.Find(args[0]);
+        var cmd = _table.Find(args[0]);
         if (cmd is null)
         {
             RejectInMulti(client);
@@ -136,13 +164,13 @@ public sealed class CommandProcessor
             }
         }
         // Before authentication, as in Redis 7: the refusal says how to enable DEBUG, nothing more.
-        if (cmd.Has(CommandFlags.Protected) && !client.MayUse(_server.Options.EnableDebugCommand))
+        if (cmd.Has(CommandFlags.Protected) && !client.MayUse(_options.EnableDebugCommand))
         {
             RejectInMulti(client);
             reply.WriteError(ErrorReplies.DebugNotAllowed);
             return;
         }
-        if (!client.Authenticated && !cmd.Has(CommandFlags.NoAuth) && _server.Options.RequirePass.Length > 0)
+        if (!client.Authenticated && !cmd.Has(CommandFlags.NoAuth) && _options.RequirePass.Length > 0)
         {
             RejectInMulti(client);
             reply.WriteError(ErrorReplies.NoAuth);
@@ -151,7 +179,7 @@ public sealed class CommandProcessor
         bool fromMaster = client.Has(ClientFlags.Master);
         if (!fromMaster)
         {
-            var refusal = _server.CheckCommandAllowed(client, cmd, args);
+            var refusal = CheckAllowed(client, cmd, args);
             if (refusal is not null)
             {
                 RejectInMulti(client);
@@ -191,17 +219,17 @@ public sealed class CommandProcessor
     public void Call(CommandContext ctx, CommandDescriptor cmd, in CommandArgs args, ReadOnlySpan<byte> raw)
     {
         var client = ctx.Client;
-        var keyspace = _server.Keyspace;
+        var keyspace = _keyspace;
         ctx.Command = cmd;
-        if (_server.Monitors.Count > 0 && !cmd.Has(CommandFlags.SkipMonitor) && !cmd.Has(CommandFlags.Admin))
-            _server.FeedMonitors(client, args);
+        if (_clients.Monitors.Count > 0 && !cmd.Has(CommandFlags.SkipMonitor) && !cmd.Has(CommandFlags.Admin))
+            _clients.FeedMonitors(client, args);
 
         bool fromMaster = client.Has(ClientFlags.Master);
         int db = client.Db;
         long dirtyBefore = keyspace.Dirty;
         Propagation.BeginCommand();
         keyspace.RefreshTime();
-        keyspace.ExpiryMode = fromMaster ? ExpiryMode.Ignore : _server.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        keyspace.ExpiryMode = fromMaster ? ExpiryMode.Ignore : _role.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
         client.LastCommand = cmd.Name;
         long replyMark = client.Output.BytesWritten;
         var propagationMark = Propagation.Mark();
@@ -227,11 +255,11 @@ public sealed class CommandProcessor
         long micros = elapsedTicks * 1_000_000 / Stopwatch.Frequency;
         cmd.Calls++;
         cmd.Microseconds += micros;
-        _server.Stats.TotalCommandsProcessed++;
-        if (_server.SlowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
-            _server.SlowLog.Record(client.Address, client.Name, args, micros);
+        _stats.TotalCommandsProcessed++;
+        if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
+            _slowLog.Record(client.Address, client.Name, args, micros);
 
-        if (fromMaster || _server.IsReplica)
+        if (fromMaster || _role.IsReplica)
         {
             // A replica forwards its master's bytes verbatim (see OnMasterRequestApplied); its own
             // propagation is off, and nothing it collected is kept. A writable replica's own writes are
@@ -248,8 +276,8 @@ public sealed class CommandProcessor
                 Propagation.AddEncoded(db, raw);
         }
         if (_execDepth == 0)
-            Propagation.FlushTo(_server.Stream, wrap: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
-        client.ReplicationOffset = _server.Stream.MasterReplOffset;
+            Propagation.FlushTo(_effects, wrap: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
+        client.ReplicationOffset = _effects.MasterReplOffset;
     }
 
     /// <summary>
@@ -275,7 +303,7 @@ public sealed class CommandProcessor
         }
         if (_execDepth == 0)
         {
-            Propagation.FlushTo(_server.Stream, wrap: true);
+            Propagation.FlushTo(_effects, wrap: true);
             foreach (var hook in _afterCommandHooks)
                 hook();
         }
@@ -309,12 +337,12 @@ public sealed class CommandProcessor
         if (storeFull)
         {
             output.WriteError(ErrorReplies.Oom);
-            _server.Log.Warning("Write refused: the record log is full (store-log-memory " + _server.Options.StoreLogMemory + "); command " + cmd.Name);
+            _log.Warning("Write refused: the record log is full (store-log-memory " + _options.StoreLogMemory + "); command " + cmd.Name);
         }
         else
         {
             output.WriteError("ERR internal error executing '" + cmd.Name + "' (" + failure.GetType().Name + "); see the server log");
-            _server.Log.Warning("== BUG == Unexpected exception executing '" + cmd.Name + "' with " + (args.Count - 1) + " argument(s) for client "
+            _log.Warning("== BUG == Unexpected exception executing '" + cmd.Name + "' with " + (args.Count - 1) + " argument(s) for client "
                 + client.Describe() + (rewound ? "" : " (its partial reply could not be taken back: closing it)") + ": " + failure);
         }
         if (!rewound && !client.Has(ClientFlags.Master))
@@ -324,12 +352,12 @@ public sealed class CommandProcessor
         // already recovered on its own.
         if (ranTransaction || client.Has(ClientFlags.Master))
             return;
-        var keyspace = _server.Keyspace;
+        var keyspace = _keyspace;
         Propagation.TruncateTo(propagationMark);
         Propagation.ReplaceRequest();
         if (keyspace.JournalOverflowed)
         {
-            _server.Log.Warning("== CRITICAL == The failed command '" + cmd.Name + "' may have changed more keys than can be sent to replicas one by one: they may now differ from this server");
+            _log.Warning("== CRITICAL == The failed command '" + cmd.Name + "' may have changed more keys than can be sent to replicas one by one: they may now differ from this server");
             return;
         }
         foreach (var (db, key) in keyspace.JournaledKeys())
@@ -339,7 +367,7 @@ public sealed class CommandProcessor
     /// <summary>Sends a key's current state to the stream: DEL, then RESTORE and PEXPIREAT when it exists.</summary>
     private void PropagateKeyState(int db, byte[] key)
     {
-        var keyspace = _server.Keyspace;
+        var keyspace = _keyspace;
         if (keyspace.Peek(db, key).Object is { Count: 0 })
         {
             // A collection left empty half-way: empty collections are never stored.
@@ -354,7 +382,7 @@ public sealed class CommandProcessor
         if (!entry.Exists)
             return;
         long expireAt = entry.ExpireAt;
-        var payload = DumpFormat.Write(entry, _server.Options.RdbCompression);
+        var payload = DumpFormat.Write(entry, _options.RdbCompression);
         w = Propagation.Add(db, 4, replacesRequest: true);
         w.WriteBulk("RESTORE"u8);
         w.WriteBulk(key);
@@ -368,6 +396,46 @@ public sealed class CommandProcessor
             w.WriteBulk(expireAt);
         }
     }
+
+    /// <summary>
+    /// The refusals of Redis's processCommand that depend on server state, for a command not sent by our
+    /// master. Returns the error text, or null to let the command run. Cheap when nothing is wrong.
+    /// </summary>
+    public string? CheckAllowed(Client client, CommandDescriptor cmd, in CommandArgs args)
+    {
+        if (_dataset.Loading && !cmd.Has(CommandFlags.Loading))
+            return "LOADING Redis is loading the dataset in memory";
+        bool write = cmd.Has(CommandFlags.Write);
+        if (cmd.Has(CommandFlags.DenyOom))
+        {
+            if (_options.MaxMemory > 0 && _memory.UsedMemory() > _options.MaxMemory && !FreeMemoryIfNeeded())
+                return "OOM command not allowed when used memory > 'maxmemory'.";
+            long estimate = 64L * args.Count;
+            for (int i = 1; i < args.Count; i++)
+                estimate += args[i].Length;
+            if (!_keyspace.PrepareForWrite(estimate))
+                return "OOM command not allowed when used memory > 'maxmemory'.";
+        }
+        if (_dataset.LastBgsaveFailed && _options.StopWritesOnBgsaveError && _options.Save.Count > 0 && !_role.IsReplica
+            && (write || cmd.Name == "ping"))
+            return System.Text.Encoding.UTF8.GetString(ErrorReplies.Misconf);
+        if (write && !_role.IsReplica && _options.MinSlavesToWrite > 0 && _options.MinSlavesMaxLag > 0 && _role.GoodReplicaCount < _options.MinSlavesToWrite)
+            return "NOREPLICAS Not enough good slaves to write.";
+        if (_role.IsReplica)
+        {
+            if (write && _options.SlaveReadOnly)
+                return "READONLY You can't write against a read only slave.";
+            if (!_role.MasterLinkUp && !_options.SlaveServeStaleData && !cmd.Has(CommandFlags.Stale))
+                return "MASTERDOWN Link with MASTER is down and slave-serve-stale-data is set to 'no'.";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Frees memory per maxmemory-policy until under maxmemory; false when it can't. Only noeviction exists
+    /// (eviction policies are not implemented): nothing can be freed.
+    /// </summary>
+    private static bool FreeMemoryIfNeeded() => false;
 
     /// <summary>A command refused inside MULTI makes EXEC fail (Redis's flagTransaction).</summary>
     private static void RejectInMulti(Client client)

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
+using Psyncd.Config;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
-using Psyncd.Server;
 using Psyncd.Text;
 
 namespace Psyncd.Network;
@@ -14,16 +15,27 @@ namespace Psyncd.Network;
 internal sealed class ClientConnection : IClientConnection
 {
     private readonly ConnectionContext _connection;
-    private readonly PsyncdServer _server;
+    private readonly CommandLoop _loop;
+    private readonly CommandProcessor _processor;
+    private readonly ClientRegistry _clients;
+    private readonly ServerStats _stats;
+    private readonly ServerOptions _options;
+    private readonly ServerLog _log;
     private readonly Client _client;
 
     /// <summary>Bytes of the previous read already counted in the input statistics.</summary>
     private long _countedInput;
 
-    public ClientConnection(ConnectionContext connection, PsyncdServer server, Client client)
+    public ClientConnection(ConnectionContext connection, Client client, CommandLoop loop, CommandProcessor processor,
+        ClientRegistry clients, ServerStats stats, ServerOptions options, ServerLog log)
     {
         _connection = connection;
-        _server = server;
+        _loop = loop;
+        _processor = processor;
+        _clients = clients;
+        _stats = stats;
+        _options = options;
+        _log = log;
         _client = client;
         client.Connection = this;
     }
@@ -61,7 +73,7 @@ internal sealed class ClientConnection : IClientConnection
         catch (Exception e)
         {
             // A bug: report it loudly, close only this connection, and keep serving everyone else.
-            _server.Log.Warning("Unexpected error on client " + _client.Describe() + ": " + e);
+            _log.Warning("Unexpected error on client " + _client.Describe() + ": " + e);
             reason = "internal error";
         }
         finally
@@ -80,21 +92,21 @@ internal sealed class ClientConnection : IClientConnection
             var buffer = result.Buffer;
             long consumed;
             bool closing;
-            _server.Loop.Enter();
+            _loop.Enter();
             try
             {
-                _server.Stats.TotalNetInputBytes += buffer.Length - _countedInput;
+                _stats.TotalNetInputBytes += buffer.Length - _countedInput;
                 consumed = Process(buffer);
                 _countedInput = buffer.Length - consumed;
                 _client.QueryBufferBytes = buffer.Length - consumed;
-                if (_client.QueryBufferBytes > _server.Options.ClientQueryBufferLimit && !_client.IsClosing)
+                if (_client.QueryBufferBytes > _options.ClientQueryBufferLimit && !_client.IsClosing)
                     CloseForQueryBuffer(buffer.Slice(consumed));
-                _server.Loop.ScheduleFlush(_client);
+                _loop.ScheduleFlush(_client);
                 closing = _client.IsClosing;
             }
             finally
             {
-                _server.Loop.Exit();
+                _loop.Exit();
             }
             input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
             if (closing)
@@ -110,7 +122,7 @@ internal sealed class ClientConnection : IClientConnection
         Span<byte> initial = stackalloc byte[64];
         var head = unprocessed.Slice(0, Math.Min(unprocessed.Length, initial.Length));
         head.CopyTo(initial);
-        _server.Log.Warning("Closing client that reached max query buffer length: " + ClientListFormat.Line(_client) +
+        _log.Warning("Closing client that reached max query buffer length: " + ClientListFormat.Line(_client) +
             " (qbuf initial bytes: " + Repr.Quote(initial[..(int)head.Length]) + ")");
         _client.Flags |= ClientFlags.CloseAsap;
     }
@@ -118,7 +130,7 @@ internal sealed class ClientConnection : IClientConnection
     /// <summary>Executes the complete requests in <paramref name="buffer"/>; returns the bytes consumed.</summary>
     private long Process(in ReadOnlySequence<byte> buffer)
     {
-        var processor = _server.Processor;
+        var processor = _processor;
         if (buffer.IsSingleSegment)
             return processor.ProcessInput(_client, buffer.FirstSpan);
 
@@ -146,17 +158,17 @@ internal sealed class ClientConnection : IClientConnection
 
     private async Task CloseAsync(string? reason)
     {
-        _server.Loop.Enter();
+        _loop.Enter();
         try
         {
             if (_client.Has(ClientFlags.CloseAfterReply) && !_client.Has(ClientFlags.CloseAsap))
                 _client.Output.Flush();
-            _server.RemoveClient(_client, reason);
+            _clients.RemoveClient(_client, reason);
             _client.Output.Discard();
         }
         finally
         {
-            _server.Loop.Exit();
+            _loop.Exit();
         }
         try
         {

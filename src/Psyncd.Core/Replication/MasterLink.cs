@@ -351,7 +351,7 @@ public sealed class MasterLink
         }
 
         // Apply the stream, as any client's input, with the master client.
-        var clientConnection = new ClientConnection(connection, _server, _masterClient!);
+        var clientConnection = new ClientConnection(connection, _masterClient!, _server.Loop, _server.Processor, _server.Registry, _server.Stats, _server.Options, _server.Log);
         await clientConnection.RunAsync().ConfigureAwait(false);
     }
 

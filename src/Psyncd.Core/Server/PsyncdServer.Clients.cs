@@ -43,7 +43,7 @@ public sealed partial class PsyncdServer
         }
         var output = new ClientOutput(connection.Transport.Output, Loop);
         var client = new Client(output, connection.RemoteEndPoint, connection.LocalEndPoint, unix ? Options.UnixSocket : null);
-        var clientConnection = new ClientConnection(connection, this, client);
+        var clientConnection = new ClientConnection(connection, client, Loop, Processor, Registry, Stats, Options, Log);
         if (socket is not null)
             client.Fd = socket.Handle.ToInt64();
 

@@ -15,8 +15,7 @@ public sealed partial class PsyncdServer
     private void InitializeReplication()
     {
         Replication = new ReplicationManager(this, Role) { Rdb = new ReplicationRdb(this) };
-        MasterRequestHandler = (master, request) => Replication.Master?.OnRequestApplied(master, request);
-        EmptyRequestHandler = client => Replication.Keepalive(client);
+        Processor.MasterStream = Replication;
         AddSecondJob(Replication.Cron);
         Loop.AddExitHook(Replication.BeforeSleep);
         Registry.AddLifecycle(Replication);

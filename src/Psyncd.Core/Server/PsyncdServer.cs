@@ -34,13 +34,13 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Loop = new CommandLoop();
         Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
         Commands = CommandTable.Create(CommandFamilies.All, options.RenamedCommands);
-        Processor = new CommandProcessor(this);
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);
         Stream = new ReplicationStream();
         Pause = new ClientPause(Loop);
         Limiter = new OutputLimiter(options, log);
         Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client), client => Limiter.CheckOutputLimit(client));
+        Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         Keyspace.Observer = new KeyspaceEvents(this);
