@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Text;
 using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Text;
 
@@ -44,7 +43,7 @@ internal static class KeyCommands
             if (db.Exists(args[i]) && db.Delete(args[i]))
             {
                 deleted++;
-                ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "del"u8, db.Index, args[i]);
+                ctx.Notify(KeyspaceEventClass.Generic, "del"u8, db.Index, args[i]);
             }
         }
         ctx.Reply.WriteInteger(deleted);
@@ -108,8 +107,8 @@ internal static class KeyCommands
             return;
         }
         ctx.Keyspace.Rename(db.Index, source, db.Index, destination);
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "rename_from"u8, db.Index, source);
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "rename_to"u8, db.Index, destination);
+        ctx.Notify(KeyspaceEventClass.Generic, "rename_from"u8, db.Index, source);
+        ctx.Notify(KeyspaceEventClass.Generic, "rename_to"u8, db.Index, destination);
         if (onlyIfNew)
             ctx.Reply.WriteInteger(1);
         else
@@ -245,7 +244,7 @@ internal static class KeyCommands
         {
             db.Delete(key);
             ctx.Reply.WriteInteger(1);
-            ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "del"u8, db.Index, key);
+            ctx.Notify(KeyspaceEventClass.Generic, "del"u8, db.Index, key);
             var del = ctx.Propagate(2);
             del.WriteBulk("DEL"u8);
             del.WriteBulk(key);
@@ -253,7 +252,7 @@ internal static class KeyCommands
         }
         db.SetExpire(key, Math.Max(when, 0));
         ctx.Reply.WriteInteger(1);
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+        ctx.Notify(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
         var p = ctx.Propagate(args.Count);
         p.WriteBulk("PEXPIREAT"u8);
         p.WriteBulk(key);

@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Text;
 using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Text;
 
@@ -155,9 +154,9 @@ internal static class StringCommands
         db.SetString(key, args[2], in current, expireAt, keepTtl: (flags & SetFlags.KeepTtl) != 0);
         if ((flags & SetFlags.Get) == 0)
             ctx.Reply.WriteOk();
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, key);
+        ctx.Notify(KeyspaceEventClass.String, "set"u8, db.Index, key);
         if (expireAt != -1)
-            ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+            ctx.Notify(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
 
         // Relative expiries travel as absolute ones (SET key value PXAT ms), so a replica expires the key
         // at the same instant; GET is not propagated.
@@ -215,7 +214,7 @@ internal static class StringCommands
         }
         db.SetString(args[1], args[2], in current);
         ctx.Reply.WriteInteger(1);
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, args[1]);
+        ctx.Notify(KeyspaceEventClass.String, "set"u8, db.Index, args[1]);
     }
 
     private static void SetEx(CommandContext ctx, in CommandArgs args) => SetWithTtl(ctx, args, seconds: true);
@@ -247,8 +246,8 @@ internal static class StringCommands
         var current = db.LookupWrite(key);
         db.SetString(key, args[3], in current, expireAt);
         ctx.Reply.WriteOk();
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, key);
-        ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+        ctx.Notify(KeyspaceEventClass.String, "set"u8, db.Index, key);
+        ctx.Notify(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
         var p = ctx.Propagate(5);
         p.WriteBulk("SET"u8);
         p.WriteBulk(key);
@@ -341,7 +340,7 @@ internal static class StringCommands
         {
             var current = db.LookupWrite(args[i]);
             db.SetString(args[i], args[i + 1], in current);
-            ctx.Server.NotifyKeyspaceEvent(KeyspaceEventClass.String, "set"u8, db.Index, args[i]);
+            ctx.Notify(KeyspaceEventClass.String, "set"u8, db.Index, args[i]);
         }
     }
 

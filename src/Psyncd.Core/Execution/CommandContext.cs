@@ -56,6 +56,13 @@ public sealed class CommandContext
     // Reply helpers for the commonest errors
     // ------------------------------------------------------------------
 
+    /// <summary>Reports a keyspace event (notify-keyspace-events) after the change is made.</summary>
+    public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
+        => Notifier.Notify(type, eventName, db, key);
+
+    /// <summary>Where keyspace events go (pub/sub); set by the root's context factory.</summary>
+    internal IKeyspaceNotifier Notifier { get; init; } = null!;
+
     public void WrongType() => Reply.WriteError(ErrorReplies.WrongType);
 
     public void SyntaxError() => Reply.WriteError(ErrorReplies.Syntax);

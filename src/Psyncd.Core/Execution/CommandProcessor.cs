@@ -27,7 +27,6 @@ public sealed class CommandProcessor
     private readonly MemoryMonitor _memory;
     private readonly ReplicationState _role;
     private readonly IEffectsSink _effects;
-    private readonly List<Action> _afterCommandHooks = new();
 
     /// <summary>Depth of EXEC running queued commands: their propagation is flushed when it ends.</summary>
     private int _execDepth;
@@ -62,8 +61,8 @@ public sealed class CommandProcessor
     /// <summary>True while EXEC runs its queued commands.</summary>
     public bool InExec => _execDepth > 0;
 
-    /// <summary>Registers work to do after every top-level command (serving clients blocked on keys...).</summary>
-    public void AddAfterCommandHook(Action hook) => _afterCommandHooks.Add(hook);
+    /// <summary>Work to do after every top-level command (serving clients blocked on keys); set by the root.</summary>
+    public IAfterCommand? AfterCommand { get; set; }
 
     /// <summary>
     /// Executes every complete request at the start of <paramref name="input"/>; returns the bytes consumed.
@@ -207,8 +206,7 @@ public sealed class CommandProcessor
         Call(ctx, cmd, args, raw);
         if (_execDepth == 0)
         {
-            foreach (var hook in _afterCommandHooks)
-                hook();
+            AfterCommand?.AfterCommand();
         }
     }
 
@@ -304,8 +302,7 @@ public sealed class CommandProcessor
         if (_execDepth == 0)
         {
             Propagation.FlushTo(_effects, wrap: true);
-            foreach (var hook in _afterCommandHooks)
-                hook();
+            AfterCommand?.AfterCommand();
         }
     }
 

@@ -18,8 +18,17 @@ namespace Psyncd.Server;
 /// the same pass. The cron ends waits whose timeout passed with a nil multi-bulk. Served pops are
 /// propagated as the non-blocking command (LPOP/RPOP, RPOPLPUSH/LMOVE). Touched only inside the loop.
 /// </remarks>
-public sealed class BlockingRegistry : IClientLifecycle
+public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAfterCommand
 {
+    void IKeyspaceListener.KeyModified(int db, ReadOnlySpan<byte> key) => OnKeyModified(db, key);
+
+    // A flush deletes keys nobody waits on as lists with elements: nothing becomes ready.
+    void IKeyspaceListener.DatabaseFlushed(int db)
+    {
+    }
+
+    void IAfterCommand.AfterCommand() => ServeReadyKeys();
+
     void IClientLifecycle.ClientRemoved(Client client) => Unblock(client, resume: false);
 
     private readonly PsyncdServer _server;
@@ -35,8 +44,8 @@ public sealed class BlockingRegistry : IClientLifecycle
         _waiters = new Dictionary<byte[], List<Client>>[server.Options.Databases];
         for (int i = 0; i < _waiters.Length; i++)
             _waiters[i] = new Dictionary<byte[], List<Client>>(ByteArrayComparer.Instance);
-        server.KeyModifiedHandlers.Add(OnKeyModified);
-        server.Processor.AddAfterCommandHook(ServeReadyKeys);
+        server.KeyspaceEvents.AddListener(this);
+        server.Processor.AfterCommand = this;
         server.AddCronJob(ExpireTimeouts);
         server.Registry.AddLifecycle(this);
     }

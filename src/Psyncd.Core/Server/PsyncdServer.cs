@@ -39,17 +39,21 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Stream = new ReplicationStream();
         Pause = new ClientPause(Loop);
         Limiter = new OutputLimiter(options, log);
-        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client), client => Limiter.CheckOutputLimit(client));
+        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = this }, client => Limiter.CheckOutputLimit(client));
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
-        Keyspace.Observer = new KeyspaceEvents(this);
+        KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, this);
+        Keyspace.Observer = KeyspaceEvents;
         InitializeReplication();
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
         AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>The keyspace's events, routed to WATCH and blocked clients.</summary>
+    public KeyspaceEventRouter KeyspaceEvents { get; }
 
     /// <summary>Every client; tells the subsystems when one goes away.</summary>
     public ClientRegistry Registry { get; }

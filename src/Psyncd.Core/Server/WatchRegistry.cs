@@ -10,8 +10,12 @@ namespace Psyncd.Server;
 /// EXEC) a key whose time to live passed since WATCH. A client marked dirty stops watching at once.
 /// Lives inside the command loop.
 /// </summary>
-public sealed class WatchRegistry : IClientLifecycle
+public sealed class WatchRegistry : IClientLifecycle, IKeyspaceListener
 {
+    void IKeyspaceListener.KeyModified(int db, ReadOnlySpan<byte> key) => OnKeyModified(db, key);
+
+    void IKeyspaceListener.DatabaseFlushed(int db) => OnDatabaseFlushed(db);
+
     void IClientLifecycle.ClientRemoved(Client client) => UnwatchAll(client);
 
     private readonly PsyncdServer _server;
@@ -29,8 +33,7 @@ public sealed class WatchRegistry : IClientLifecycle
     {
         _server = server;
         _byDb = new Dictionary<byte[], List<WatchedKey>>?[server.Keyspace.DatabaseCount];
-        server.KeyModifiedHandlers.Add(OnKeyModified);
-        server.DatabaseFlushedHandlers.Add(OnDatabaseFlushed);
+        server.KeyspaceEvents.AddListener(this);
         server.Registry.AddLifecycle(this);
     }
 
