@@ -1,6 +1,5 @@
 using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;
@@ -29,10 +28,6 @@ internal static class ListCommands
         table.Add("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, LInsert, 1, 1, 1);
         table.Add("rpoplpush", 3, CommandFlags.Write | CommandFlags.DenyOom, RPopLPush, 1, 2, 1);
         table.Add("lmove", 5, CommandFlags.Write | CommandFlags.DenyOom, LMove, 1, 2, 1);
-        table.Add("blpop", -3, CommandFlags.Write | CommandFlags.NoScript, BLPop, 1, -2, 1);
-        table.Add("brpop", -3, CommandFlags.Write | CommandFlags.NoScript, BRPop, 1, -2, 1);
-        table.Add("brpoplpush", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.NoScript, BRPopLPush, 1, 2, 1);
-        table.Add("blmove", 6, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.NoScript, BLMove, 1, 2, 1);
     }
 
     /// <summary>The list at the key for reading: null when missing or (with WRONGTYPE replied) of another type.</summary>
@@ -49,7 +44,7 @@ internal static class ListCommands
     }
 
     /// <summary>The list at the key before writing it: null when missing or (with WRONGTYPE replied) of another type.</summary>
-    private static ListObject? ForWrite(CommandContext ctx, ReadOnlySpan<byte> key, out bool wrongType)
+    internal static ListObject? ForWrite(CommandContext ctx, ReadOnlySpan<byte> key, out bool wrongType)
     {
         var entry = ctx.Db.LookupWrite(key);
         wrongType = entry.IsNot(ValueKind.List);
@@ -62,7 +57,7 @@ internal static class ListCommands
     }
 
     /// <summary>After elements were removed: deletes the key when the list is empty, else records the change.</summary>
-    private static void AfterRemoval(Database db, ReadOnlySpan<byte> key, ListObject list, long removed)
+    internal static void AfterRemoval(Database db, ReadOnlySpan<byte> key, ListObject list, long removed)
     {
         if (list.Count == 0)
             db.Delete(key);
@@ -374,7 +369,7 @@ internal static class ListCommands
         Move(ctx, args[1], args[2], fromLeft, toLeft);
     }
 
-    private static bool TryParseEnd(ReadOnlySpan<byte> arg, out bool left)
+    internal static bool TryParseEnd(ReadOnlySpan<byte> arg, out bool left)
     {
         left = Keyword.Is(arg, "LEFT"u8);
         return left || Keyword.Is(arg, "RIGHT"u8);
@@ -427,97 +422,4 @@ internal static class ListCommands
             AfterRemoval(db, source, list, 1);
     }
 
-    // ------------------------------------------------------------------
-    // Blocking
-    // ------------------------------------------------------------------
-
-    private static void BLPop(CommandContext ctx, in CommandArgs args) => BlockingPop(ctx, args, left: true);
-
-    private static void BRPop(CommandContext ctx, in CommandArgs args) => BlockingPop(ctx, args, left: false);
-
-    private static void BlockingPop(CommandContext ctx, in CommandArgs args, bool left)
-    {
-        if (!BlockingRegistry.TryParseTimeout(ctx, args[^1], out long timeoutMs))
-            return;
-        var db = ctx.Db;
-        for (int i = 1; i < args.Count - 1; i++)
-        {
-            var key = args[i];
-            var list = ForWrite(ctx, key, out bool wrongType);
-            if (wrongType)
-                return;
-            if (list is null)
-                continue;
-            var reply = ctx.Reply;
-            reply.WriteArrayHeader(2);
-            reply.WriteBulk(key);
-            reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
-            AfterRemoval(db, key, list, 1);
-            var p = ctx.Propagate(2);
-            p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
-            p.WriteBulk(key);
-            return;
-        }
-        if (!BlockingRegistry.CanBlock(ctx))
-        {
-            ctx.Reply.WriteNullArray();
-            return;
-        }
-        var keys = new List<byte[]>(args.Count - 2);
-        for (int i = 1; i < args.Count - 1; i++)
-        {
-            bool seen = false;
-            foreach (var k in keys)
-                seen |= k.AsSpan().SequenceEqual(args[i]);
-            if (!seen)
-                keys.Add(args[i].ToArray());
-        }
-        ctx.Server.Blocking.Block(ctx.Client, new BlockedState(ctx.Client.Db, keys.ToArray(), left ? BlockKind.PopLeft : BlockKind.PopRight, timeoutMs));
-    }
-
-    private static void BRPopLPush(CommandContext ctx, in CommandArgs args) => BlockingMove(ctx, args, args[3], fromLeft: false, toLeft: true, lmove: false);
-
-    private static void BLMove(CommandContext ctx, in CommandArgs args)
-    {
-        if (!TryParseEnd(args[3], out bool fromLeft) || !TryParseEnd(args[4], out bool toLeft))
-        {
-            ctx.SyntaxError();
-            return;
-        }
-        BlockingMove(ctx, args, args[5], fromLeft, toLeft, lmove: true);
-    }
-
-    private static void BlockingMove(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> timeout, bool fromLeft, bool toLeft, bool lmove)
-    {
-        if (!BlockingRegistry.TryParseTimeout(ctx, timeout, out long timeoutMs))
-            return;
-        var source = args[1];
-        var destination = args[2];
-        var list = ForWrite(ctx, source, out bool wrongType);
-        if (wrongType)
-            return;
-        if (list is not null)
-        {
-            var target = ForWrite(ctx, destination, out wrongType);
-            if (wrongType)
-                return;
-            MoveElement(ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
-            // Propagated as received, as Redis 7.0 does: with a non-empty source it never blocks.
-            return;
-        }
-        if (!BlockingRegistry.CanBlock(ctx))
-        {
-            // Redis answers a nil bulk here (but a nil multi-bulk on timeout).
-            ctx.Reply.WriteNullBulk();
-            return;
-        }
-        var state = new BlockedState(ctx.Client.Db, new[] { source.ToArray() }, BlockKind.Move, timeoutMs)
-        {
-            Destination = destination.ToArray(),
-            FromLeft = fromLeft,
-            ToLeft = toLeft,
-            IsLMove = lmove,
-        };
-        ctx.Server.Blocking.Block(ctx.Client, state);
-    }
 }

@@ -36,8 +36,9 @@ public sealed class CommandProcessor
 
     public CommandProcessor(ServerOptions options, ServerLog log, CommandTable table, ClientRegistry clients, ClientPause pause,
         Keyspace keyspace, ServerStats stats, SlowLog slowLog, DatasetState dataset, MemoryMonitor memory,
-        ReplicationState role, IEffectsSink effects)
+        ReplicationState role, IEffectsSink effects, PropagationList propagation)
     {
+        Propagation = propagation;
         _options = options;
         _log = log;
         _table = table;
@@ -56,7 +57,7 @@ public sealed class CommandProcessor
     public IMasterStream? MasterStream { get; set; }
 
     /// <summary>What the command (or transaction) being executed will propagate.</summary>
-    public PropagationList Propagation { get; } = new();
+    public PropagationList Propagation { get; }
 
     /// <summary>True while EXEC runs its queued commands.</summary>
     public bool InExec => _execDepth > 0;

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Psyncd.Blocking;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
@@ -33,24 +34,33 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Memory = new MemoryMonitor(log);
         Loop = new CommandLoop();
         Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
-        Commands = CommandTable.Create(CommandFamilies.All, options.RenamedCommands);
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);
         Stream = new ReplicationStream();
         Pause = new ClientPause(Loop);
         Limiter = new OutputLimiter(options, log);
         Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = this }, client => Limiter.CheckOutputLimit(client));
-        Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream);
+        var propagation = new PropagationList();
+        BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role);
+        Commands = CommandTable.Create(CommandFamilies.All.Append(new BlockingCommands(BlockingRegistry).Register), options.RenamedCommands);
+        Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, this);
         Keyspace.Observer = KeyspaceEvents;
+        KeyspaceEvents.AddListener(BlockingRegistry);
+        Registry.AddLifecycle(BlockingRegistry);
+        Processor.AfterCommand = BlockingRegistry;
         InitializeReplication();
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
         AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
+        AddCronJob(BlockingRegistry.ExpireTimeouts);
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>Clients blocked on list keys.</summary>
+    public BlockingRegistry BlockingRegistry { get; }
 
     /// <summary>The keyspace's events, routed to WATCH and blocked clients.</summary>
     public KeyspaceEventRouter KeyspaceEvents { get; }

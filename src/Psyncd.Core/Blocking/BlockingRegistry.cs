@@ -4,7 +4,7 @@ using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;
 
-namespace Psyncd.Server;
+namespace Psyncd.Blocking;
 
 /// <summary>
 /// Clients blocked on list keys, as Redis's blocking.c keeps them: per (database, key) a queue of clients in
@@ -31,23 +31,25 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
 
     void IClientLifecycle.ClientRemoved(Client client) => Unblock(client, resume: false);
 
-    private readonly PsyncdServer _server;
+    private readonly Keyspace _keyspace;
+    private readonly PropagationList _propagation;
+    private readonly IEffectsSink _effects;
+    private readonly ReplicationState _role;
     private readonly Dictionary<byte[], List<Client>>[] _waiters;
     private readonly HashSet<Client> _blocked = new();
     private List<(int Db, byte[] Key)> _ready = new();
     private List<(int Db, byte[] Key)> _serving = new();
     private readonly HashSet<(int, byte[])> _readySet = new(ReadyKeyComparer.Instance);
 
-    internal BlockingRegistry(PsyncdServer server)
+    public BlockingRegistry(int databases, Keyspace keyspace, PropagationList propagation, IEffectsSink effects, ReplicationState role)
     {
-        _server = server;
-        _waiters = new Dictionary<byte[], List<Client>>[server.Options.Databases];
+        _keyspace = keyspace;
+        _propagation = propagation;
+        _effects = effects;
+        _role = role;
+        _waiters = new Dictionary<byte[], List<Client>>[databases];
         for (int i = 0; i < _waiters.Length; i++)
             _waiters[i] = new Dictionary<byte[], List<Client>>(ByteArrayComparer.Instance);
-        server.KeyspaceEvents.AddListener(this);
-        server.Processor.AfterCommand = this;
-        server.AddCronJob(ExpireTimeouts);
-        server.Registry.AddLifecycle(this);
     }
 
     /// <summary>Clients blocked right now.</summary>
@@ -170,9 +172,9 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
     {
         if (_ready.Count == 0)
             return;
-        var keyspace = _server.Keyspace;
+        var keyspace = _keyspace;
         keyspace.RefreshTime();
-        keyspace.ExpiryMode = _server.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        keyspace.ExpiryMode = _role.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
         while (_ready.Count > 0)
         {
             (_serving, _ready) = (_ready, _serving);
@@ -192,15 +194,15 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
     /// <summary>Serves one client from a ready key; false when the key holds no list with elements (any more).</summary>
     private bool TryServe(Client client, int dbIndex, byte[] key)
     {
-        var db = new Database(_server.Keyspace, dbIndex);
+        var db = new Database(_keyspace, dbIndex);
         var entry = db.LookupWrite(key);
         if (!entry.Is(ValueKind.List))
             return false;
         var list = entry.As<ListObject>();
         var state = client.BlockedOn!;
         var output = client.Output;
-        var propagation = _server.Processor.Propagation;
-        bool propagate = !_server.IsReplica;
+        var propagation = _propagation;
+        bool propagate = !_role.IsReplica;
         if (state.Kind != BlockKind.Move)
         {
             bool left = state.Kind == BlockKind.PopLeft;
@@ -251,7 +253,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
             }
         }
         if (propagate)
-            propagation.FlushTo(_server.Stream, wrap: true);
+            propagation.FlushTo(_effects, wrap: true);
         else
             propagation.Clear();
         Unblock(client, resume: true);
@@ -259,7 +261,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
     }
 
     /// <summary>Ends the waits whose timeout passed (a cron job): they get a nil multi-bulk.</summary>
-    private void ExpireTimeouts()
+    public void ExpireTimeouts()
     {
         if (_blocked.Count == 0)
             return;
