@@ -19,15 +19,21 @@ public sealed class CommandTable
     public static CommandTable Create(IEnumerable<Action<CommandTable>> families, IEnumerable<(string From, string To)>? renames = null)
     {
         var table = new CommandTable();
+        table.Build(families, renames);
+        return table;
+    }
+
+    /// <summary>Registers the families, applies <c>rename-command</c> pairs, and builds the lookup (once, before serving).</summary>
+    public void Build(IEnumerable<Action<CommandTable>> families, IEnumerable<(string From, string To)>? renames = null)
+    {
         foreach (var register in families)
-            register(table);
+            register(this);
         if (renames is not null)
         {
             foreach (var (from, to) in renames)
-                table.Rename(from, to);
+                Rename(from, to);
         }
-        table.Rebuild();
-        return table;
+        Rebuild();
     }
 
     /// <summary>Every command, in registration order of names (COMMAND, COMMAND COUNT).</summary>

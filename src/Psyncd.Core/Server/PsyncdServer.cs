@@ -12,6 +12,7 @@ using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Replication;
 using Psyncd.Storage;
+using Psyncd.Transactions;
 
 namespace Psyncd.Server;
 
@@ -41,14 +42,20 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Limiter = new OutputLimiter(options, log);
         Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = this }, client => Limiter.CheckOutputLimit(client));
         var propagation = new PropagationList();
+        WatchRegistry = new WatchRegistry(Keyspace);
+        Commands = new CommandTable();
         BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role);
-        Commands = CommandTable.Create(CommandFamilies.All.Append(new BlockingCommands(BlockingRegistry).Register), options.RenamedCommands);
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
+        Commands.Build(CommandFamilies.All
+            .Append(new BlockingCommands(BlockingRegistry).Register)
+            .Append(new TransactionCommands(WatchRegistry, Processor, Registry).Register), options.RenamedCommands);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, this);
         Keyspace.Observer = KeyspaceEvents;
+        KeyspaceEvents.AddListener(WatchRegistry);
         KeyspaceEvents.AddListener(BlockingRegistry);
+        Registry.AddLifecycle(WatchRegistry);
         Registry.AddLifecycle(BlockingRegistry);
         Processor.AfterCommand = BlockingRegistry;
         InitializeReplication();
@@ -58,6 +65,9 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>WATCHed keys.</summary>
+    public WatchRegistry WatchRegistry { get; }
 
     /// <summary>Clients blocked on list keys.</summary>
     public BlockingRegistry BlockingRegistry { get; }

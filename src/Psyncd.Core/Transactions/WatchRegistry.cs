@@ -1,7 +1,7 @@
 using Psyncd.Execution;
 using Psyncd.Storage;
 
-namespace Psyncd.Server;
+namespace Psyncd.Transactions;
 
 /// <summary>
 /// WATCH's bookkeeping (Redis's db->watched_keys and client->watched_keys): which clients watch which keys,
@@ -18,7 +18,7 @@ public sealed class WatchRegistry : IClientLifecycle, IKeyspaceListener
 
     void IClientLifecycle.ClientRemoved(Client client) => UnwatchAll(client);
 
-    private readonly PsyncdServer _server;
+    private readonly Keyspace _keyspace;
 
     /// <summary>Watched keys of each database: key → its watchers, in WATCH order. Created on first use.</summary>
     private readonly Dictionary<byte[], List<WatchedKey>>?[] _byDb;
@@ -29,12 +29,10 @@ public sealed class WatchRegistry : IClientLifecycle, IKeyspaceListener
     /// <summary>Clients to mark dirty, collected while walking a list the marking changes.</summary>
     private readonly List<Client> _touched = new();
 
-    public WatchRegistry(PsyncdServer server)
+    public WatchRegistry(Keyspace keyspace)
     {
-        _server = server;
-        _byDb = new Dictionary<byte[], List<WatchedKey>>?[server.Keyspace.DatabaseCount];
-        server.KeyspaceEvents.AddListener(this);
-        server.Registry.AddLifecycle(this);
+        _keyspace = keyspace;
+        _byDb = new Dictionary<byte[], List<WatchedKey>>?[keyspace.DatabaseCount];
     }
 
     /// <summary>Number of (client, key) watches.</summary>
@@ -52,7 +50,7 @@ public sealed class WatchRegistry : IClientLifecycle, IKeyspaceListener
                     return;
             }
         }
-        var keyspace = _server.Keyspace;
+        var keyspace = _keyspace;
         var entry = keyspace.Peek(db, key);
         WatchedKeyState state;
         if (!entry.Exists)
@@ -103,7 +101,7 @@ public sealed class WatchRegistry : IClientLifecycle, IKeyspaceListener
         var mine = client.WatchedKeys;
         if (mine is null)
             return false;
-        var keyspace = _server.Keyspace;
+        var keyspace = _keyspace;
         foreach (var watched in mine)
         {
             if (watched.State == WatchedKeyState.ExpiredAtWatch)
@@ -127,7 +125,7 @@ public sealed class WatchRegistry : IClientLifecycle, IKeyspaceListener
             if (watched.State == WatchedKeyState.ExpiredAtWatch)
             {
                 // Deleting a key that was already logically gone changes nothing; from now on it is absent.
-                if (!_server.Keyspace.Peek(db, key).Exists)
+                if (!_keyspace.Peek(db, key).Exists)
                 {
                     watched.State = WatchedKeyState.Absent;
                     continue;

@@ -1,17 +1,27 @@
 using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Transactions;
 
 /// <summary>
 /// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH. The dispatcher queues commands while
 /// <see cref="Client.MultiQueue"/> is set and flags <see cref="ClientFlags.DirtyExec"/> when one is refused;
 /// EXEC runs the queue through <see cref="CommandProcessor.RunTransaction"/>.
 /// </summary>
-internal static class TransactionCommands
+internal sealed class TransactionCommands
 {
-    public static void Register(CommandTable table)
+    private readonly WatchRegistry _watches;
+    private readonly CommandProcessor _processor;
+    private readonly ClientRegistry _clients;
+
+    public TransactionCommands(WatchRegistry watches, CommandProcessor processor, ClientRegistry clients)
+    {
+        _watches = watches;
+        _processor = processor;
+        _clients = clients;
+    }
+
+    public void Register(CommandTable table)
     {
         const CommandFlags Common = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate;
         table.Add("multi", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Multi);
@@ -23,7 +33,7 @@ internal static class TransactionCommands
         table.Add("unwatch", 1, Common | CommandFlags.Fast, Unwatch);
     }
 
-    private static void Multi(CommandContext ctx, in CommandArgs args)
+    private void Multi(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
         if (client.MultiQueue is not null)
@@ -36,10 +46,9 @@ internal static class TransactionCommands
         ctx.Reply.WriteOk();
     }
 
-    private static void Exec(CommandContext ctx, in CommandArgs args)
+    private void Exec(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
-        var server = ctx.Server;
         var queue = client.MultiQueue;
         var self = ctx.Command;
         if (queue is null)
@@ -47,7 +56,7 @@ internal static class TransactionCommands
             ctx.Reply.WriteError("ERR EXEC without MULTI"u8);
             return;
         }
-        if (server.HasWatches && server.Watches.AnyWatchedKeyExpired(client))
+        if (_watches.Count > 0 && _watches.AnyWatchedKeyExpired(client))
             client.Flags |= ClientFlags.DirtyCas;
         if (client.Has(ClientFlags.DirtyExec))
         {
@@ -71,7 +80,7 @@ internal static class TransactionCommands
             {
                 if (!queued.Command.Has(CommandFlags.Write) && !queued.Command.Has(CommandFlags.DenyOom))
                     continue;
-                var refusal = CheckQueued(server, client, queued);
+                var refusal = CheckQueued(client, queued);
                 if (refusal is not null)
                 {
                     EndTransaction(ctx);
@@ -83,12 +92,12 @@ internal static class TransactionCommands
         }
         EndTransaction(ctx);
         ctx.Reply.WriteArrayHeader(queue.Count);
-        server.Processor.RunTransaction(ctx, queue, static _ => { });
+        _processor.RunTransaction(ctx, queue, static _ => { });
         ctx.Command = self;
         FeedMonitors(ctx, args);
     }
 
-    private static void Discard(CommandContext ctx, in CommandArgs args)
+    private void Discard(CommandContext ctx, in CommandArgs args)
     {
         if (ctx.Client.MultiQueue is null)
         {
@@ -99,7 +108,7 @@ internal static class TransactionCommands
         ctx.Reply.WriteOk();
     }
 
-    private static void Watch(CommandContext ctx, in CommandArgs args)
+    private void Watch(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
         if (client.MultiQueue is not null)
@@ -110,40 +119,40 @@ internal static class TransactionCommands
         // Once dirty, EXEC fails whatever happens: watching more keys would only cost memory.
         if (!client.Has(ClientFlags.DirtyCas))
         {
-            var watches = ctx.Server.Watches;
+            var watches = _watches;
             for (int i = 1; i < args.Count; i++)
                 watches.Watch(client, client.Db, args[i]);
         }
         ctx.Reply.WriteOk();
     }
 
-    private static void Unwatch(CommandContext ctx, in CommandArgs args)
+    private void Unwatch(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
         if (client.WatchedKeys is not null)
-            ctx.Server.Watches.UnwatchAll(client);
+            _watches.UnwatchAll(client);
         client.Flags &= ~ClientFlags.DirtyCas;
         ctx.Reply.WriteOk();
     }
 
     /// <summary>Leaves MULTI: forgets the queue, the transaction's flags and every WATCH (Redis's discardTransaction).</summary>
-    private static void EndTransaction(CommandContext ctx)
+    private void EndTransaction(CommandContext ctx)
     {
         var client = ctx.Client;
         client.MultiQueue = null;
         client.Flags &= ~(ClientFlags.Multi | ClientFlags.DirtyCas | ClientFlags.DirtyExec);
         if (client.WatchedKeys is not null)
-            ctx.Server.Watches.UnwatchAll(client);
+            _watches.UnwatchAll(client);
     }
 
-    private static string? CheckQueued(PsyncdServer server, Client client, QueuedCommand queued)
+    private string? CheckQueued(Client client, QueuedCommand queued)
     {
-        return server.CheckCommandAllowed(client, queued.Command, queued.ToArgs());
+        return _processor.CheckAllowed(client, queued.Command, queued.ToArgs());
     }
 
-    private static void FeedMonitors(CommandContext ctx, in CommandArgs args)
+    private void FeedMonitors(CommandContext ctx, in CommandArgs args)
     {
-        if (ctx.Server.Monitors.Count > 0)
-            ctx.Server.FeedMonitors(ctx.Client, args);
+        if (_clients.Monitors.Count > 0)
+            _clients.FeedMonitors(ctx.Client, args);
     }
 }
