@@ -277,8 +277,8 @@ internal static partial class InfoCommand
         Line(sb, "evicted_keys", stats.EvictedKeys);
         Line(sb, "keyspace_hits", keyspace.KeyspaceHits);
         Line(sb, "keyspace_misses", keyspace.KeyspaceMisses);
-        Line(sb, "pubsub_channels", server.PubSubChannelCount?.Invoke() ?? 0);
-        Line(sb, "pubsub_patterns", server.PubSubPatternCount?.Invoke() ?? 0);
+        Line(sb, "pubsub_channels", server.PubSubRegistry.ChannelCount);
+        Line(sb, "pubsub_patterns", server.PubSubRegistry.PatternCount);
         Line(sb, "latest_fork_usec", server.LatestForkMicroseconds);
         Line(sb, "total_forks", 0);
         Line(sb, "migrate_cached_sockets", 0);

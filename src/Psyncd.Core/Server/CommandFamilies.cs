@@ -26,7 +26,6 @@ internal static class CommandFamilies
         SetCommands.Register,
         SortedSetCommands.Register,
         SortCommand.Register,
-        PubSubCommands.Register,
         HyperLogLogCommands.Register,
         FaultCommands.Register,
     };

@@ -24,11 +24,7 @@ public sealed partial class PsyncdServer
         Memory.ResetPeak();
     }
 
-    /// <summary>Set by pub/sub: the number of channels with subscribers (INFO pubsub_channels).</summary>
-    public Func<long>? PubSubChannelCount { get; set; }
 
-    /// <summary>Set by pub/sub: the number of subscribed patterns (INFO pubsub_patterns).</summary>
-    public Func<long>? PubSubPatternCount { get; set; }
 
 
     /// <summary>

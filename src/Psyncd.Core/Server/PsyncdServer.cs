@@ -10,6 +10,7 @@ using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
+using Psyncd.PubSub;
 using Psyncd.Replication;
 using Psyncd.Storage;
 using Psyncd.Transactions;
@@ -40,7 +41,9 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Stream = new ReplicationStream();
         Pause = new ClientPause(Loop);
         Limiter = new OutputLimiter(options, log);
-        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = this }, client => Limiter.CheckOutputLimit(client));
+        PubSubRegistry = new PubSubRegistry(Limiter);
+        var notifier = new KeyspaceNotifier(options, PubSubRegistry);
+        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = notifier }, client => Limiter.CheckOutputLimit(client));
         var propagation = new PropagationList();
         WatchRegistry = new WatchRegistry(Keyspace);
         Commands = new CommandTable();
@@ -48,14 +51,16 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
         Commands.Build(CommandFamilies.All
             .Append(new BlockingCommands(BlockingRegistry).Register)
-            .Append(new TransactionCommands(WatchRegistry, Processor, Registry).Register), options.RenamedCommands);
+            .Append(new TransactionCommands(WatchRegistry, Processor, Registry).Register)
+            .Append(new PubSubCommands(PubSubRegistry, Role).Register), options.RenamedCommands);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
-        KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, this);
+        KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, notifier);
         Keyspace.Observer = KeyspaceEvents;
         KeyspaceEvents.AddListener(WatchRegistry);
         KeyspaceEvents.AddListener(BlockingRegistry);
         Registry.AddLifecycle(WatchRegistry);
+        Registry.AddLifecycle(PubSubRegistry);
         Registry.AddLifecycle(BlockingRegistry);
         Processor.AfterCommand = BlockingRegistry;
         InitializeReplication();
@@ -65,6 +70,9 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>Channels, patterns and their subscribers.</summary>
+    public PubSubRegistry PubSubRegistry { get; }
 
     /// <summary>WATCHed keys.</summary>
     public WatchRegistry WatchRegistry { get; }

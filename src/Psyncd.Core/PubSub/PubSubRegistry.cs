@@ -2,7 +2,7 @@ using Psyncd.Execution;
 using Psyncd.Storage;
 using Psyncd.Text;
 
-namespace Psyncd.Server;
+namespace Psyncd.PubSub;
 
 /// <summary>
 /// Pub/sub's bookkeeping (Redis's server.pubsub_channels and server.pubsub_patterns): the subscribers of
@@ -14,7 +14,7 @@ public sealed class PubSubRegistry : IClientLifecycle
 {
     void IClientLifecycle.ClientRemoved(Client client) => UnsubscribeAll(client);
 
-    private readonly PsyncdServer _server;
+    private readonly OutputLimiter _limiter;
 
     /// <summary>Channel → subscribers, in subscription order.</summary>
     private readonly Dictionary<byte[], List<Client>> _channels = new(ByteArrayComparer.Instance);
@@ -22,12 +22,9 @@ public sealed class PubSubRegistry : IClientLifecycle
     /// <summary>Pattern → subscribers, in subscription order.</summary>
     private readonly Dictionary<byte[], List<Client>> _patterns = new(ByteArrayComparer.Instance);
 
-    public PubSubRegistry(PsyncdServer server)
+    public PubSubRegistry(OutputLimiter limiter)
     {
-        _server = server;
-        server.Registry.AddLifecycle(this);
-        server.PubSubChannelCount = () => _channels.Count;
-        server.PubSubPatternCount = () => _patterns.Count;
+        _limiter = limiter;
     }
 
     /// <summary>Channels with at least one subscriber (INFO's pubsub_channels).</summary>
@@ -211,6 +208,6 @@ public sealed class PubSubRegistry : IClientLifecycle
     private void Delivered(Client client)
     {
         client.Output.RequestFlush();
-        _server.CheckOutputLimit(client);
+        _limiter.CheckOutputLimit(client);
     }
 }

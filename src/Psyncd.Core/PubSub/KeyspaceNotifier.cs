@@ -1,15 +1,25 @@
 using System.Buffers.Text;
+using Psyncd.Config;
 using Psyncd.Execution;
 
-namespace Psyncd.Server;
+namespace Psyncd.PubSub;
 
 /// <summary>
 /// Keyspace notifications (Redis 2.8's notify.c): commands report what they did to a key, and when the
 /// class is enabled by <c>notify-keyspace-events</c> the event is published to the keyspace and keyevent
 /// channels of the key's database. Nothing is published (or allocated) while the directive is empty.
 /// </summary>
-public sealed partial class PsyncdServer : IKeyspaceNotifier
+public sealed class KeyspaceNotifier : IKeyspaceNotifier
 {
+    private readonly ServerOptions _options;
+    private readonly PubSubRegistry _pubSub;
+
+    public KeyspaceNotifier(ServerOptions options, PubSubRegistry pubSub)
+    {
+        _options = options;
+        _pubSub = pubSub;
+    }
+
     void IKeyspaceNotifier.Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
         => NotifyKeyspaceEvent(type, eventName, db, key);
 
@@ -21,7 +31,7 @@ public sealed partial class PsyncdServer : IKeyspaceNotifier
     {
         get
         {
-            var text = Options.NotifyKeyspaceEvents;
+            var text = _options.NotifyKeyspaceEvents;
             if (!ReferenceEquals(text, _notifyParsedFrom))
             {
                 _notifyClasses = ParseNotifyClasses(text);
@@ -41,9 +51,7 @@ public sealed partial class PsyncdServer : IKeyspaceNotifier
         var classes = NotifyClasses;
         if ((classes & type) == 0)
             return;
-        var pubSub = PubSubIfCreated;
-        if (pubSub is null)
-            return; // nobody ever subscribed: nobody to tell
+        var pubSub = _pubSub;
         Span<byte> dbText = stackalloc byte[11];
         Utf8Formatter.TryFormat(db, dbText, out int dbLength);
         dbText = dbText[..dbLength];

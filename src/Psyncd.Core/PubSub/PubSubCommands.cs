@@ -2,16 +2,25 @@ using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.PubSub;
 
 /// <summary>
 /// Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB. A client with subscriptions is
 /// in subscribed mode (<see cref="Client.SubscriptionCount"/>), where the dispatcher allows only the commands
 /// flagged <see cref="CommandFlags.AllowedWhileSubscribed"/>.
 /// </summary>
-internal static class PubSubCommands
+internal sealed class PubSubCommands
 {
-    public static void Register(CommandTable table)
+    private readonly PubSubRegistry _pubSub;
+    private readonly ReplicationState _role;
+
+    public PubSubCommands(PubSubRegistry pubSub, ReplicationState role)
+    {
+        _pubSub = pubSub;
+        _role = role;
+    }
+
+    public void Register(CommandTable table)
     {
         const CommandFlags Subscription = CommandFlags.PubSub | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.AllowedWhileSubscribed;
         table.Add("subscribe", -2, Subscription, Subscribe);
@@ -24,9 +33,9 @@ internal static class PubSubCommands
         table.AddSubcommands("pubsub", ("numpat", 2), ("numsub", -2), ("help", 2), ("channels", -2), ("shardnumsub", -2), ("shardchannels", -2));
     }
 
-    private static void Subscribe(CommandContext ctx, in CommandArgs args)
+    private void Subscribe(CommandContext ctx, in CommandArgs args)
     {
-        var registry = ctx.Server.PubSub;
+        var registry = _pubSub;
         var client = ctx.Client;
         for (int i = 1; i < args.Count; i++)
         {
@@ -35,9 +44,9 @@ internal static class PubSubCommands
         }
     }
 
-    private static void PSubscribe(CommandContext ctx, in CommandArgs args)
+    private void PSubscribe(CommandContext ctx, in CommandArgs args)
     {
-        var registry = ctx.Server.PubSub;
+        var registry = _pubSub;
         var client = ctx.Client;
         for (int i = 1; i < args.Count; i++)
         {
@@ -47,12 +56,12 @@ internal static class PubSubCommands
     }
 
     /// <summary>UNSUBSCRIBE [channel...]: without channels, from all of them (a nil channel when there were none).</summary>
-    private static void Unsubscribe(CommandContext ctx, in CommandArgs args)
+    private void Unsubscribe(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
         if (args.Count > 1)
         {
-            var registry = ctx.Server.PubSub;
+            var registry = _pubSub;
             for (int i = 1; i < args.Count; i++)
             {
                 registry.UnsubscribeChannel(client, args[i]);
@@ -65,7 +74,7 @@ internal static class PubSubCommands
             WriteNoneConfirmation(ctx.Reply, "unsubscribe"u8, client.SubscriptionCount);
             return;
         }
-        var all = ctx.Server.PubSub;
+        var all = _pubSub;
         foreach (var channel in channels.ToArray())
         {
             all.UnsubscribeChannel(client, channel);
@@ -74,12 +83,12 @@ internal static class PubSubCommands
     }
 
     /// <summary>PUNSUBSCRIBE [pattern...]: without patterns, from all of them, in subscription order.</summary>
-    private static void PUnsubscribe(CommandContext ctx, in CommandArgs args)
+    private void PUnsubscribe(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
         if (args.Count > 1)
         {
-            var registry = ctx.Server.PubSub;
+            var registry = _pubSub;
             for (int i = 1; i < args.Count; i++)
             {
                 registry.UnsubscribePattern(client, args[i]);
@@ -92,7 +101,7 @@ internal static class PubSubCommands
             WriteNoneConfirmation(ctx.Reply, "punsubscribe"u8, client.SubscriptionCount);
             return;
         }
-        var all = ctx.Server.PubSub;
+        var all = _pubSub;
         foreach (var pattern in patterns.ToArray())
         {
             all.UnsubscribePattern(client, pattern);
@@ -100,22 +109,22 @@ internal static class PubSubCommands
         }
     }
 
-    private static void Publish(CommandContext ctx, in CommandArgs args)
+    private void Publish(CommandContext ctx, in CommandArgs args)
     {
-        var registry = ctx.Server.PubSubIfCreated;
+        var registry = _pubSub;
         long receivers = registry is null ? 0 : registry.Publish(args[1], args[2]);
         ctx.Reply.WriteInteger(receivers);
         // A replica's stream carries its master's bytes only: a message published by one of its own
         // clients stays local, as in Redis (the master link's PUBLISH is forwarded as received).
-        if (ctx.Server.IsReplica && !ctx.Client.Has(ClientFlags.Master))
+        if (_role.IsReplica && !ctx.Client.Has(ClientFlags.Master))
             ctx.PreventPropagation();
     }
 
     /// <summary>PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | HELP, with Redis 7's replies and errors.</summary>
-    private static void PubSub(CommandContext ctx, in CommandArgs args)
+    private void PubSub(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
-        var registry = ctx.Server.PubSubIfCreated;
+        var registry = _pubSub;
         if (Keyword.Is(sub, "CHANNELS"u8))
         {
             if (args.Count > 3)
