@@ -235,13 +235,13 @@ internal static partial class InfoCommand
         Line(sb, "loading", server.Loading ? 1 : 0);
         Line(sb, "async_loading", 0);
         Line(sb, "current_save_keys_processed", server.Keyspace.SnapshotKeysWritten);
-        Line(sb, "current_save_keys_total", server.BgsaveInProgress ? TotalKeys(server) : 0);
-        Line(sb, "rdb_changes_since_last_save", server.Keyspace.Dirty - server.DirtyAtLastSave);
-        Line(sb, "rdb_bgsave_in_progress", server.BgsaveInProgress ? 1 : 0);
-        Line(sb, "rdb_last_save_time", server.LastSaveTime);
-        Line(sb, "rdb_last_bgsave_status", server.LastBgsaveStatusOk ? "ok" : "err");
-        Line(sb, "rdb_last_bgsave_time_sec", server.LastBgsaveDurationSeconds);
-        Line(sb, "rdb_current_bgsave_time_sec", server.BgsaveInProgress && server.BgsaveStartedAt >= 0 ? now - server.BgsaveStartedAt : -1);
+        Line(sb, "current_save_keys_total", server.RdbPersistence.BgsaveInProgress ? TotalKeys(server) : 0);
+        Line(sb, "rdb_changes_since_last_save", server.Keyspace.Dirty - server.RdbPersistence.DirtyAtLastSave);
+        Line(sb, "rdb_bgsave_in_progress", server.RdbPersistence.BgsaveInProgress ? 1 : 0);
+        Line(sb, "rdb_last_save_time", server.RdbPersistence.LastSaveTime);
+        Line(sb, "rdb_last_bgsave_status", server.RdbPersistence.LastBgsaveStatusOk ? "ok" : "err");
+        Line(sb, "rdb_last_bgsave_time_sec", server.RdbPersistence.LastBgsaveDurationSeconds);
+        Line(sb, "rdb_current_bgsave_time_sec", server.RdbPersistence.BgsaveInProgress && server.RdbPersistence.BgsaveStartedAt >= 0 ? now - server.RdbPersistence.BgsaveStartedAt : -1);
         Line(sb, "aof_enabled", 0);
         Line(sb, "aof_rewrite_in_progress", 0);
         Line(sb, "aof_rewrite_scheduled", 0);
@@ -279,7 +279,7 @@ internal static partial class InfoCommand
         Line(sb, "keyspace_misses", keyspace.KeyspaceMisses);
         Line(sb, "pubsub_channels", server.PubSubRegistry.ChannelCount);
         Line(sb, "pubsub_patterns", server.PubSubRegistry.PatternCount);
-        Line(sb, "latest_fork_usec", server.LatestForkMicroseconds);
+        Line(sb, "latest_fork_usec", server.RdbPersistence.LatestForkMicroseconds);
         Line(sb, "total_forks", 0);
         Line(sb, "migrate_cached_sockets", 0);
     }

@@ -22,7 +22,7 @@ internal static class PersistenceCommands
 
     private static void Save(CommandContext ctx, in CommandArgs args)
     {
-        string? error = ctx.Server.SaveForeground();
+        string? error = ctx.Server.RdbPersistence.SaveForeground();
         if (error is null)
             ctx.Reply.WriteOk();
         else
@@ -36,14 +36,14 @@ internal static class PersistenceCommands
             ctx.SyntaxError();
             return;
         }
-        string? error = ctx.Server.StartBgsave();
+        string? error = ctx.Server.RdbPersistence.StartBgsave();
         if (error is null)
             ctx.Reply.WriteSimpleString("Background saving started"u8);
         else
             ctx.Reply.WriteError(error);
     }
 
-    private static void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Server.LastSaveTime);
+    private static void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Server.RdbPersistence.LastSaveTime);
 
     private static void Dump(CommandContext ctx, in CommandArgs args)
     {
@@ -192,7 +192,7 @@ internal static class PersistenceCommands
     {
         if (Keyword.Is(args[1], "RELOAD"u8))
         {
-            string? error = ctx.Server.DebugReload();
+            string? error = ctx.Server.RdbPersistence.DebugReload();
             if (error is null)
                 ctx.Reply.WriteOk();
             else

@@ -35,7 +35,7 @@ public sealed partial class PsyncdServer
     public bool Shutdown(bool? save, bool force, string reason)
     {
         Log.Warning(reason);
-        if (!SaveOnShutdown(save) && !force)
+        if (!RdbPersistence.SaveOnShutdown(save) && !force)
         {
             Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
             return false;

@@ -38,7 +38,7 @@ public sealed partial class PsyncdServer
             _server = server;
         }
 
-        public bool SnapshotInProgress => _server.BgsaveInProgress || _server.Keyspace.IsSnapshotRunning;
+        public bool SnapshotInProgress => _server.RdbPersistence.BgsaveInProgress || _server.Keyspace.IsSnapshotRunning;
 
         public bool TryStartSnapshot(IReadOnlyList<KeyValuePair<string, string>> aux, Action<string?, string?> done)
         {
@@ -48,13 +48,13 @@ public sealed partial class PsyncdServer
             Action<bool>? handler = null;
             handler = ok =>
             {
-                _server.BgsaveDoneHandlers.Remove(handler!);
-                done(ok ? _server.RdbPath : null, ok ? null : "background save failed");
+                _server.RdbPersistence.BgsaveDoneHandlers.Remove(handler!);
+                done(ok ? _server.RdbPersistence.RdbPath : null, ok ? null : "background save failed");
             };
-            _server.BgsaveDoneHandlers.Add(handler);
-            if (_server.StartBgsave(header) is { } error)
+            _server.RdbPersistence.BgsaveDoneHandlers.Add(handler);
+            if (_server.RdbPersistence.StartBgsave(header) is { } error)
             {
-                _server.BgsaveDoneHandlers.Remove(handler);
+                _server.RdbPersistence.BgsaveDoneHandlers.Remove(handler);
                 return false;
             }
             return true;
@@ -86,7 +86,7 @@ public sealed partial class PsyncdServer
             _server.Loading = true;
             try
             {
-                return _server.LoadRdbFile(path, letOthersIn: true).Aux;
+                return _server.RdbPersistence.LoadRdbFile(path, letOthersIn: true).Aux;
             }
             finally
             {

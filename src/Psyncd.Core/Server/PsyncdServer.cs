@@ -9,6 +9,7 @@ using Psyncd.Blocking;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
+using Psyncd.Persistence;
 using Psyncd.Protocol;
 using Psyncd.PubSub;
 using Psyncd.Replication;
@@ -64,12 +65,16 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Registry.AddLifecycle(BlockingRegistry);
         Processor.AfterCommand = BlockingRegistry;
         InitializeReplication();
+        RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, Replication, Processor.Propagation, Stream);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
         AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
         AddCronJob(BlockingRegistry.ExpireTimeouts);
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>SAVE, BGSAVE, save points, loading.</summary>
+    public RdbPersistence RdbPersistence { get; }
 
     /// <summary>Channels, patterns and their subscribers.</summary>
     public PubSubRegistry PubSubRegistry { get; }

@@ -49,10 +49,10 @@ public class PersistenceServerTests
         server.Loop.Run(() =>
         {
             server.Keyspace.SetString(0, "k"u8, "v"u8);
-            first = server.StartBgsave();
-            running = server.BgsaveInProgress;
-            second = server.StartBgsave();
-            save = server.SaveForeground();
+            first = server.RdbPersistence.StartBgsave();
+            running = server.RdbPersistence.BgsaveInProgress;
+            second = server.RdbPersistence.StartBgsave();
+            save = server.RdbPersistence.SaveForeground();
         });
         Assert.That(first, Is.Null);
         Assert.That(running, Is.True);
@@ -62,7 +62,7 @@ public class PersistenceServerTests
         Eventually.True(() =>
         {
             bool done = false;
-            server.Loop.Run(() => done = !server.BgsaveInProgress && server.LastBgsaveStatusOk);
+            server.Loop.Run(() => done = !server.RdbPersistence.BgsaveInProgress && server.RdbPersistence.LastBgsaveStatusOk);
             return done;
         }, TimeSpan.FromSeconds(30), "the save is reported done");
         server.Keyspace.Dispose();
@@ -93,19 +93,19 @@ public class PersistenceServerTests
         for (int attempt = 0; attempt < 20 && !caught; attempt++)
         {
             string? started = null;
-            server.Loop.Run(() => started = server.StartBgsave());
+            server.Loop.Run(() => started = server.RdbPersistence.StartBgsave());
             Assert.That(started, Is.Null);
             bool ended = Eventually.Within(() =>
             {
                 bool over = false;
                 server.Loop.Run(() =>
                 {
-                    if (server.BgsaveInProgress && !server.Keyspace.IsSnapshotRunning)
+                    if (server.RdbPersistence.BgsaveInProgress && !server.Keyspace.IsSnapshotRunning)
                     {
                         caught = true;
                         atTail();
                     }
-                    over = caught || !server.BgsaveInProgress;
+                    over = caught || !server.RdbPersistence.BgsaveInProgress;
                 });
                 return over;
             }, TimeSpan.FromSeconds(30), poll: TimeSpan.Zero);
@@ -125,12 +125,12 @@ public class PersistenceServerTests
         using var log = new ServerLog(Path.Combine(dir, "log.txt"), LogLevel.Notice);
         var server = ServerWithData(dir, log);
         string? save = null;
-        Assert.That(AtTheTailOfABgsave(server, () => save = server.SaveForeground()), Is.True, "a SAVE arrived after the walk, before the end of the save");
+        Assert.That(AtTheTailOfABgsave(server, () => save = server.RdbPersistence.SaveForeground()), Is.True, "a SAVE arrived after the walk, before the end of the save");
         Assert.That(save, Is.EqualTo("ERR Background save already in progress"));
         Assert.That(Eventually.Within(() =>
         {
             bool ok = false;
-            server.Loop.Run(() => ok = !server.BgsaveInProgress && server.LastBgsaveStatusOk);
+            server.Loop.Run(() => ok = !server.RdbPersistence.BgsaveInProgress && server.RdbPersistence.LastBgsaveStatusOk);
             return ok;
         }, TimeSpan.FromSeconds(30)), Is.True, "the background save succeeded:\n" + File.ReadAllText(Path.Combine(dir, "log.txt")));
         server.Keyspace.Dispose();
@@ -153,7 +153,7 @@ public class PersistenceServerTests
         {
             // Written after the BGSAVE's instant: only the final save has it.
             server.Keyspace.SetString(0, "final"u8, "yes"u8);
-            saved = server.SaveOnShutdown(save: true);
+            saved = server.RdbPersistence.SaveOnShutdown(save: true);
         }), Is.True, "a shutdown arrived after the walk, before the end of the save");
         Assert.That(saved, Is.True, "the shutdown saved:\n" + File.ReadAllText(Path.Combine(dir, "log.txt")));
         // The cancelled BGSAVE's thread ends on its own; then no temp file is left and the dump is the final one.
@@ -162,7 +162,7 @@ public class PersistenceServerTests
         server.Loop.Run(() =>
         {
             server.Keyspace.FlushAll();
-            server.LoadRdbFile(Path.Combine(dir, "dump.rdb"));
+            server.RdbPersistence.LoadRdbFile(Path.Combine(dir, "dump.rdb"));
             final = server.Keyspace.Exists(0, "final"u8);
         });
         Assert.That(final, Is.True, "the dump is the final save's, not the cancelled BGSAVE's");
@@ -244,15 +244,15 @@ public class PersistenceServerTests
         using var log = new ServerLog(Path.Combine(dir, "log.txt"), LogLevel.Notice);
         var server = new PsyncdServer(options, log);
         server.Loop.Run(() => server.Keyspace.SetString(0, "k"u8, "v"u8));
-        Assert.That(server.SaveOnShutdown(), Is.True);
+        Assert.That(server.RdbPersistence.SaveOnShutdown(), Is.True);
         Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.True);
         File.Delete(Path.Combine(dir, "dump.rdb"));
-        Assert.That(server.SaveOnShutdown(save: false), Is.True);
+        Assert.That(server.RdbPersistence.SaveOnShutdown(save: false), Is.True);
         Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.False);
         options.Save.Clear();
-        Assert.That(server.SaveOnShutdown(), Is.True);
+        Assert.That(server.RdbPersistence.SaveOnShutdown(), Is.True);
         Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.False);
-        Assert.That(server.SaveOnShutdown(save: true), Is.True);
+        Assert.That(server.RdbPersistence.SaveOnShutdown(save: true), Is.True);
         Assert.That(File.Exists(Path.Combine(dir, "dump.rdb")), Is.True);
         server.Keyspace.Dispose();
         Directory.Delete(dir, recursive: true);
