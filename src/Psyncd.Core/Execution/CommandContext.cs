@@ -32,6 +32,12 @@ public sealed class CommandContext
 
     public ServerOptions Options => Server.Options;
 
+    /// <summary>True while this server replicates from a master (RESTORE's TTL rule, PUBLISH...).</summary>
+    public bool IsReplica => Role.IsReplica;
+
+    /// <summary>The replication role; set by the root's context factory.</summary>
+    internal ReplicationState Role { get; init; } = null!;
+
     /// <summary>The command being executed.</summary>
     public CommandDescriptor Command { get; internal set; } = null!;
 

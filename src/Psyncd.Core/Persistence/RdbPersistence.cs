@@ -4,7 +4,6 @@ using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Rdb;
-using Psyncd.Replication;
 using Psyncd.Storage;
 
 namespace Psyncd.Persistence;
@@ -19,11 +18,10 @@ public sealed class RdbPersistence
     private readonly DatasetState _dataset;
     private readonly MemoryMonitor _memory;
     private readonly ReplicationState _role;
-    private readonly ReplicationManager _replication;
     private readonly PropagationList _propagation;
     private readonly IEffectsSink _stream;
 
-    public RdbPersistence(CommandLoop loop, Keyspace keyspace, ServerOptions options, ServerLog log, DatasetState dataset, MemoryMonitor memory, ReplicationState role, ReplicationManager replication, PropagationList propagation, IEffectsSink stream)
+    public RdbPersistence(CommandLoop loop, Keyspace keyspace, ServerOptions options, ServerLog log, DatasetState dataset, MemoryMonitor memory, ReplicationState role, PropagationList propagation, IEffectsSink stream)
     {
         _loop = loop;
         _keyspace = keyspace;
@@ -32,12 +30,17 @@ public sealed class RdbPersistence
         _dataset = dataset;
         _memory = memory;
         _role = role;
-        _replication = replication;
         _propagation = propagation;
         _stream = stream;
     }
 
     private RdbSnapshot? _bgsave;
+
+    /// <summary>Told (inside the loop) how the running BGSAVE ended, when its starter asked (a full sync's snapshot).</summary>
+    private Action<bool>? _bgsaveDone;
+
+    /// <summary>The replication history dumps record and restore (set by the root: replication is built after persistence).</summary>
+    public IReplicationHistory? History { get; set; }
 
     private long _bgsaveStartedMs;
 
@@ -73,9 +76,6 @@ public sealed class RdbPersistence
     /// <summary>Seconds the running BGSAVE has taken so far, -1 when none runs (INFO's rdb_current_bgsave_time_sec).</summary>
     public long CurrentBgsaveDurationSec => _bgsave is null ? -1 : (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
 
-    /// <summary>Called (inside the loop) when a BGSAVE ends, with its success.</summary>
-    public List<Action<bool>> BgsaveDoneHandlers { get; } = new();
-
     /// <summary>The dump file: <c>dir</c>/<c>dbfilename</c>.</summary>
     public string RdbPath => Path.Combine(_options.Dir, _options.DbFilename);
 
@@ -90,23 +90,15 @@ public sealed class RdbPersistence
 
     private long _bgsaveCount;
 
-    /// <summary>The header of RDBs this server writes (replication adds the repl-* fields with a <c>with</c> expression).</summary>
+    /// <summary>The header of RDBs this server writes: with a replication history (a master with a backlog, or a
+    /// replica), the file records it, so that after a restart the server can continue it with PSYNC (Redis 4.0+).</summary>
     public RdbHeader MakeRdbHeader()
     {
-        var header = new RdbHeader(ServerIdentity.RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _memory.UsedMemory());
-        // With a replication history (a master with a backlog, or a replica), the RDB records it, so that
-        // after a restart the server can continue it with PSYNC (Redis 4.0+).
-        var aux = _replication.AuxFieldsForSave();
-        if (aux.Count == 0)
-            return header;
-        var fields = aux.ToDictionary(p => p.Key, p => p.Value);
-        return header with
-        {
-            ReplStreamDb = int.Parse(fields["repl-stream-db"], CultureInfo.InvariantCulture),
-            ReplId = fields["repl-id"],
-            ReplOffset = long.Parse(fields["repl-offset"], CultureInfo.InvariantCulture),
-        };
+        var header = BaseHeader();
+        return History?.PointToSave() is { } point ? header.WithReplication(point) : header;
     }
+
+    private RdbHeader BaseHeader() => new(ServerIdentity.RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _memory.UsedMemory());
 
     // ------------------------------------------------------------------
     // Loading
@@ -129,7 +121,8 @@ public sealed class RdbPersistence
                 // so a replica that continues it deletes them too; with no history they go nowhere.
                 var dels = _propagation;
                 var reader = LoadRdbFile(path, onExpiredDropped: dels.AddDel);
-                _replication.RestoreFromRdb(reader.Aux);
+                if (reader.Replication is { } point)
+                    History?.Restore(point);
                 dels.FlushTo(_stream, wrap: false);
             });
         }
@@ -255,7 +248,7 @@ public sealed class RdbPersistence
     // ------------------------------------------------------------------
 
     /// <summary>BGSAVE (inside the loop): starts a background save; returns null when started, else the error text.</summary>
-    public string? StartBgsave(RdbHeader? header = null)
+    public string? StartBgsave(RdbHeader? header = null, Action<bool>? done = null)
     {
         Debug.Assert(_loop.IsInside);
         if (_bgsave is not null || _keyspace.IsSnapshotRunning)
@@ -265,6 +258,7 @@ public sealed class RdbPersistence
         var snapshot = RdbSnapshot.Begin(_loop, _keyspace, header ?? MakeRdbHeader(), _options.RdbCompression);
         LatestForkMicroseconds = (Stopwatch.GetTimestamp() - beginTicks) * 1_000_000 / Stopwatch.Frequency;
         _bgsave = snapshot;
+        _bgsaveDone = done;
         _bgsaveStartedMs = Environment.TickCount64;
         long dirtyAtStart = _keyspace.Dirty;
         string temp = NextBgsaveTempPath();
@@ -340,8 +334,9 @@ public sealed class RdbPersistence
             LastBgsaveStatusOk = false;
             _dataset.LastBgsaveFailed = true;
         }
-        foreach (var handler in BgsaveDoneHandlers.ToArray())
-            handler(error is null);
+        var notify = _bgsaveDone;
+        _bgsaveDone = null;
+        notify?.Invoke(error is null);
     }
 
     /// <summary>Stops a running BGSAVE (inside the loop); its temp file is removed, the previous dump stays.</summary>
@@ -354,6 +349,7 @@ public sealed class RdbPersistence
         _log.Warning("There is a child saving an .rdb. Killing it!");
         snapshot.Cancel();
         _bgsave = null;
+        _bgsaveDone = null;
         LastBgsaveDurationSec = (Environment.TickCount64 - _bgsaveStartedMs) / 1000;
     }
 
@@ -442,6 +438,118 @@ public sealed class RdbPersistence
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _log.Warning("Could not remove " + path + ": " + e.Message);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Full synchronization (replication's side of persistence)
+    // ------------------------------------------------------------------
+
+    /// <summary>True while a snapshot (BGSAVE, or a diskless full sync's walk) is being written.</summary>
+    public bool SnapshotInProgress => BgsaveInProgress || _keyspace.IsSnapshotRunning;
+
+    /// <summary>
+    /// Starts a background snapshot into the dump file recording <paramref name="point"/>; its instant is this
+    /// call. When the file is complete (or failed), <paramref name="done"/> runs inside the loop with its path,
+    /// or null and the reason. Returns false (and never calls <paramref name="done"/>) when a snapshot runs.
+    /// </summary>
+    public bool TryStartSnapshot(ReplicationPoint point, Action<string?, string?> done)
+    {
+        if (SnapshotInProgress)
+            return false;
+        return StartBgsave(BaseHeader().WithReplication(point), ok => done(ok ? RdbPath : null, ok ? null : "background save failed")) is null;
+    }
+
+    /// <summary>
+    /// Takes a snapshot's instant now and returns a writer that streams the whole RDB (header recording
+    /// <paramref name="point"/>, keys, EOF, checksum) to a stream, to be called outside the loop (diskless full
+    /// sync). Null when a snapshot is running.
+    /// </summary>
+    public Action<Stream>? TryStartStreaming(ReplicationPoint point)
+    {
+        if (SnapshotInProgress)
+            return null;
+        var snapshot = RdbSnapshot.Begin(_loop, _keyspace, BaseHeader().WithReplication(point), _options.RdbCompression);
+        bool checksum = _options.RdbChecksum;
+        return stream => snapshot.StreamTo(stream, checksum);
+    }
+
+    /// <summary>
+    /// Replaces the whole dataset with the RDB file at <paramref name="path"/> (a full sync's payload) and returns
+    /// the replication point it records. Throws when the file cannot be loaded (<see cref="RdbCorruptException"/>
+    /// for bad or unsupported data); the dataset then holds what was loaded before the failure, which the caller
+    /// must discard. The caller holds the loop once: the load leaves it now and then, so that other clients get
+    /// -LOADING.
+    /// </summary>
+    public ReplicationPoint? LoadReplacingDataset(string path)
+    {
+        _keyspace.FlushAll();
+        _dataset.Loading = true;
+        try
+        {
+            return LoadRdbFile(path, letOthersIn: true).Replication;
+        }
+        finally
+        {
+            _dataset.Loading = false;
+        }
+    }
+
+
+    // ------------------------------------------------------------------
+    // Stale temp files
+    // ------------------------------------------------------------------
+
+    /// <summary>
+    /// Deletes the <c>temp-&lt;pid&gt;[-&lt;n&gt;].rdb</c> files in <c>dir</c> that a save of a process no longer running left
+    /// behind (a save killed half-way): nothing will ever rename them, and they can be as large as the dataset.
+    /// A file of a process that is still alive (another server sharing the directory) is left alone.
+    /// </summary>
+    public void RemoveStaleTempFiles()
+    {
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(_options.Dir, "temp-*.rdb");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var path in files)
+        {
+            // temp-<pid>.rdb (SAVE) or temp-<pid>-<n>.rdb (BGSAVE).
+            var name = Path.GetFileNameWithoutExtension(path.AsSpan())["temp-".Length..];
+            int dash = name.IndexOf('-');
+            if (!int.TryParse(dash < 0 ? name : name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+                continue;
+            // Our own pid cannot have saved yet: a file with it is a dead process's whose pid was reused.
+            if (pid != Environment.ProcessId && IsProcessAlive(pid))
+                continue;
+            try
+            {
+                File.Delete(path);
+                _log.Notice("Removed the stale temp file " + Path.GetFileName(path) + " (its process is gone)");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log.Warning("Could not remove the stale temp file " + path + ": " + e.Message);
+            }
+        }
+    }
+
+    private static bool IsProcessAlive(int pid)
+    {
+        if (OperatingSystem.IsLinux())
+            return Directory.Exists("/proc/" + pid.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 }

@@ -44,6 +44,9 @@ public sealed class RdbReader
     /// <summary>The AUX fields met (redis-ver, repl-id, repl-offset...).</summary>
     public Dictionary<string, string> Aux { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The replication point the AUX fields record, or null (see <see cref="ReplicationPoint.FromAux"/>).</summary>
+    public ReplicationPoint? Replication => ReplicationPoint.FromAux(Aux);
+
     /// <summary>Keys loaded, and keys dropped because they had already expired.</summary>
     public long KeysLoaded { get; private set; }
 

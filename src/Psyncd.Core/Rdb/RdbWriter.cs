@@ -14,6 +14,10 @@ public sealed record RdbHeader(string RedisVersion, long CTimeSeconds, long Used
     public string? ReplId { get; init; }
 
     public long? ReplOffset { get; init; }
+
+    /// <summary>This header carrying <paramref name="point"/> as its repl-* AUX fields.</summary>
+    public RdbHeader WithReplication(ReplicationPoint point) =>
+        this with { ReplStreamDb = point.StreamDb, ReplId = point.ReplId, ReplOffset = point.Offset };
 }
 
 /// <summary>

@@ -417,10 +417,10 @@ public sealed class MasterLink
             _server.Stream.Backlog = null;
             Cached = null;
             _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
-            IReadOnlyDictionary<string, string> aux;
+            ReplicationPoint? point;
             try
             {
-                aux = _manager.Rdb!.LoadReplacingDataset(temp);
+                point = _manager.Rdb!.LoadReplacingDataset(temp);
             }
             catch (Exception e)
             {
@@ -428,7 +428,7 @@ public sealed class MasterLink
             }
             // Only a payload that loaded becomes the dump file: a restart never meets one it cannot load.
             File.Move(temp, target, overwrite: true);
-            int db = aux.TryGetValue("repl-stream-db", out var dbText) && int.TryParse(dbText, out int d) ? d : 0;
+            int db = point?.StreamDb ?? 0;
             _manager.AdoptMasterHistory(replId, offset);
             StartStreaming(offset, db);
             _refusedPayloads = 0;

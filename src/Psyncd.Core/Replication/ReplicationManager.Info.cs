@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Psyncd.Rdb;
 
 namespace Psyncd.Replication;
 
@@ -64,22 +65,17 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>
-    /// AUX fields an RDB written now should carry so that this server can continue its history after a
-    /// restart (Redis 4.0+: repl-stream-db, repl-id, repl-offset); empty when there is no history to keep.
+    /// The point an RDB written now should record so that this server can continue its history after a
+    /// restart (Redis 4.0+: repl-stream-db, repl-id, repl-offset); null when there is no history to keep.
     /// </summary>
-    public IReadOnlyList<KeyValuePair<string, string>> AuxFieldsForSave()
+    public ReplicationPoint? PointToSave()
     {
         bool hasHistory = Master is not null || Stream.Backlog is not null;
         if (!hasHistory)
-            return Array.Empty<KeyValuePair<string, string>>();
+            return null;
         // A replica records the database its master's stream is in; a master, its own stream's.
         int db = Master?.StreamDb ?? Math.Max(0, Stream.StreamDb);
-        return new[]
-        {
-            new KeyValuePair<string, string>("repl-stream-db", db.ToString(CultureInfo.InvariantCulture)),
-            new KeyValuePair<string, string>("repl-id", ReplId),
-            new KeyValuePair<string, string>("repl-offset", Stream.MasterReplOffset.ToString(CultureInfo.InvariantCulture)),
-        };
+        return new ReplicationPoint(ReplId, Stream.MasterReplOffset, db);
     }
 
     /// <summary>
@@ -87,13 +83,10 @@ public sealed partial class ReplicationManager
     /// resumes that history with PSYNC; a master keeps it as its secondary id, with a backlog that starts
     /// where the RDB ends, so its former replicas can continue (Redis 7.0's loadDataFromDisk).
     /// </summary>
-    public void RestoreFromRdb(IReadOnlyDictionary<string, string> aux)
+    /// <remarks>A file without a trustworthy point (<see cref="ReplicationPoint.FromAux"/>) is never passed here.</remarks>
+    public void Restore(ReplicationPoint point)
     {
-        // Redis 4.0 could save a repl-stream-db of -1 by mistake; such a file (or one without it) is not trusted.
-        if (!aux.TryGetValue("repl-id", out var replId) || replId.Length != 40
-            || !aux.TryGetValue("repl-offset", out var offsetText) || !long.TryParse(offsetText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long offset)
-            || !aux.TryGetValue("repl-stream-db", out var dbText) || !int.TryParse(dbText, NumberStyles.None, CultureInfo.InvariantCulture, out int db))
-            return;
+        var (replId, offset, db) = point;
         Stream.MasterReplOffset = offset;
         if (_server.Options.SlaveOf is not null)
         {

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Psyncd.Execution;
+using Psyncd.Persistence;
+using Psyncd.Rdb;
 
 namespace Psyncd.Replication;
 
@@ -141,18 +143,13 @@ public sealed partial class ReplicationManager
         else
             streamDb = Master.StreamDb;
         long offset = Stream.MasterReplOffset;
-        var aux = new List<KeyValuePair<string, string>>
-        {
-            new("repl-stream-db", streamDb.ToString(CultureInfo.InvariantCulture)),
-            new("repl-id", ReplId),
-            new("repl-offset", offset.ToString(CultureInfo.InvariantCulture)),
-        };
+        var point = new ReplicationPoint(ReplId, offset, streamDb);
         if (diskless)
         {
-            StartDisklessSync(rdb, waiting, aux, offset);
+            StartDisklessSync(rdb, waiting, point);
             return;
         }
-        bool started = rdb.TryStartSnapshot(aux, OnReplicaSnapshotDone);
+        bool started = rdb.TryStartSnapshot(point, OnReplicaSnapshotDone);
         if (!started)
             return;
         _replicaSnapshotRunning = true;
@@ -174,9 +171,10 @@ public sealed partial class ReplicationManager
     /// <c>$EOF:&lt;mark&gt;\r\n</c> + RDB + mark, from a thread of its own; the stream produced since the
     /// snapshot's instant waits in their outputs until each acknowledges the load.
     /// </summary>
-    private void StartDisklessSync(IRdbService rdb, List<ReplicaLink> links, List<KeyValuePair<string, string>> aux, long offset)
+    private void StartDisklessSync(RdbPersistence rdb, List<ReplicaLink> links, ReplicationPoint point)
     {
-        var stream = rdb.TryStartStreaming(aux);
+        long offset = point.Offset;
+        var stream = rdb.TryStartStreaming(point);
         if (stream is null)
             return;
         _replicaSnapshotRunning = true;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
+using Psyncd.Persistence;
 using Psyncd.Server;
 
 namespace Psyncd.Replication;
@@ -17,7 +18,7 @@ namespace Psyncd.Replication;
 /// id), valid up to <see cref="SecondReplOffset"/>: a PSYNC naming the old id with an offset up to that
 /// point can still continue (mirrors Redis's shiftReplicationId).
 /// </remarks>
-public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
+public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle, IReplicationHistory
 {
     void IClientLifecycle.ClientRemoved(Client client) => OnClientRemoved(client);
 
@@ -52,8 +53,8 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     /// <summary>Last offset (plus one) up to which <see cref="ReplId2"/> is valid; -1 when unset.</summary>
     public long SecondReplOffset { get; private set; } = -1;
 
-    /// <summary>Persistence, for full-sync payloads and for loading them (set at startup).</summary>
-    public IRdbService? Rdb { get; set; }
+    /// <summary>Persistence, for full-sync payloads and for loading them (set by the root).</summary>
+    public RdbPersistence? Rdb { get; set; }
 
     /// <summary>Replicas attached to this server, in any state.</summary>
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;

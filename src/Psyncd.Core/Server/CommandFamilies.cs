@@ -19,7 +19,7 @@ internal static class CommandFamilies
         ConfigCommands.Register,
         ClientCommands.Register,
         DebugCommands.Register,
-        PersistenceCommands.Register,
+        DumpCommands.Register,
         ReplicationCommands.Register,
         ListCommands.Register,
         HashCommands.Register,

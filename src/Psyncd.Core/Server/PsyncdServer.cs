@@ -44,16 +44,18 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Limiter = new OutputLimiter(options, log);
         PubSubRegistry = new PubSubRegistry(Limiter);
         var notifier = new KeyspaceNotifier(options, PubSubRegistry);
-        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = notifier }, client => Limiter.CheckOutputLimit(client));
+        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = notifier, Role = Role }, client => Limiter.CheckOutputLimit(client));
         var propagation = new PropagationList();
         WatchRegistry = new WatchRegistry(Keyspace);
         Commands = new CommandTable();
         BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role);
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
+        RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, propagation, Stream);
         Commands.Build(CommandFamilies.All
             .Append(new BlockingCommands(BlockingRegistry).Register)
             .Append(new TransactionCommands(WatchRegistry, Processor, Registry).Register)
-            .Append(new PubSubCommands(PubSubRegistry, Role).Register), options.RenamedCommands);
+            .Append(new PubSubCommands(PubSubRegistry, Role).Register)
+            .Append(new PersistenceCommands(RdbPersistence).Register), options.RenamedCommands);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, notifier);
@@ -65,7 +67,6 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Registry.AddLifecycle(BlockingRegistry);
         Processor.AfterCommand = BlockingRegistry;
         InitializeReplication();
-        RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, Replication, Processor.Propagation, Stream);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
         AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
         AddCronJob(BlockingRegistry.ExpireTimeouts);

@@ -7,43 +7,17 @@ using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
-/// <summary>Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE (and DEBUG RELOAD when no other family has DEBUG).</summary>
-internal static class PersistenceCommands
+/// <summary>
+/// DUMP and RESTORE: a key's value in the payload format of Redis's DUMP (RDB encoding, version, CRC64).
+/// Keyspace commands, not persistence: they need the RDB format (Rdb/), not the save machinery.
+/// </summary>
+internal static class DumpCommands
 {
     public static void Register(CommandTable table)
     {
-        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
-        table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
-        table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
         table.Add("dump", 2, CommandFlags.ReadOnly | CommandFlags.Random, Dump, 1, 1, 1);
         table.Add("restore", -4, CommandFlags.Write | CommandFlags.DenyOom, Restore, 1, 1, 1);
-        DebugCommands.Extensions["reload"] = Debug;
     }
-
-    private static void Save(CommandContext ctx, in CommandArgs args)
-    {
-        string? error = ctx.Server.RdbPersistence.SaveForeground();
-        if (error is null)
-            ctx.Reply.WriteOk();
-        else
-            ctx.Reply.WriteError(error);
-    }
-
-    private static void Bgsave(CommandContext ctx, in CommandArgs args)
-    {
-        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "SCHEDULE"u8)))
-        {
-            ctx.SyntaxError();
-            return;
-        }
-        string? error = ctx.Server.RdbPersistence.StartBgsave();
-        if (error is null)
-            ctx.Reply.WriteSimpleString("Background saving started"u8);
-        else
-            ctx.Reply.WriteError(error);
-    }
-
-    private static void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Server.RdbPersistence.LastSaveTime);
 
     private static void Dump(CommandContext ctx, in CommandArgs args)
     {
@@ -154,7 +128,7 @@ internal static class PersistenceCommands
         if (ttl != 0)
         {
             expireAt = absTtl ? ttl : ttl + ctx.Keyspace.NowMs;
-            if (expireAt <= ctx.Keyspace.NowMs && !ctx.Server.IsReplica)
+            if (expireAt <= ctx.Keyspace.NowMs && !ctx.IsReplica)
             {
                 // Already expired: the key is not created (a replaced one stays deleted).
                 if (deleted)
@@ -185,20 +159,5 @@ internal static class PersistenceCommands
             restore.WriteBulk("ABSTTL"u8);
         }
         ctx.Reply.WriteOk();
-    }
-
-    /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>
-    private static void Debug(CommandContext ctx, in CommandArgs args)
-    {
-        if (Keyword.Is(args[1], "RELOAD"u8))
-        {
-            string? error = ctx.Server.RdbPersistence.DebugReload();
-            if (error is null)
-                ctx.Reply.WriteOk();
-            else
-                ctx.Reply.WriteError(error);
-            return;
-        }
-        ctx.Reply.WriteError("ERR unknown subcommand '" + System.Text.Encoding.UTF8.GetString(args[1]) + "'. Try DEBUG HELP.");
     }
 }

@@ -1,0 +1,17 @@
+using Psyncd.Rdb;
+
+namespace Psyncd.Persistence;
+
+/// <summary>
+/// What persistence needs from replication (declared here, implemented above by the ReplicationManager): the
+/// point of the history a dump written now records, and taking up the history a loaded dump recorded. Both
+/// are called inside the command loop.
+/// </summary>
+public interface IReplicationHistory
+{
+    /// <summary>The point an RDB written now records, so that the server can continue its history after a restart; null without a history.</summary>
+    ReplicationPoint? PointToSave();
+
+    /// <summary>At startup, after loading a dump that recorded <paramref name="point"/>: continue that history.</summary>
+    void Restore(ReplicationPoint point);
+}

@@ -1,0 +1,66 @@
+using System.Buffers.Binary;
+using Psyncd.Commands;
+using Psyncd.Execution;
+using Psyncd.Protocol;
+using Psyncd.Text;
+
+namespace Psyncd.Persistence;
+
+/// <summary>Persistence commands: SAVE, BGSAVE, LASTSAVE, and DEBUG RELOAD (a subcommand of DEBUG).</summary>
+internal sealed class PersistenceCommands
+{
+    private readonly RdbPersistence _persistence;
+
+    public PersistenceCommands(RdbPersistence persistence)
+    {
+        _persistence = persistence;
+    }
+
+    public void Register(CommandTable table)
+    {
+        table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
+        table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
+        table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
+        DebugCommands.Extensions["reload"] = Debug;
+    }
+
+    private void Save(CommandContext ctx, in CommandArgs args)
+    {
+        string? error = _persistence.SaveForeground();
+        if (error is null)
+            ctx.Reply.WriteOk();
+        else
+            ctx.Reply.WriteError(error);
+    }
+
+    private void Bgsave(CommandContext ctx, in CommandArgs args)
+    {
+        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "SCHEDULE"u8)))
+        {
+            ctx.SyntaxError();
+            return;
+        }
+        string? error = _persistence.StartBgsave();
+        if (error is null)
+            ctx.Reply.WriteSimpleString("Background saving started"u8);
+        else
+            ctx.Reply.WriteError(error);
+    }
+
+    private void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(_persistence.LastSaveTime);
+
+    /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>
+    private void Debug(CommandContext ctx, in CommandArgs args)
+    {
+        if (Keyword.Is(args[1], "RELOAD"u8))
+        {
+            string? error = _persistence.DebugReload();
+            if (error is null)
+                ctx.Reply.WriteOk();
+            else
+                ctx.Reply.WriteError(error);
+            return;
+        }
+        ctx.Reply.WriteError("ERR unknown subcommand '" + System.Text.Encoding.UTF8.GetString(args[1]) + "'. Try DEBUG HELP.");
+    }
+}
