@@ -209,7 +209,7 @@ internal static class ConfigCommands
             case "min-slaves-to-write":
             case "min-slaves-max-lag":
                 // Counted again at once, as Redis does: a write right after may depend on the new rule.
-                server.Replication.RefreshGoodReplicas();
+                server.ReplicationManager.RefreshGoodReplicas();
                 break;
             case "requirepass":
                 // Connections already open stay authenticated (as with Redis 6+'s default user); new ones must AUTH.

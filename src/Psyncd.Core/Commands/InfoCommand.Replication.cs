@@ -9,6 +9,6 @@ internal static partial class InfoCommand
     private static void Replication(StringBuilder sb, PsyncdServer server)
     {
         sb.Append("# Replication\r\n");
-        server.Replication.AppendInfo(sb);
+        server.ReplicationManager.AppendInfo(sb);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Psyncd.Rdb;
+using Psyncd.Replication.Replica;
 
 namespace Psyncd.Replication;
 
@@ -13,12 +14,12 @@ public sealed partial class ReplicationManager
     /// </summary>
     public void AppendInfo(StringBuilder sb)
     {
-        var options = _server.Options;
+        var options = Options;
         var stream = Stream;
         long now = Environment.TickCount64;
         void Field(string name, object value) => sb.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
 
-        if (Master is { } master)
+        if (MasterLink is { } master)
         {
             Field("role", "slave");
             Field("master_host", master.Host);
@@ -70,11 +71,11 @@ public sealed partial class ReplicationManager
     /// </summary>
     public ReplicationPoint? PointToSave()
     {
-        bool hasHistory = Master is not null || Stream.Backlog is not null;
+        bool hasHistory = MasterLink is not null || Stream.Backlog is not null;
         if (!hasHistory)
             return null;
         // A replica records the database its master's stream is in; a master, its own stream's.
-        int db = Master?.StreamDb ?? Math.Max(0, Stream.StreamDb);
+        int db = MasterLink?.StreamDb ?? Math.Max(0, Stream.StreamDb);
         return new ReplicationPoint(ReplId, Stream.MasterReplOffset, db);
     }
 
@@ -88,7 +89,7 @@ public sealed partial class ReplicationManager
     {
         var (replId, offset, db) = point;
         Stream.MasterReplOffset = offset;
-        if (_server.Options.SlaveOf is not null)
+        if (Options.SlaveOf is not null)
         {
             ReplId = replId;
             ClearReplicationId2();
@@ -102,7 +103,7 @@ public sealed partial class ReplicationManager
             // SecondReplOffset and syncs fully. Our own id stays the new one drawn at startup.
             ReplId2 = replId;
             SecondReplOffset = offset + 1;
-            Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
+            Stream.Backlog = new ReplicationBacklog(Options.ReplBacklogSize, offset + 1);
             Stream.ResetStreamDb();
             _noReplicasSinceMs = Environment.TickCount64;
         }

@@ -1,15 +1,18 @@
 using System.Security.Cryptography;
+using Psyncd.Blocking;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Persistence;
-using Psyncd.Server;
+using Psyncd.Replication.Master;
+using Psyncd.Replication.Replica;
+using Psyncd.Storage;
 
 namespace Psyncd.Replication;
 
 /// <summary>
 /// Replication state and duties of this server, in both roles: as a master (its replicas, the backlog,
-/// PSYNC, ACKs, WAIT) in <c>ReplicationManager.Master.cs</c>, and as a replica (the link to its master)
+/// PSYNC, ACKs, WAIT) in <c>ReplicationManager.MasterRole.cs</c>, and as a replica (the link to its master)
 /// in <see cref="MasterLink"/>. Everything here runs inside the command loop unless a method says so.
 /// </summary>
 /// <remarks>
@@ -25,7 +28,6 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     /// <summary>A replid that means "none" (40 zeros), as INFO shows master_replid2 when unset.</summary>
     public const string NoReplId = "0000000000000000000000000000000000000000";
 
-    private readonly PsyncdServer _server;
     private readonly List<ReplicaLink> _replicas = new();
 
     /// <summary>
@@ -39,12 +41,45 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     private long _lastPingMs = Environment.TickCount64;
 
-    public ReplicationManager(PsyncdServer server, ReplicationState state)
+    private readonly BlockingRegistry _blocking;
+
+    public ReplicationManager(ServerOptions options, ServerLog log, CommandLoop loop, Keyspace keyspace, ReplicationStream stream,
+        ClientRegistry registry, CommandProcessor processor, ServerStats stats, ServerIdentity identity, BlockingRegistry blocking,
+        RdbPersistence rdb, ReplicationState state)
     {
-        _server = server;
+        Options = options;
+        Log = log;
+        Loop = loop;
+        Keyspace = keyspace;
+        Stream = stream;
+        Registry = registry;
+        Processor = processor;
+        Stats = stats;
+        Identity = identity;
+        _blocking = blocking;
+        Rdb = rdb;
         State = state;
         ReplId = NewReplId();
     }
+
+    // The components both roles work with (MasterLink reaches them through its manager).
+    internal ServerOptions Options { get; }
+
+    internal ServerLog Log { get; }
+
+    internal CommandLoop Loop { get; }
+
+    internal Keyspace Keyspace { get; }
+
+    internal ReplicationStream Stream { get; }
+
+    internal ClientRegistry Registry { get; }
+
+    internal CommandProcessor Processor { get; }
+
+    internal ServerStats Stats { get; }
+
+    internal ServerIdentity Identity { get; }
 
     public string ReplId { get; private set; }
 
@@ -53,8 +88,8 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     /// <summary>Last offset (plus one) up to which <see cref="ReplId2"/> is valid; -1 when unset.</summary>
     public long SecondReplOffset { get; private set; } = -1;
 
-    /// <summary>Persistence, for full-sync payloads and for loading them (set by the root).</summary>
-    public RdbPersistence? Rdb { get; set; }
+    /// <summary>Persistence, for full-sync payloads and for loading them.</summary>
+    internal RdbPersistence Rdb { get; }
 
     /// <summary>Replicas attached to this server, in any state.</summary>
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
@@ -63,10 +98,10 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     public ReplicationState State { get; }
 
     /// <inheritdoc/>
-    public void OnMasterRequestApplied(Client master, ReadOnlySpan<byte> request) => Master?.OnRequestApplied(master, request);
+    public void OnMasterRequestApplied(Client master, ReadOnlySpan<byte> request) => MasterLink?.OnRequestApplied(master, request);
 
     /// <summary>The link to our master when this server is a replica (setting it sets <see cref="ReplicationState.IsReplica"/>).</summary>
-    public MasterLink? Master
+    public MasterLink? MasterLink
     {
         get => _master;
         private set
@@ -77,10 +112,6 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     }
 
     private MasterLink? _master;
-
-    private ReplicationStream Stream => _server.Stream;
-
-    private ServerLog Log => _server.Log;
 
     public static string NewReplId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
 
@@ -110,7 +141,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
         ReplId = replId;
         ClearReplicationId2();
         Stream.MasterReplOffset = offset;
-        Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, offset + 1);
+        Stream.Backlog = new ReplicationBacklog(Options.ReplBacklogSize, offset + 1);
     }
 
     /// <summary>
@@ -126,7 +157,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     /// <summary>Creates an empty backlog whose first byte will be the stream's next one, unless one exists.</summary>
     internal void EnsureBacklog()
     {
-        Stream.Backlog ??= new ReplicationBacklog(_server.Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
+        Stream.Backlog ??= new ReplicationBacklog(Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
     }
 
     /// <summary>A +CONTINUE with a new id: the master's history continues ours under another name.</summary>
@@ -141,7 +172,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     public void Cron()
     {
         long now = Environment.TickCount64;
-        Master?.Cron(now);
+        MasterLink?.Cron(now);
         MasterCron(now);
     }
 
@@ -181,37 +212,48 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     /// </summary>
     public void BecomeReplicaOf(string host, int port)
     {
-        bool wasMaster = Master is null;
-        Master?.Stop("master changed");
-        _server.Options.SlaveOf = new MasterAddress(host, port);
-        _server.Log.Role = 'S';
+        bool wasMaster = MasterLink is null;
+        MasterLink?.Stop("master changed");
+        Options.SlaveOf = new MasterAddress(host, port);
+        Log.Role = 'S';
         // Keys are never expired by a replica on its own: its master sends DELs.
         State.MasterLinkUp = false;
         // A master being demoted can continue its own history with the new master (PSYNC2); a replica
         // restarted on its RDB continues the history the RDB recorded.
-        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset, Math.Max(0, Stream.StreamDb)) : Master?.Cached);
+        var cached = _restoredCache ?? (wasMaster ? new CachedMaster(ReplId, Stream.MasterReplOffset, Math.Max(0, Stream.StreamDb)) : MasterLink?.Cached);
         _restoredCache = null;
-        _server.DisconnectBlockedClients();
-        Master = new MasterLink(_server, this, host, port, cached);
+        DisconnectBlockedClients();
+        MasterLink = new MasterLink(this, host, port, cached);
         Log.Notice("Connecting to MASTER " + host + ":" + port);
-        Master.Start();
+        MasterLink.Start();
     }
 
     /// <summary>SLAVEOF NO ONE: become a master, keeping the history (PSYNC2: the old id becomes replid2).</summary>
     public void BecomeMaster()
     {
-        if (Master is null)
+        if (MasterLink is null)
             return;
-        Master.Stop("promoted to master");
-        Master = null;
-        _server.Options.SlaveOf = null;
-        _server.Log.Role = 'M';
+        MasterLink.Stop("promoted to master");
+        MasterLink = null;
+        Options.SlaveOf = null;
+        Log.Role = 'M';
         State.MasterLinkUp = false;
         ShiftReplicationId();
         Stream.ResetStreamDb();
         // Replicas reconnect and, knowing our old id, continue with a partial resynchronization.
         DisconnectReplicas("promoted to master");
         _noReplicasSinceMs = Environment.TickCount64;
+    }
+
+    /// <summary>
+    /// Inside the loop, when this server turns replica: every blocked client (BLPOP and friends, WAIT) gets
+    /// Redis's UNBLOCKED error and is closed after it. None may wait on: a replica's keys change only by its
+    /// master's stream, which must not feed pops of our own.
+    /// </summary>
+    private void DisconnectBlockedClients()
+    {
+        _blocking.FailAll(ErrorReplies.UnblockedRoleChange);
+        FailWaiters(ErrorReplies.UnblockedRoleChange);
     }
 
     /// <summary>Closes every replica's connection (they reconnect and resynchronize).</summary>
@@ -224,9 +266,3 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
         }
     }
 }
-
-/// <summary>
-/// What a replica remembers of the history it followed, to ask PSYNC to continue it: its id, the offset
-/// applied, and the database the stream was in there (a +CONTINUE resumes without a SELECT).
-/// </summary>
-public sealed record CachedMaster(string ReplId, long Offset, int Db);

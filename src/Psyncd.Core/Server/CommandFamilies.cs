@@ -20,7 +20,6 @@ internal static class CommandFamilies
         ClientCommands.Register,
         DebugCommands.Register,
         DumpCommands.Register,
-        ReplicationCommands.Register,
         ListCommands.Register,
         HashCommands.Register,
         SetCommands.Register,

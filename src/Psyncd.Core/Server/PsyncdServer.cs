@@ -51,11 +51,14 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role);
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
         RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, propagation, Stream);
+        ReplicationManager = new ReplicationManager(options, log, Loop, Keyspace, Stream, Registry, Processor, Stats, Identity,
+                                                    BlockingRegistry, RdbPersistence, Role);
         Commands.Build(CommandFamilies.All
             .Append(new BlockingCommands(BlockingRegistry).Register)
             .Append(new TransactionCommands(WatchRegistry, Processor, Registry).Register)
             .Append(new PubSubCommands(PubSubRegistry, Role).Register)
-            .Append(new PersistenceCommands(RdbPersistence).Register), options.RenamedCommands);
+            .Append(new PersistenceCommands(RdbPersistence).Register)
+            .Append(new ReplicationCommands(ReplicationManager, Stream, log, Role).Register), options.RenamedCommands);
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, notifier);
@@ -66,13 +69,23 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Registry.AddLifecycle(PubSubRegistry);
         Registry.AddLifecycle(BlockingRegistry);
         Processor.AfterCommand = BlockingRegistry;
-        InitializeReplication();
+        RdbPersistence.History = ReplicationManager;
+        Processor.MasterStream = ReplicationManager;
+        AddSecondJob(ReplicationManager.Cron);
+        Loop.AddExitHook(ReplicationManager.BeforeSleep);
+        Registry.AddLifecycle(ReplicationManager);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
         AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
         AddCronJob(BlockingRegistry.ExpireTimeouts);
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
+    public ReplicationManager ReplicationManager { get; }
+
+    /// <summary>Clients blocked right now (INFO's blocked_clients).</summary>
+    public int BlockedClientCount => BlockingRegistry.Count;
 
     /// <summary>SAVE, BGSAVE, save points, loading.</summary>
     public RdbPersistence RdbPersistence { get; }
@@ -205,7 +218,9 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         AnnounceStartup();
         // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
         OnStarted();
-        StartReplicationFromConfig();
+        // Replication from the configured master (the slaveof directive) starts once listening.
+        if (Options.SlaveOf is { } master)
+            Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));
         StartCron();
         Log.Notice("Ready to accept connections");
         // Accept loops run on the thread pool: with inline socket completions an accept loop started on

@@ -1,15 +1,29 @@
 using System.Text;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Replication;
+using Psyncd.Replication.Master;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Replication;
 
 /// <summary>Replication commands: SYNC, PSYNC, REPLCONF, SLAVEOF/REPLICAOF, ROLE, WAIT.</summary>
-internal static class ReplicationCommands
+internal sealed class ReplicationCommands
 {
-    public static void Register(CommandTable table)
+    private readonly ReplicationManager _manager;
+    private readonly ReplicationStream _stream;
+    private readonly ServerLog _log;
+    private readonly ReplicationState _role;
+
+    public ReplicationCommands(ReplicationManager manager, ReplicationStream stream, ServerLog log, ReplicationState role)
+    {
+        _manager = manager;
+        _stream = stream;
+        _log = log;
+        _role = role;
+    }
+
+    public void Register(CommandTable table)
     {
         const CommandFlags admin = CommandFlags.Admin | CommandFlags.NoScript;
         table.Add("sync", 1, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate | CommandFlags.NoMulti, Sync);
@@ -21,10 +35,10 @@ internal static class ReplicationCommands
         table.Add("wait", 3, CommandFlags.NoScript, Wait);
     }
 
-    private static void Sync(CommandContext ctx, in CommandArgs args)
-        => ctx.Server.Replication.HandleSync(ctx.Client, psync: false, "?", "-1");
+    private void Sync(CommandContext ctx, in CommandArgs args)
+        => _manager.HandleSync(ctx.Client, psync: false, "?", "-1");
 
-    private static void Psync(CommandContext ctx, in CommandArgs args)
+    private void Psync(CommandContext ctx, in CommandArgs args)
     {
         if (args.Count > 4 || (args.Count == 4 && !Keyword.Is(args[3], "FAILOVER"u8)))
         {
@@ -36,11 +50,11 @@ internal static class ReplicationCommands
             ctx.Reply.WriteError("ERR PSYNC FAILOVER can't be sent to a master."u8);
             return;
         }
-        ctx.Server.Replication.HandleSync(ctx.Client, psync: true, Encoding.UTF8.GetString(args[1]), Encoding.UTF8.GetString(args[2]));
+        _manager.HandleSync(ctx.Client, psync: true, Encoding.UTF8.GetString(args[1]), Encoding.UTF8.GetString(args[2]));
     }
 
     /// <summary>REPLCONF option value [option value ...] (Redis 7's options; ACK and GETACK have no reply).</summary>
-    private static void Replconf(CommandContext ctx, in CommandArgs args)
+    private void Replconf(CommandContext ctx, in CommandArgs args)
     {
         if (args.Count % 2 == 0)
         {
@@ -48,7 +62,7 @@ internal static class ReplicationCommands
             return;
         }
         var client = ctx.Client;
-        var replication = ctx.Server.Replication;
+        var replication = _manager;
         for (int i = 1; i < args.Count; i += 2)
         {
             var option = args[i];
@@ -60,7 +74,7 @@ internal static class ReplicationCommands
                     ctx.NotInteger();
                     return;
                 }
-                ctx.Server.Replication.GetOrAddLink(client).ListeningPort = (int)port;
+                _manager.GetOrAddLink(client).ListeningPort = (int)port;
             }
             else if (Keyword.Is(option, "ip-address"u8))
             {
@@ -69,11 +83,11 @@ internal static class ReplicationCommands
                     ctx.Reply.WriteError("ERR REPLCONF ip-address provided by replica instance is too long: " + value.Length + " bytes");
                     return;
                 }
-                ctx.Server.Replication.GetOrAddLink(client).AnnouncedIp = Encoding.UTF8.GetString(value);
+                _manager.GetOrAddLink(client).AnnouncedIp = Encoding.UTF8.GetString(value);
             }
             else if (Keyword.Is(option, "capa"u8))
             {
-                var link = ctx.Server.Replication.GetOrAddLink(client);
+                var link = _manager.GetOrAddLink(client);
                 if (Keyword.Is(value, "eof"u8))
                     link.CapaEof = true;
                 else if (Keyword.Is(value, "psync2"u8))
@@ -90,7 +104,7 @@ internal static class ReplicationCommands
             {
                 // From our master: acknowledge at once, with the offset before this GETACK.
                 if (client.Has(ClientFlags.Master))
-                    replication.Master?.SendAck();
+                    replication.MasterLink?.SendAck();
                 return;
             }
             else if (Keyword.Is(option, "rdb-only"u8) || Keyword.Is(option, "rdb-filter-only"u8))
@@ -107,9 +121,9 @@ internal static class ReplicationCommands
         ctx.Reply.WriteOk();
     }
 
-    private static void SlaveOf(CommandContext ctx, in CommandArgs args)
+    private void SlaveOf(CommandContext ctx, in CommandArgs args)
     {
-        var replication = ctx.Server.Replication;
+        var replication = _manager;
         if (ctx.Client.Has(ClientFlags.Replica))
         {
             ctx.Reply.WriteError("ERR Command is not valid when client is a replica."u8);
@@ -117,10 +131,10 @@ internal static class ReplicationCommands
         }
         if (Keyword.Is(args[1], "NO"u8) && Keyword.Is(args[2], "ONE"u8))
         {
-            if (replication.Master is not null)
+            if (replication.MasterLink is not null)
             {
                 replication.BecomeMaster();
-                ctx.Server.Log.Notice("MASTER MODE enabled (user request from '" + ctx.Client.Describe() + "')");
+                _log.Notice("MASTER MODE enabled (user request from '" + ctx.Client.Describe() + "')");
             }
             ctx.Reply.WriteOk();
             return;
@@ -131,35 +145,35 @@ internal static class ReplicationCommands
             return;
         }
         string host = Encoding.UTF8.GetString(args[1]);
-        if (replication.Master is { } current && current.Host == host && current.Port == port)
+        if (replication.MasterLink is { } current && current.Host == host && current.Port == port)
         {
-            ctx.Server.Log.Notice("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            _log.Notice("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
             ctx.Reply.WriteSimpleString("OK Already connected to specified master"u8);
             return;
         }
         replication.BecomeReplicaOf(host, (int)port);
-        ctx.Server.Log.Notice("REPLICAOF " + host + ":" + port + " enabled (user request from '" + ctx.Client.Describe() + "')");
+        _log.Notice("REPLICAOF " + host + ":" + port + " enabled (user request from '" + ctx.Client.Describe() + "')");
         ctx.Reply.WriteOk();
     }
 
-    private static void Role(CommandContext ctx, in CommandArgs args)
+    private void Role(CommandContext ctx, in CommandArgs args)
     {
-        var replication = ctx.Server.Replication;
+        var replication = _manager;
         var reply = ctx.Reply;
-        if (replication.Master is { } master)
+        if (replication.MasterLink is { } master)
         {
             reply.WriteArrayHeader(5);
             reply.WriteBulk("slave"u8);
             reply.WriteBulk(master.Host);
             reply.WriteInteger(master.Port);
             reply.WriteBulk(master.RoleState);
-            reply.WriteInteger(master.MasterClient is null ? -1 : ctx.Server.Stream.MasterReplOffset);
+            reply.WriteInteger(master.MasterClient is null ? -1 : _stream.MasterReplOffset);
             return;
         }
         var online = replication.Replicas.Where(r => r.State == ReplicaState.Online).ToList();
         reply.WriteArrayHeader(3);
         reply.WriteBulk("master"u8);
-        reply.WriteInteger(ctx.Server.Stream.MasterReplOffset);
+        reply.WriteInteger(_stream.MasterReplOffset);
         reply.WriteArrayHeader(online.Count);
         foreach (var link in online)
         {
@@ -170,9 +184,9 @@ internal static class ReplicationCommands
         }
     }
 
-    private static void Wait(CommandContext ctx, in CommandArgs args)
+    private void Wait(CommandContext ctx, in CommandArgs args)
     {
-        if (ctx.Server.IsReplica)
+        if (_role.IsReplica)
         {
             ctx.Reply.WriteError("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."u8);
             return;
@@ -192,6 +206,6 @@ internal static class ReplicationCommands
             ctx.Reply.WriteError("ERR timeout is negative"u8);
             return;
         }
-        ctx.Server.Replication.Wait(ctx.Client, (int)Math.Min(needed, int.MaxValue), timeout);
+        _manager.Wait(ctx.Client, (int)Math.Min(needed, int.MaxValue), timeout);
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using Psyncd.Execution;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
+using Psyncd.Replication.Master;
 
 namespace Psyncd.Replication;
 
@@ -32,7 +33,7 @@ public sealed partial class ReplicationManager
     {
         if (client.Has(ClientFlags.Replica))
             return; // already a replica: ignored, as Redis does
-        if (Master is not null && !Master.IsConnected)
+        if (MasterLink is not null && !MasterLink.IsConnected)
         {
             client.Output.WriteError("NOMASTERLINK Can't SYNC while not connected with my master"u8);
             return;
@@ -45,7 +46,7 @@ public sealed partial class ReplicationManager
             if (offsetOk && TryPartialResync(link, replId, offset))
                 return;
             if (replId != "?")
-                _server.Stats.SyncPartialErr++;
+                Stats.SyncPartialErr++;
         }
         else
         {
@@ -53,7 +54,7 @@ public sealed partial class ReplicationManager
             client.Flags |= ClientFlags.PrePsync;
         }
 
-        _server.Stats.SyncFull++;
+        Stats.SyncFull++;
         Log.Notice("Replica " + link.Ip + ":" + link.ListeningPort + " asks for synchronization");
         if (psync)
             Log.Notice("Full resync requested by replica " + link.Ip + ":" + link.ListeningPort);
@@ -67,7 +68,7 @@ public sealed partial class ReplicationManager
             // was never recorded.
             ReplId = NewReplId();
             ClearReplicationId2();
-            Stream.Backlog = new ReplicationBacklog(_server.Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
+            Stream.Backlog = new ReplicationBacklog(Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
             Log.Notice("Replication backlog created, my new replication IDs are '" + ReplId + "' and '" + ReplId2 + "'");
         }
         if (!_replicaSnapshotRunning)
@@ -111,7 +112,7 @@ public sealed partial class ReplicationManager
         backlog.CopyFrom(offset, chunk => output.WriteRaw(chunk.Span));
         Stream.AddListener(link);
         output.RequestFlush();
-        _server.Stats.SyncPartialOk++;
+        Stats.SyncPartialOk++;
         Log.Notice("Partial resynchronization request from " + link.Ip + ":" + link.ListeningPort + " accepted. Sending " + sent + " bytes of backlog starting from offset " + offset + ".");
         UpdateGoodReplicas(Environment.TickCount64);
         return true;
@@ -132,16 +133,16 @@ public sealed partial class ReplicationManager
             return;
         // Diskless when configured and every waiting replica understands EOF-framed payloads; after
         // repl-diskless-sync-delay, so that replicas arriving together share one snapshot.
-        bool diskless = _server.Options.ReplDisklessSync && waiting.All(r => r.CapaEof);
-        if (diskless && Environment.TickCount64 - waiting.Min(r => r.WaitingSinceMs) < _server.Options.ReplDisklessSyncDelay * 1000L)
+        bool diskless = Options.ReplDisklessSync && waiting.All(r => r.CapaEof);
+        if (diskless && Environment.TickCount64 - waiting.Min(r => r.WaitingSinceMs) < Options.ReplDisklessSyncDelay * 1000L)
             return; // the cron tries again every second
         // A master restarts its stream's SELECTs, so the new replicas may start in db 0. A replica forwards
         // its master's stream verbatim, without SELECTs of its own: they start where that stream is.
         int streamDb = 0;
-        if (Master is null)
+        if (MasterLink is null)
             Stream.ResetStreamDb();
         else
-            streamDb = Master.StreamDb;
+            streamDb = MasterLink.StreamDb;
         long offset = Stream.MasterReplOffset;
         var point = new ReplicationPoint(ReplId, offset, streamDb);
         if (diskless)
@@ -211,7 +212,7 @@ public sealed partial class ReplicationManager
         {
             error = e.Message;
         }
-        _server.Loop.Enter();
+        Loop.Enter();
         try
         {
             _replicaSnapshotRunning = false;
@@ -233,7 +234,7 @@ public sealed partial class ReplicationManager
         }
         finally
         {
-            _server.Loop.Exit();
+            Loop.Exit();
         }
     }
 
@@ -299,7 +300,7 @@ public sealed partial class ReplicationManager
         {
             Log.Warning("Error sending the RDB to replica " + link.Ip + ":" + link.ListeningPort + ": " + e.Message);
         }
-        _server.Loop.Enter();
+        Loop.Enter();
         try
         {
             if (ok && LinkOf(link.Client) == link)
@@ -317,7 +318,7 @@ public sealed partial class ReplicationManager
         }
         finally
         {
-            _server.Loop.Exit();
+            Loop.Exit();
         }
     }
 
@@ -427,10 +428,10 @@ public sealed partial class ReplicationManager
 
     private void MasterCron(long now)
     {
-        var options = _server.Options;
+        var options = Options;
         // PING the replicas every repl-ping-slave-period seconds, so they can tell a dead master from a
         // quiet one. A replica never pings on its own: its replicas get its master's PINGs.
-        if (Master is null && _replicas.Count > 0 && now - _lastPingMs >= options.ReplPingSlavePeriod * 1000L)
+        if (MasterLink is null && _replicas.Count > 0 && now - _lastPingMs >= options.ReplPingSlavePeriod * 1000L)
         {
             _lastPingMs = now;
             Stream.AppendInCurrentDb(s_ping);
@@ -450,7 +451,7 @@ public sealed partial class ReplicationManager
             }
         }
 
-        if (Master is null && _replicas.Count == 0 && Stream.Backlog is not null && options.ReplBacklogTtl > 0
+        if (MasterLink is null && _replicas.Count == 0 && Stream.Backlog is not null && options.ReplBacklogTtl > 0
             && now - _noReplicasSinceMs > options.ReplBacklogTtl * 1000)
         {
             // Nobody can continue a history that was not fully recorded: a new id, and no second one.
@@ -475,7 +476,7 @@ public sealed partial class ReplicationManager
     private void UpdateGoodReplicas(long now)
     {
         int good = 0;
-        long maxLag = _server.Options.MinSlavesMaxLag * 1000L;
+        long maxLag = Options.MinSlavesMaxLag * 1000L;
         foreach (var link in _replicas)
         {
             if (link.State == ReplicaState.Online && now - link.LastAckMs <= maxLag)

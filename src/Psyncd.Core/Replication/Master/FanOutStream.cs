@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 
-namespace Psyncd.Replication;
+namespace Psyncd.Replication.Master;
 
 /// <summary>
 /// A write-only stream copying every write to several replicas' transports (one diskless payload for all).

@@ -11,9 +11,8 @@ using Psyncd.Execution;
 using Psyncd.Network;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
-using Psyncd.Server;
 
-namespace Psyncd.Replication;
+namespace Psyncd.Replication.Replica;
 
 /// <summary>The replica's link to its master, named for what it is doing (ROLE's words in brackets).</summary>
 public enum MasterLinkState
@@ -48,7 +47,6 @@ public sealed class MasterLink
         new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null, MaxWriteBufferSize = null },
         NullLogger.Instance);
 
-    private readonly PsyncdServer _server;
     private readonly ReplicationManager _manager;
     private readonly CancellationTokenSource _stop = new();
     private readonly ByteBufferWriter _pendingTransaction = new(256);
@@ -58,9 +56,8 @@ public sealed class MasterLink
     private Task _pendingAckFlush = Task.CompletedTask;
     private bool _prePsync;
 
-    internal MasterLink(PsyncdServer server, ReplicationManager manager, string host, int port, CachedMaster? cached)
+    internal MasterLink(ReplicationManager manager, string host, int port, CachedMaster? cached)
     {
-        _server = server;
         _manager = manager;
         Host = host;
         Port = port;
@@ -117,7 +114,7 @@ public sealed class MasterLink
     public void Stop(string reason)
     {
         _stop.Cancel();
-        _server.Log.Notice("Dropping the link with MASTER " + Host + ":" + Port + ": " + reason);
+        _manager.Log.Notice("Dropping the link with MASTER " + Host + ":" + Port + ": " + reason);
         if (_masterClient is not null)
             CacheMaster();
         _connection?.Abort();
@@ -160,14 +157,14 @@ public sealed class MasterLink
             {
                 reason = "unexpected error: " + e;
             }
-            _server.Loop.Enter();
+            _manager.Loop.Enter();
             try
             {
                 LinkLost(reason, timedOut);
             }
             finally
             {
-                _server.Loop.Exit();
+                _manager.Loop.Exit();
             }
             try
             {
@@ -188,22 +185,22 @@ public sealed class MasterLink
         connection?.Abort();
         if (State == MasterLinkState.Connected)
         {
-            _server.Log.Notice("Connection with master lost: " + reason);
+            _manager.Log.Notice("Connection with master lost: " + reason);
             if (_masterClient is not null)
                 CacheMaster();
             LinkDownSinceMs = Environment.TickCount64;
         }
         else if (timedOut)
         {
-            _server.Log.Warning(reason!);
+            _manager.Log.Warning(reason!);
         }
         else if (!_stop.IsCancellationRequested && reason is not null)
         {
-            _server.Log.Warning("Error condition on socket for SYNC with " + Host + ":" + Port + ": " + reason);
+            _manager.Log.Warning("Error condition on socket for SYNC with " + Host + ":" + Port + ": " + reason);
         }
         if (_masterClient is not null)
         {
-            _server.RemoveClient(_masterClient, "master link lost");
+            _manager.Registry.RemoveClient(_masterClient, "master link lost");
             _masterClient = null;
         }
         _pendingTransaction.Clear();
@@ -215,15 +212,15 @@ public sealed class MasterLink
     {
         // Only whole applied commands count: a transaction half received is not in the offset, and its
         // SELECTs (queued, not run) are not in the database either.
-        Cached = new CachedMaster(_manager.ReplId, _server.Stream.MasterReplOffset, _masterClient!.Db);
-        _server.Log.Notice("Caching the disconnected master state.");
+        Cached = new CachedMaster(_manager.ReplId, _manager.Stream.MasterReplOffset, _masterClient!.Db);
+        _manager.Log.Notice("Caching the disconnected master state.");
     }
 
     private async Task SyncAndStreamAsync(CancellationToken token)
     {
-        var options = _server.Options;
+        var options = _manager.Options;
         State = MasterLinkState.Connecting;
-        _server.Log.Notice("MASTER <-> REPLICA sync started");
+        _manager.Log.Notice("MASTER <-> REPLICA sync started");
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = !options.ReplDisableTcpNodelay };
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
         {
@@ -245,7 +242,7 @@ public sealed class MasterLink
         }
         var connection = s_connections.Create(socket);
         _connection = connection;
-        _server.Log.Notice("Non blocking connect for SYNC fired the event.");
+        _manager.Log.Notice("Non blocking connect for SYNC fired the event.");
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
         State = MasterLinkState.Handshake;
@@ -256,7 +253,7 @@ public sealed class MasterLink
         if (pong.StartsWith('-') && !pong.StartsWith("-NOAUTH", StringComparison.Ordinal) && !pong.StartsWith("-NOPERM", StringComparison.Ordinal)
             && !pong.StartsWith("-ERR operation not permitted", StringComparison.Ordinal))
             throw new InvalidDataException("Error reply to PING from master: '" + pong + "'");
-        _server.Log.Notice("Master replied to PING, replication can continue...");
+        _manager.Log.Notice("Master replied to PING, replication can continue...");
 
         if (options.MasterAuth.Length > 0)
         {
@@ -265,11 +262,11 @@ public sealed class MasterLink
             if (auth.StartsWith('-'))
                 throw new InvalidDataException("Unable to AUTH to MASTER: " + auth);
         }
-        int announcedPort = options.SlaveAnnouncePort != 0 ? options.SlaveAnnouncePort : _server.BoundPort;
+        int announcedPort = options.SlaveAnnouncePort != 0 ? options.SlaveAnnouncePort : _manager.Identity.BoundPort;
         await SendAsync(output, "REPLCONF", "listening-port", announcedPort.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
         string portReply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
         if (portReply.StartsWith('-'))
-            _server.Log.Notice("(Non critical) Master does not understand REPLCONF listening-port: " + portReply);
+            _manager.Log.Notice("(Non critical) Master does not understand REPLCONF listening-port: " + portReply);
         if (options.SlaveAnnounceIp.Length > 0)
         {
             await SendAsync(output, "REPLCONF", "ip-address", options.SlaveAnnounceIp).ConfigureAwait(false);
@@ -278,27 +275,27 @@ public sealed class MasterLink
         await SendAsync(output, "REPLCONF", "capa", "eof", "capa", "psync2").ConfigureAwait(false);
         string capaReply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
         if (capaReply.StartsWith('-'))
-            _server.Log.Notice("(Non critical) Master does not understand REPLCONF capa: " + capaReply);
+            _manager.Log.Notice("(Non critical) Master does not understand REPLCONF capa: " + capaReply);
 
         // PSYNC with the history we hold, or "? -1" when there is none.
         CachedMaster? cached;
-        _server.Loop.Enter();
+        _manager.Loop.Enter();
         try
         {
             cached = Cached;
         }
         finally
         {
-            _server.Loop.Exit();
+            _manager.Loop.Exit();
         }
         if (cached is not null)
         {
-            _server.Log.Notice("Trying a partial resynchronization (request " + cached.ReplId + ":" + (cached.Offset + 1) + ").");
+            _manager.Log.Notice("Trying a partial resynchronization (request " + cached.ReplId + ":" + (cached.Offset + 1) + ").");
             await SendAsync(output, "PSYNC", cached.ReplId, (cached.Offset + 1).ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
         }
         else
         {
-            _server.Log.Notice("Partial resynchronization not possible (no cached master)");
+            _manager.Log.Notice("Partial resynchronization not possible (no cached master)");
             await SendAsync(output, "PSYNC", "?", "-1").ConfigureAwait(false);
         }
         string reply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
@@ -308,20 +305,20 @@ public sealed class MasterLink
             var parts = reply.Split(' ');
             string replId = parts.Length > 1 && parts[1].Length == 40 ? parts[1] : ReplicationManager.NoReplId;
             long offset = parts.Length > 2 && long.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long o) ? o : -1;
-            _server.Log.Notice("Full resync from master: " + replId + ":" + offset);
+            _manager.Log.Notice("Full resync from master: " + replId + ":" + offset);
             await ReceivePayloadAsync(input, replId, offset, token).ConfigureAwait(false);
         }
         else if (reply.StartsWith("+CONTINUE", StringComparison.Ordinal))
         {
             string newId = reply.Length > 10 ? reply[10..].Trim() : "";
-            _server.Loop.Enter();
+            _manager.Loop.Enter();
             try
             {
-                _server.Log.Notice("Successful partial resynchronization with master.");
+                _manager.Log.Notice("Successful partial resynchronization with master.");
                 if (newId.Length == 40 && !string.Equals(newId, _manager.ReplId, StringComparison.OrdinalIgnoreCase))
                 {
                     _manager.ContinueWithNewId(newId);
-                    _server.Log.Notice("Master replication ID changed to " + newId);
+                    _manager.Log.Notice("Master replication ID changed to " + newId);
                     // Our replicas know the old id only: they reconnect and continue with it as replid2.
                     _manager.DisconnectReplicas("master replication ID changed");
                 }
@@ -329,13 +326,13 @@ public sealed class MasterLink
                 // replicas (and, after a promotion, the other replicas of our master) can continue with us.
                 _manager.EnsureBacklog();
                 // The stream goes on in the database it was in when we cached it.
-                StartStreaming(cached?.Offset ?? _server.Stream.MasterReplOffset, cached?.Db ?? 0);
+                StartStreaming(cached?.Offset ?? _manager.Stream.MasterReplOffset, cached?.Db ?? 0);
             }
             finally
             {
-                _server.Loop.Exit();
+                _manager.Loop.Exit();
             }
-            _server.Log.Notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+            _manager.Log.Notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         }
         else if (reply.StartsWith("-NOMASTERLINK", StringComparison.Ordinal) || reply.StartsWith("-LOADING", StringComparison.Ordinal))
         {
@@ -344,14 +341,14 @@ public sealed class MasterLink
         else
         {
             // A master that does not know PSYNC: plain SYNC on the same connection. It will not expect ACKs.
-            _server.Log.Warning("Unexpected reply to PSYNC from master: " + reply + "; retrying with SYNC...");
+            _manager.Log.Warning("Unexpected reply to PSYNC from master: " + reply + "; retrying with SYNC...");
             _prePsync = true;
             await output.WriteAsync("SYNC\r\n"u8.ToArray(), token).ConfigureAwait(false);
             await ReceivePayloadAsync(input, ReplicationManager.NoReplId, -1, token).ConfigureAwait(false);
         }
 
         // Apply the stream, as any client's input, with the master client.
-        var clientConnection = new ClientConnection(connection, _masterClient!, _server.Loop, _server.Processor, _server.Registry, _server.Stats, _server.Options, _server.Log);
+        var clientConnection = new ClientConnection(connection, _masterClient!, _manager.Loop, _manager.Processor, _manager.Registry, _manager.Stats, _manager.Options, _manager.Log);
         await clientConnection.RunAsync().ConfigureAwait(false);
     }
 
@@ -364,7 +361,7 @@ public sealed class MasterLink
         string header = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
         if (!header.StartsWith('$'))
             throw new InvalidDataException("Bad protocol from MASTER, the first byte is not '$' (we received '" + header + "'), are you sure the host and port are right?");
-        string temp = Path.Combine(_server.Options.Dir, "temp-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "." + Environment.ProcessId + ".rdb");
+        string temp = Path.Combine(_manager.Options.Dir, "temp-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "." + Environment.ProcessId + ".rdb");
         try
         {
             await ReceiveAndLoadAsync(input, header, temp, replId, offset, token).ConfigureAwait(false);
@@ -387,7 +384,7 @@ public sealed class MasterLink
             {
                 var mark = Encoding.ASCII.GetBytes(header.Substring(5, 40));
                 SyncTotalBytes = 0;
-                _server.Log.Notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                _manager.Log.Notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
                 await ReceiveUntilMarkAsync(input, file, mark, token).ConfigureAwait(false);
             }
             else
@@ -395,32 +392,32 @@ public sealed class MasterLink
                 if (!long.TryParse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
                     throw new InvalidDataException("Bad protocol from MASTER, bad payload length in '" + header + "'");
                 SyncTotalBytes = size;
-                _server.Log.Notice("MASTER <-> REPLICA sync: receiving " + size + " bytes from master to disk");
+                _manager.Log.Notice("MASTER <-> REPLICA sync: receiving " + size + " bytes from master to disk");
                 await ReceiveExactlyAsync(input, file, size, token).ConfigureAwait(false);
             }
             await file.FlushAsync(token).ConfigureAwait(false);
             file.Flush(flushToDisk: true);
         }
 
-        string target = Path.Combine(_server.Options.Dir, _server.Options.DbFilename);
+        string target = Path.Combine(_manager.Options.Dir, _manager.Options.DbFilename);
         // The load holds the loop for as long as it takes and lets other clients in every 50 ms to answer
         // them -LOADING. It must not run on the host's one socket thread (Program.cs), where it would also
         // stop every other connection from being read meanwhile: continue on a pool thread.
         await Task.Yield();
-        _server.Loop.Enter();
+        _manager.Loop.Enter();
         try
         {
-            _server.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
+            _manager.Log.Notice("MASTER <-> REPLICA sync: Flushing old data");
             // The new dataset replaces everything: our replicas must start over, the backlog too, and the
             // history we could have asked PSYNC to continue described the data about to go.
             _manager.DisconnectReplicas("full resynchronization with my master");
-            _server.Stream.Backlog = null;
+            _manager.Stream.Backlog = null;
             Cached = null;
-            _server.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
+            _manager.Log.Notice("MASTER <-> REPLICA sync: Loading DB in memory");
             ReplicationPoint? point;
             try
             {
-                point = _manager.Rdb!.LoadReplacingDataset(temp);
+                point = _manager.Rdb.LoadReplacingDataset(temp);
             }
             catch (Exception e)
             {
@@ -432,11 +429,11 @@ public sealed class MasterLink
             _manager.AdoptMasterHistory(replId, offset);
             StartStreaming(offset, db);
             _refusedPayloads = 0;
-            _server.Log.Notice("MASTER <-> REPLICA sync: Finished with success");
+            _manager.Log.Notice("MASTER <-> REPLICA sync: Finished with success");
         }
         finally
         {
-            _server.Loop.Exit();
+            _manager.Loop.Exit();
         }
     }
 
@@ -468,7 +465,7 @@ public sealed class MasterLink
     /// </remarks>
     private PayloadRefusedException RefusePayload(Exception e)
     {
-        _server.Keyspace.FlushAll();
+        _manager.Keyspace.FlushAll();
         _manager.ForgetHistory();
         _refusedPayloads++;
         int wait = RefusalBackoffSeconds(_refusedPayloads);
@@ -476,7 +473,7 @@ public sealed class MasterLink
         string what = e is RdbCorruptException bad
             ? (bad.Unsupported ? "refused: " : "corrupt: ") + bad.Describe()
             : "could not be loaded (unexpected error): " + e;
-        _server.Log.Warning("MASTER <-> REPLICA sync: the master's payload " + what + ". Dataset emptied; next full sync in " + wait + " s");
+        _manager.Log.Warning("MASTER <-> REPLICA sync: the master's payload " + what + ". Dataset emptied; next full sync in " + wait + " s");
         return new PayloadRefusedException(wait * 1000L);
     }
 
@@ -499,10 +496,10 @@ public sealed class MasterLink
     /// <summary>Inside the loop: creates the master client, in the stream's database <paramref name="db"/>, and marks the link connected.</summary>
     private void StartStreaming(long offset, int db)
     {
-        var client = new Client(new ClientOutput(_server.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
+        var client = new Client(new ClientOutput(_manager.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
         client.Flags |= ClientFlags.Master;
         client.Output.TrackErrors = true;
-        _server.AddClient(client);
+        _manager.Registry.AddClient(client);
         client.Authenticated = true;
         client.Db = db;
         _masterClient = client;
@@ -512,7 +509,7 @@ public sealed class MasterLink
         LastIoMs = Environment.TickCount64;
         LinkDownSinceMs = -1;
         _manager.State.MasterLinkUp = true;
-        _server.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
+        _manager.Log.Notice("MASTER <-> REPLICA sync: streaming from offset " + offset);
     }
 
     /// <summary>
@@ -530,10 +527,10 @@ public sealed class MasterLink
         }
         if (_pendingTransaction.Length > 0)
         {
-            _server.Stream.AppendVerbatim(_pendingTransaction.WrittenSpan);
+            _manager.Stream.AppendVerbatim(_pendingTransaction.WrittenSpan);
             _pendingTransaction.Clear();
         }
-        _server.Stream.AppendVerbatim(request);
+        _manager.Stream.AppendVerbatim(request);
     }
 
     /// <summary>Sends REPLCONF ACK with our applied offset (every second, on GETACK, after an EOF payload).</summary>
@@ -542,7 +539,7 @@ public sealed class MasterLink
         var connection = _connection;
         if (connection is null || _prePsync || !_pendingAckFlush.IsCompleted)
             return;
-        string offset = _server.Stream.MasterReplOffset.ToString(CultureInfo.InvariantCulture);
+        string offset = _manager.Stream.MasterReplOffset.ToString(CultureInfo.InvariantCulture);
         var bytes = Encoding.ASCII.GetBytes("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$" + offset.Length + "\r\n" + offset + "\r\n");
         try
         {
@@ -564,9 +561,9 @@ public sealed class MasterLink
         if (State == MasterLinkState.Connected)
         {
             SendAck();
-            if (now - LastIoMs > _server.Options.ReplTimeout * 1000L)
+            if (now - LastIoMs > _manager.Options.ReplTimeout * 1000L)
             {
-                _server.Log.Warning("MASTER timeout: no data nor PING received...");
+                _manager.Log.Warning("MASTER timeout: no data nor PING received...");
                 _connection?.Abort();
             }
         }
@@ -592,7 +589,7 @@ public sealed class MasterLink
     private async Task<string> ReadReplyLineAsync(PipeReader input, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
+        timeout.CancelAfter(TimeSpan.FromSeconds(_manager.Options.ReplTimeout));
         while (true)
         {
             ReadResult result;
@@ -606,7 +603,7 @@ public sealed class MasterLink
             }
             // Any byte from the master proves it alive (Redis's repl_transfer_lastio), keepalive newlines included.
             LastIoMs = Environment.TickCount64;
-            timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
+            timeout.CancelAfter(TimeSpan.FromSeconds(_manager.Options.ReplTimeout));
             var buffer = result.Buffer;
             var newline = buffer.PositionOf((byte)'\n');
             if (newline is { } position)
@@ -677,7 +674,7 @@ public sealed class MasterLink
     private async Task<ReadResult> ReadWithTimeoutAsync(PipeReader input, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_server.Options.ReplTimeout));
+        timeout.CancelAfter(TimeSpan.FromSeconds(_manager.Options.ReplTimeout));
         try
         {
             var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Psyncd.Execution;
 
-namespace Psyncd.Replication;
+namespace Psyncd.Replication.Master;
 
 /// <summary>Where a replica stands on the master's side (Redis's SLAVE_STATE_*).</summary>
 public enum ReplicaState
