@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using CommandLine;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
+using Psyncd.Network;
 using Psyncd.Server;
 
 namespace Psyncd.Host;

@@ -60,7 +60,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
     /// and for our master's stream.
     /// </summary>
     public static bool CanBlock(CommandContext ctx)
-        => !ctx.Server.Processor.InExec && !ctx.Client.Has(ClientFlags.Master) && ctx.Client.MultiQueue is null;
+        => !ctx.InExec && !ctx.Client.Has(ClientFlags.Master) && ctx.Client.MultiQueue is null;
 
     /// <summary>
     /// Parses a timeout in seconds as Redis 7.0 does (a long double, times 1000, rounded up to milliseconds);

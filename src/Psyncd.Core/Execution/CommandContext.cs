@@ -1,42 +1,51 @@
 using Psyncd.Config;
 using Psyncd.Protocol;
-using Psyncd.Server;
 using Psyncd.Storage;
 using Psyncd.Text;
 
 namespace Psyncd.Execution;
 
 /// <summary>
-/// What a handler works with: the calling client, its selected database, its reply writer, the server,
-/// and the replication stream's propagation controls. One per client, reused for every command.
+/// What a handler works with: the calling client, its selected database, its reply writer, the options,
+/// the replication stream's propagation controls and keyspace notifications. One per client, reused for every
+/// command. Families that need more (a registry, the log...) get it when the root builds them.
 /// </summary>
 public sealed class CommandContext
 {
-    internal CommandContext(PsyncdServer server, Client client)
-    {
-        Server = server;
-        Client = client;
-    }
+    private readonly PropagationList _propagation;
+    private readonly IKeyspaceNotifier _notifier;
+    private readonly ReplicationState _role;
+    private readonly CommandProcessor _processor;
 
-    public PsyncdServer Server { get; }
+    internal CommandContext(Client client, Keyspace keyspace, ServerOptions options, PropagationList propagation,
+        IKeyspaceNotifier notifier, ReplicationState role, CommandProcessor processor)
+    {
+        Client = client;
+        Keyspace = keyspace;
+        Options = options;
+        _propagation = propagation;
+        _notifier = notifier;
+        _role = role;
+        _processor = processor;
+    }
 
     public Client Client { get; }
 
     /// <summary>Where the reply goes (discarded for the master's link on a replica).</summary>
     public ReplyWriter Reply => Client.Output;
 
-    public Keyspace Keyspace => Server.Keyspace;
+    public Keyspace Keyspace { get; }
 
     /// <summary>The client's selected database.</summary>
-    public Database Db => new(Server.Keyspace, Client.Db);
+    public Database Db => new(Keyspace, Client.Db);
 
-    public ServerOptions Options => Server.Options;
+    public ServerOptions Options { get; }
 
     /// <summary>True while this server replicates from a master (RESTORE's TTL rule, PUBLISH...).</summary>
-    public bool IsReplica => Role.IsReplica;
+    public bool IsReplica => _role.IsReplica;
 
-    /// <summary>The replication role; set by the root's context factory.</summary>
-    internal ReplicationState Role { get; init; } = null!;
+    /// <summary>True while the command runs inside EXEC (a blocking command must not block there).</summary>
+    public bool InExec => _processor.InExec;
 
     /// <summary>The command being executed.</summary>
     public CommandDescriptor Command { get; internal set; } = null!;
@@ -52,22 +61,19 @@ public sealed class CommandContext
     /// writes the arguments with <c>WriteBulk</c>. May be called more than once; several commands are
     /// wrapped in MULTI/EXEC, as Redis 7 does.
     /// </summary>
-    public ReplyWriter Propagate(int argCount) => Server.Processor.Propagation.Add(Client.Db, argCount, replacesRequest: true);
+    public ReplyWriter Propagate(int argCount) => _propagation.Add(Client.Db, argCount, replacesRequest: true);
 
 
     /// <summary>The request is not propagated, even though it changed the dataset.</summary>
-    public void PreventPropagation() => Server.Processor.Propagation.ReplaceRequest();
+    public void PreventPropagation() => _propagation.ReplaceRequest();
+
+    /// <summary>Reports a keyspace event (notify-keyspace-events) after the change is made.</summary>
+    public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
+        => _notifier.Notify(type, eventName, db, key);
 
     // ------------------------------------------------------------------
     // Reply helpers for the commonest errors
     // ------------------------------------------------------------------
-
-    /// <summary>Reports a keyspace event (notify-keyspace-events) after the change is made.</summary>
-    public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
-        => Notifier.Notify(type, eventName, db, key);
-
-    /// <summary>Where keyspace events go (pub/sub); set by the root's context factory.</summary>
-    internal IKeyspaceNotifier Notifier { get; init; } = null!;
 
     public void WrongType() => Reply.WriteError(ErrorReplies.WrongType);
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Psyncd.Commands;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Text;
@@ -21,7 +20,6 @@ internal sealed class PersistenceCommands
         table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
         table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
         table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
-        DebugCommands.Extensions["reload"] = Debug;
     }
 
     private void Save(CommandContext ctx, in CommandArgs args)
@@ -50,7 +48,7 @@ internal sealed class PersistenceCommands
     private void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(_persistence.LastSaveTime);
 
     /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>
-    private void Debug(CommandContext ctx, in CommandArgs args)
+    public void DebugReload(CommandContext ctx, in CommandArgs args)
     {
         if (Keyword.Is(args[1], "RELOAD"u8))
         {

@@ -1,16 +1,12 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using System.Globalization;
+using Psyncd.Admin;
 using Psyncd.Blocking;
+using Psyncd.Commands;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
+using Psyncd.Network;
 using Psyncd.Persistence;
-using Psyncd.Protocol;
 using Psyncd.PubSub;
 using Psyncd.Replication;
 using Psyncd.Storage;
@@ -19,21 +15,22 @@ using Psyncd.Transactions;
 namespace Psyncd.Server;
 
 /// <summary>
-/// The server: owns the command loop and every subsystem, listens, accepts, and shuts down. Subsystems
-/// keep their server-level state in partial files of this class (clients, cron, checks, ...).
+/// The composition root: builds every component, wires them (the only place where one subsystem is made to
+/// listen to another), starts, stops and drains. It holds no state of its own beyond its lifetime; what the
+/// server knows lives in the components, which the properties below expose to the host and to in-process tests.
 /// </summary>
-public sealed partial class PsyncdServer : IAsyncDisposable
+public sealed class PsyncdServer : IShutdown, IAsyncDisposable
 {
-    private readonly List<IConnectionListener> _listeners = new();
-    private readonly List<Task> _acceptLoops = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<int> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private SocketTransportFactory? _transport;
+    private readonly ConnectionListener _listener;
+    private readonly ServerCron _cron;
 
     public PsyncdServer(ServerOptions options, ServerLog log)
     {
         Options = options;
         Log = log;
+        // The data plane and its state.
         Memory = new MemoryMonitor(log);
         Loop = new CommandLoop();
         Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
@@ -44,51 +41,111 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         Limiter = new OutputLimiter(options, log);
         PubSubRegistry = new PubSubRegistry(Limiter);
         var notifier = new KeyspaceNotifier(options, PubSubRegistry);
-        Registry = new ClientRegistry(options, log, Stats, client => new CommandContext(this, client) { Notifier = notifier, Role = Role }, client => Limiter.CheckOutputLimit(client));
         var propagation = new PropagationList();
+        // Contexts are made when a client connects, after the processor exists.
+        Registry = new ClientRegistry(options, log, Stats,
+            client => new CommandContext(client, Keyspace, options, propagation, notifier, Role, Processor!),
+            client => Limiter.CheckOutputLimit(client));
         WatchRegistry = new WatchRegistry(Keyspace);
-        Commands = new CommandTable();
         BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role);
+        Commands = new CommandTable();
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
+        // The features above it.
         RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, propagation, Stream);
         ReplicationManager = new ReplicationManager(options, log, Loop, Keyspace, Stream, Registry, Processor, Stats, Identity,
                                                     BlockingRegistry, RdbPersistence, Role);
-        Commands.Build(CommandFamilies.All
-            .Append(new BlockingCommands(BlockingRegistry).Register)
-            .Append(new TransactionCommands(WatchRegistry, Processor, Registry).Register)
-            .Append(new PubSubCommands(PubSubRegistry, Role).Register)
-            .Append(new PersistenceCommands(RdbPersistence).Register)
-            .Append(new ReplicationCommands(ReplicationManager, Stream, log, Role).Register), options.RenamedCommands);
-        Loop.AddEnterHook(Keyspace.EnterLoop);
-        Loop.AddExitHook(Keyspace.ExitLoop);
-        KeyspaceEvents = new KeyspaceEventRouter(Processor.Propagation, notifier);
+        _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
+        _cron = new ServerCron(this);
+
+        // The command families, in the order COMMAND and INFO commandstats list them.
+        var persistenceCommands = new PersistenceCommands(RdbPersistence);
+        var debugExtras = new Dictionary<string, CommandHandler>(StringComparer.OrdinalIgnoreCase) { ["reload"] = persistenceCommands.DebugReload };
+        Commands.Build(new Action<CommandTable>[]
+        {
+            ConnectionCommands.Register,
+            StringCommands.Register,
+            KeyCommands.Register,
+            DatabaseCommands.Register,
+            new ServerCommands(Commands, Registry, SlowLog, this).Register,
+            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
+            new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
+            new ClientCommands(Registry, Pause, log).Register,
+            new DebugCommands(log, debugExtras).Register,
+            persistenceCommands.Register,
+            DumpCommands.Register,
+            new ReplicationCommands(ReplicationManager, Stream, log, Role).Register,
+            ListCommands.Register,
+            new BlockingCommands(BlockingRegistry).Register,
+            HashCommands.Register,
+            SetCommands.Register,
+            SortedSetCommands.Register,
+            SortCommand.Register,
+            new TransactionCommands(WatchRegistry, Processor, Registry).Register,
+            new PubSubCommands(PubSubRegistry, Role).Register,
+            HyperLogLogCommands.Register,
+        }, options.RenamedCommands);
+
+        // Wiring: who hears what.
+        KeyspaceEvents = new KeyspaceEventRouter(propagation, notifier);
         Keyspace.Observer = KeyspaceEvents;
         KeyspaceEvents.AddListener(WatchRegistry);
         KeyspaceEvents.AddListener(BlockingRegistry);
         Registry.AddLifecycle(WatchRegistry);
         Registry.AddLifecycle(PubSubRegistry);
         Registry.AddLifecycle(BlockingRegistry);
-        Processor.AfterCommand = BlockingRegistry;
-        RdbPersistence.History = ReplicationManager;
-        Processor.MasterStream = ReplicationManager;
-        AddSecondJob(ReplicationManager.Cron);
-        Loop.AddExitHook(ReplicationManager.BeforeSleep);
         Registry.AddLifecycle(ReplicationManager);
+        Processor.AfterCommand = BlockingRegistry;
+        Processor.MasterStream = ReplicationManager;
+        RdbPersistence.History = ReplicationManager;
+        // The loop's own extension points (beforeSleep): keyspace enter/exit, replication, output limits.
+        Loop.AddEnterHook(Keyspace.EnterLoop);
+        Loop.AddExitHook(Keyspace.ExitLoop);
+        Loop.AddExitHook(ReplicationManager.BeforeSleep);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
-        AddCronJob(() => Limiter.CheckAllOutputLimits(Registry.Clients.Values));
-        AddCronJob(BlockingRegistry.ExpireTimeouts);
     }
 
     public ServerOptions Options { get; }
 
-    /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
-    public ReplicationManager ReplicationManager { get; }
+    public ServerLog Log { get; }
 
-    /// <summary>Clients blocked right now (INFO's blocked_clients).</summary>
-    public int BlockedClientCount => BlockingRegistry.Count;
+    /// <summary>Versions, run id, start time, bound port.</summary>
+    public ServerIdentity Identity { get; } = new();
 
-    /// <summary>SAVE, BGSAVE, save points, loading.</summary>
-    public RdbPersistence RdbPersistence { get; }
+    /// <summary>Loading, and the last background save's failure: what the dispatcher refuses commands for.</summary>
+    public DatasetState Dataset { get; } = new();
+
+    /// <summary>The replication role as everything but Replication reads it.</summary>
+    public ReplicationState Role { get; } = new();
+
+    public CommandLoop Loop { get; }
+
+    public Keyspace Keyspace { get; }
+
+    /// <summary>Used memory, its peak, and giving memory back to the system.</summary>
+    public MemoryMonitor Memory { get; }
+
+    public ServerStats Stats { get; }
+
+    public SlowLog SlowLog { get; }
+
+    /// <summary>The replication stream every executed write is appended to.</summary>
+    public ReplicationStream Stream { get; }
+
+    /// <summary>CLIENT PAUSE.</summary>
+    public ClientPause Pause { get; }
+
+    /// <summary>client-output-buffer-limit.</summary>
+    public OutputLimiter Limiter { get; }
+
+    /// <summary>Every client; tells the subsystems when one goes away.</summary>
+    public ClientRegistry Registry { get; }
+
+    public CommandTable Commands { get; }
+
+    public CommandProcessor Processor { get; }
+
+    /// <summary>The keyspace's events, routed to WATCH and blocked clients.</summary>
+    public KeyspaceEventRouter KeyspaceEvents { get; }
 
     /// <summary>Channels, patterns and their subscribers.</summary>
     public PubSubRegistry PubSubRegistry { get; }
@@ -99,75 +156,11 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     /// <summary>Clients blocked on list keys.</summary>
     public BlockingRegistry BlockingRegistry { get; }
 
-    /// <summary>The keyspace's events, routed to WATCH and blocked clients.</summary>
-    public KeyspaceEventRouter KeyspaceEvents { get; }
+    /// <summary>SAVE, BGSAVE, save points, loading.</summary>
+    public RdbPersistence RdbPersistence { get; }
 
-    /// <summary>Every client; tells the subsystems when one goes away.</summary>
-    public ClientRegistry Registry { get; }
-
-    /// <summary>CLIENT PAUSE.</summary>
-    public ClientPause Pause { get; }
-
-    /// <summary>client-output-buffer-limit.</summary>
-    public OutputLimiter Limiter { get; }
-
-    // Forwarders for the families and registries not moved yet (deleted in S6f).
-    public IReadOnlyDictionary<long, Client> Clients => Registry.Clients;
-
-    public List<Client> Monitors => Registry.Monitors;
-
-    public void AddClient(Client client) => Registry.AddClient(client);
-
-    public void RemoveClient(Client client, string? reason) => Registry.RemoveClient(client, reason);
-
-    public void FeedMonitors(Client client, in CommandArgs args) => Registry.FeedMonitors(client, args);
-
-    public long ClientPauseEndMs => Pause.ClientPauseEndMs;
-
-    public void PauseClients(long milliseconds) => Pause.PauseClients(milliseconds);
-
-    internal bool DeferWhilePaused(Client client) => Pause.DeferWhilePaused(client);
-
-    public bool CheckOutputLimit(Client client) => Limiter.CheckOutputLimit(client);
-
-    /// <summary>Used memory, its peak, and giving memory back to the system.</summary>
-    public MemoryMonitor Memory { get; }
-
-    /// <summary>Loading, and the last background save's failure: what the dispatcher refuses commands for.</summary>
-    public DatasetState Dataset { get; } = new();
-
-    public ServerLog Log { get; }
-
-    /// <summary>Versions, run id, start time, bound port.</summary>
-    public ServerIdentity Identity { get; } = new();
-
-    public string RunId => Identity.RunId;
-
-    public CommandLoop Loop { get; }
-
-    public Keyspace Keyspace { get; }
-
-    public CommandTable Commands { get; }
-
-    public CommandProcessor Processor { get; }
-
-    public ServerStats Stats { get; }
-
-    public SlowLog SlowLog { get; }
-
-    /// <summary>The replication stream every executed write is appended to.</summary>
-    public ReplicationStream Stream { get; }
-
-    public long StartedAtMs => Identity.StartedAtMs;
-
-    /// <summary>The TCP port actually listened on (differs from the option when it was 0).</summary>
-    public int BoundPort => Identity.BoundPort;
-
-    /// <summary>True while this server replicates from a master.</summary>
-    public bool IsReplica => Role.IsReplica;
-
-    /// <summary>The replication role as everything but Replication reads it.</summary>
-    public ReplicationState Role { get; } = new();
+    /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
+    public ReplicationManager ReplicationManager { get; }
 
     /// <summary>Completes with the exit code once the server has shut down.</summary>
     public Task<int> Stopped => _stopped.Task;
@@ -175,80 +168,62 @@ public sealed partial class PsyncdServer : IAsyncDisposable
     /// <summary>Signalled when shutdown begins.</summary>
     public CancellationToken StoppingToken => _stopping.Token;
 
-
-    /// <summary>Binds the listeners; throws <see cref="ServerStartException"/> with the reason when one cannot be bound.</summary>
+    /// <summary>
+    /// Binds the listeners (throws <see cref="ServerStartException"/> with the reason when one cannot be bound),
+    /// loads the dump, starts replicating from the configured master, then the cron, then accepts connections.
+    /// </summary>
     public async Task StartAsync()
     {
-        var transportOptions = new SocketTransportOptions
-        {
-            // Continuations run on the socket's own I/O thread, as a single-threaded event loop would.
-            UnsafePreferInlineScheduling = true,
-            NoDelay = true,
-            Backlog = Options.TcpBacklog,
-            // Query buffer size is checked by the server itself (client-query-buffer-limit), so a large bulk
-            // argument is never stuck behind the transport's back-pressure.
-            MaxReadBufferSize = null,
-            MaxWriteBufferSize = ClientOutput.TransportBufferBytes,
-            WaitForDataBeforeAllocatingBuffer = true,
-        };
-        _transport = new SocketTransportFactory(new OptionsWrapper<SocketTransportOptions>(transportOptions), NullLoggerFactory.Instance);
-
-        if (Options.Port != 0)
-        {
-            var addresses = Options.Bind.Count > 0 ? Options.Bind : new List<string> { "0.0.0.0" };
-            foreach (var address in addresses)
-            {
-                if (!IPAddress.TryParse(address, out var ip))
-                {
-                    var resolved = Dns.GetHostAddresses(address);
-                    ip = resolved.Length > 0 ? resolved[0] : throw new ServerStartException("Could not create server TCP listening socket " + address + ":" + Options.Port + ": unknown host");
-                }
-                await BindAsync(new IPEndPoint(ip, Options.Port), address + ":" + Options.Port).ConfigureAwait(false);
-            }
-        }
-        if (Options.UnixSocket.Length > 0)
-        {
-            if (File.Exists(Options.UnixSocket))
-                File.Delete(Options.UnixSocket);
-            await BindAsync(new UnixDomainSocketEndPoint(Options.UnixSocket), Options.UnixSocket).ConfigureAwait(false);
-            if (Options.UnixSocketPerm != 0 && !OperatingSystem.IsWindows())
-                File.SetUnixFileMode(Options.UnixSocket, (UnixFileMode)Options.UnixSocketPerm);
-            Log.Notice("The server is now ready to accept connections at " + Options.UnixSocket);
-        }
+        await _listener.BindAsync().ConfigureAwait(false);
         AnnounceStartup();
         // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
-        OnStarted();
+        RdbPersistence.LoadAtStartup();
         // Replication from the configured master (the slaveof directive) starts once listening.
         if (Options.SlaveOf is { } master)
             Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));
-        StartCron();
+        _cron.Start();
         Log.Notice("Ready to accept connections");
-        // Accept loops run on the thread pool: with inline socket completions an accept loop started on
-        // this thread would keep it serving connections, and StartAsync would not return to its caller.
-        foreach (var listener in _listeners)
-            _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener)));
+        _listener.StartAccepting();
     }
 
-    private async Task BindAsync(EndPoint endPoint, string description)
+    private void AnnounceStartup()
     {
-        try
+        string port = Options.Port.ToString(CultureInfo.InvariantCulture);
+        // As redis-server 7: the banner when asked for (or on a terminal), else one line with the same facts.
+        if (Options.AlwaysShowLogo || (Options.LogFile.Length == 0 && !Console.IsOutputRedirected))
         {
-            var listener = await _transport!.BindAsync(endPoint).ConfigureAwait(false);
-            _listeners.Add(listener);
-            if (listener.EndPoint is IPEndPoint bound)
-                Identity.BoundPort = bound.Port;
+            Log.Notice("psyncd " + ServerIdentity.Version + " (Redis " + ServerIdentity.RedisVersion + " compatible) 64 bit");
+            Log.Notice("Running in standalone mode");
+            Log.Notice("Port: " + port);
+            Log.Notice("PID: " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         }
-        catch (Exception e) when (e is AddressInUseException or SocketException or IOException)
+        else
         {
-            string why = e is AddressInUseException ? "bind: Address already in use" : e.Message;
-            throw new ServerStartException("Could not create server TCP listening socket " + description + ": " + why);
+            Log.Notice("Running mode=standalone, port=" + port + ".");
         }
+        Log.Warning("Server initialized");
+        if (Options.ProtectedMode && Options.RequirePass.Length == 0)
+            Log.Notice("Protected mode is on and no password is set: only clients on 127.0.0.1, ::1 or the Unix socket are served. " +
+                       "Set requirepass, or protected-mode no, to serve other hosts.");
+        RdbPersistence.RemoveStaleTempFiles();
     }
 
-    /// <summary>Hook run once the listeners are bound, before connections are accepted (loading data, starting replication...).</summary>
-    partial void OnStartedCore();
-
-    private void OnStarted() => OnStartedCore();
+    /// <summary>
+    /// Shuts the server down as SHUTDOWN and SIGTERM/SIGINT do (inside the loop): saves first when
+    /// <paramref name="save"/> says so, or when it is null and save points are configured; a failed save
+    /// keeps the server running unless <paramref name="force"/>. Returns false when it keeps running.
+    /// </summary>
+    public bool Shutdown(bool? save, bool force, string reason)
+    {
+        Log.Warning(reason);
+        if (!RdbPersistence.SaveOnShutdown(save) && !force)
+        {
+            Log.Warning("Errors trying to shut down the server. Check the logs for more information.");
+            return false;
+        }
+        RequestShutdown(0);
+        return true;
+    }
 
     /// <summary>
     /// Begins shutdown (SHUTDOWN, SIGTERM, SIGINT): optionally saves, closes every connection and listener,
@@ -275,19 +250,8 @@ public sealed partial class PsyncdServer : IAsyncDisposable
 
     private async Task ShutdownAsync()
     {
-        foreach (var listener in _listeners)
-        {
-            try
-            {
-                await listener.UnbindAsync().ConfigureAwait(false);
-                await listener.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException)
-            {
-                // Already closed.
-            }
-        }
-        StopCron();
+        await _listener.StopAsync().ConfigureAwait(false);
+        _cron.Stop();
         Loop.Run(Registry.CloseAllClients);
         if (Options.UnixSocket.Length > 0 && File.Exists(Options.UnixSocket))
             File.Delete(Options.UnixSocket);
@@ -312,14 +276,5 @@ public sealed partial class PsyncdServer : IAsyncDisposable
         }
         memory = 1L << (63 - (int)long.LeadingZeroCount(memory)); // round down to a power of two
         return new StoreSettings(memory, options.StoreLogPageSize, options.StoreIndexSize);
-    }
-}
-
-/// <summary>The server could not start; the message is the log line that says why.</summary>
-public sealed class ServerStartException : Exception
-{
-    public ServerStartException(string message)
-        : base(message)
-    {
     }
 }

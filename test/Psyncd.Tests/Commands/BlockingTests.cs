@@ -47,7 +47,7 @@ public class BlockingTests
     private int Blocked()
     {
         int count = 0;
-        _server.Loop.Run(() => count = _server.BlockedClientCount);
+        _server.Loop.Run(() => count = _server.BlockingRegistry.Count);
         return count;
     }
 
@@ -214,9 +214,9 @@ public class BlockingTests
         _server.Loop.Run(() =>
         {
             var master = new Client(new ClientOutput(_server.Loop), null, null) { Flags = ClientFlags.Master };
-            _server.AddClient(master);
+            _server.Registry.AddClient(master);
             Assert.That(_server.Processor.ProcessInput(master, stream), Is.EqualTo(stream.Length));
-            _server.RemoveClient(master, null);
+            _server.Registry.RemoveClient(master, null);
         });
         Assert.That(waiter.ReadReply(), Is.EqualTo("*2\r\n$6\r\nb:repl\r\n$4\r\nfrom\r\n"));
     }

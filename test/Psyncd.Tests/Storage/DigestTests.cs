@@ -1,5 +1,5 @@
 using System.Text;
-using Psyncd.Commands;
+using Psyncd.Admin;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 

@@ -1,19 +1,29 @@
 using System.Text;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Admin;
 
-/// <summary>Server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND, SHUTDOWN, MONITOR, SLOWLOG.</summary>
-internal static class ServerCommands
+/// <summary>Server commands: COMMAND, SHUTDOWN, MONITOR, SLOWLOG.</summary>
+internal sealed class ServerCommands
 {
-    public static void Register(CommandTable table)
+    private readonly CommandTable _table;
+    private readonly ClientRegistry _clients;
+    private readonly SlowLog _slowLog;
+    private readonly IShutdown _shutdown;
+
+    public ServerCommands(CommandTable table, ClientRegistry clients, SlowLog slowLog, IShutdown shutdown)
     {
-        table.Add("dbsize", 1, CommandFlags.ReadOnly | CommandFlags.Fast, DbSize);
-        table.Add("flushdb", -1, CommandFlags.Write, FlushDb);
-        table.Add("flushall", -1, CommandFlags.Write, FlushAll);
-        table.Add("time", 1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, Time);
+        _table = table;
+        _clients = clients;
+        _slowLog = slowLog;
+        _shutdown = shutdown;
+    }
+
+    public void Register(CommandTable table)
+    {
         table.Add("command", -1, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Command);
         table.AddSubcommands("command", ("getkeysandflags", -4), ("help", 2), ("list", -2), ("info", -2), ("count", 2), ("docs", -2), ("getkeys", -4));
         table.Add("shutdown", -1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript | CommandFlags.NoMulti, Shutdown);
@@ -22,49 +32,13 @@ internal static class ServerCommands
         table.AddSubcommands("slowlog", ("len", 2), ("help", 2), ("get", -2), ("reset", 2));
     }
 
-    private static void DbSize(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(ctx.Db.KeyCount);
-
-    private static void FlushDb(CommandContext ctx, in CommandArgs args)
-    {
-        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "ASYNC"u8) && !Keyword.Is(args[1], "SYNC"u8)))
-        {
-            ctx.SyntaxError();
-            return;
-        }
-        ctx.Keyspace.FlushDatabase(ctx.Client.Db);
-        ctx.Keyspace.Dirty++;
-        ctx.Reply.WriteOk();
-    }
-
-    private static void FlushAll(CommandContext ctx, in CommandArgs args)
-    {
-        if (args.Count > 2 || (args.Count == 2 && !Keyword.Is(args[1], "ASYNC"u8) && !Keyword.Is(args[1], "SYNC"u8)))
-        {
-            ctx.SyntaxError();
-            return;
-        }
-        ctx.Keyspace.FlushAll();
-        ctx.Keyspace.Dirty++;
-        ctx.Reply.WriteOk();
-    }
-
-    /// <summary>TIME: [unix seconds, microseconds] as two bulk strings.</summary>
-    private static void Time(CommandContext ctx, in CommandArgs args)
-    {
-        var now = DateTimeOffset.UtcNow;
-        long micros = (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
-        ctx.Reply.WriteArrayHeader(2);
-        ctx.Reply.WriteBulk(micros / 1_000_000);
-        ctx.Reply.WriteBulk(micros % 1_000_000);
-    }
-
     // ------------------------------------------------------------------
     // COMMAND
     // ------------------------------------------------------------------
 
-    private static void Command(CommandContext ctx, in CommandArgs args)
+    private void Command(CommandContext ctx, in CommandArgs args)
     {
-        var table = ctx.Server.Commands;
+        var table = _table;
         if (args.Count == 1)
         {
             ctx.Reply.WriteArrayHeader(table.Count);
@@ -149,7 +123,7 @@ internal static class ServerCommands
     /// is not given), then stops the server; the client gets no reply. A failed save keeps the server
     /// running (unless FORCE) and answers an error.
     /// </summary>
-    private static void Shutdown(CommandContext ctx, in CommandArgs args)
+    private void Shutdown(CommandContext ctx, in CommandArgs args)
     {
         bool? save = null;
         bool force = false;
@@ -169,18 +143,18 @@ internal static class ServerCommands
                 return;
             }
         }
-        if (!ctx.Server.Shutdown(save, force, "User requested shutdown..."))
+        if (!_shutdown.Shutdown(save, force, "User requested shutdown..."))
             ctx.Reply.WriteError("ERR Errors trying to SHUTDOWN. Check logs."u8);
     }
 
     /// <summary>MONITOR: +OK, then every command the server runs, in redis-server's format.</summary>
-    private static void Monitor(CommandContext ctx, in CommandArgs args)
+    private void Monitor(CommandContext ctx, in CommandArgs args)
     {
         var client = ctx.Client;
         if (client.Has(ClientFlags.Replica) || client.Has(ClientFlags.Monitor))
             return;
         client.Flags |= ClientFlags.Monitor;
-        ctx.Server.Monitors.Add(client);
+        _clients.Monitors.Add(client);
         ctx.Reply.WriteOk();
     }
 
@@ -188,9 +162,9 @@ internal static class ServerCommands
     // SLOWLOG
     // ------------------------------------------------------------------
 
-    private static void Slowlog(CommandContext ctx, in CommandArgs args)
+    private void Slowlog(CommandContext ctx, in CommandArgs args)
     {
-        var log = ctx.Server.SlowLog;
+        var log = _slowLog;
         var sub = args[1];
         if (Keyword.Is(sub, "GET"u8) && args.Count <= 3)
         {

@@ -1,26 +1,34 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Admin;
 
 /// <summary>DEBUG SLEEP / DIGEST / DIGEST-VALUE / OBJECT / POPULATE / SET-ACTIVE-EXPIRE / ERROR / LOG (other DEBUG subcommands belong to their subsystems).</summary>
-internal static class DebugCommands
+internal sealed class DebugCommands
 {
-    /// <summary>Subcommands other subsystems handle (DEBUG RELOAD...): tried when the name is not one of ours.</summary>
-    public static Dictionary<string, CommandHandler> Extensions { get; } = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ServerLog _log;
+    private readonly IReadOnlyDictionary<string, CommandHandler> _extras;
 
-    public static void Register(CommandTable table)
+    public DebugCommands(ServerLog log, IReadOnlyDictionary<string, CommandHandler> extras)
+    {
+        _log = log;
+        _extras = extras;
+    }
+
+
+    public void Register(CommandTable table)
     {
         table.Add("debug", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Protected, Debug);
     }
 
-    private static void Debug(CommandContext ctx, in CommandArgs args)
+    private void Debug(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
         if (Keyword.Is(sub, "SLEEP"u8) && args.Count == 3)
@@ -57,15 +65,17 @@ internal static class DebugCommands
             text.AsSpan().Replace((byte)'\n', (byte)' ');
             ctx.Reply.WriteError(text);
         }
+        else if (Keyword.Is(sub, "FAIL-AFTER-SET"u8))
+            FailAfterSet(ctx, args);
         else if (Keyword.Is(sub, "LOG"u8) && args.Count == 3)
         {
-            ctx.Server.Log.Warning("DEBUG LOG: " + Encoding.UTF8.GetString(args[2]));
+            _log.Warning("DEBUG LOG: " + Encoding.UTF8.GetString(args[2]));
             ctx.Reply.WriteOk();
         }
         else
         {
             string name = Encoding.UTF8.GetString(sub);
-            if (Extensions.TryGetValue(name, out var handler))
+            if (_extras.TryGetValue(name, out var handler))
                 handler(ctx, args);
             else
                 ctx.Reply.WriteError(UnknownSubcommand(name));
@@ -79,7 +89,7 @@ internal static class DebugCommands
     /// DEBUG SLEEP seconds: the whole server sleeps (inside the loop), as redis-server's does. The time is
     /// read as strtod reads it: what is not a number sleeps 0, a negative time does not sleep.
     /// </summary>
-    private static void Sleep(CommandContext ctx, ReadOnlySpan<byte> seconds)
+    private void Sleep(CommandContext ctx, ReadOnlySpan<byte> seconds)
     {
         if (Numbers.TryParseDouble(seconds, out double s) && s > 0)
             Thread.Sleep(TimeSpan.FromSeconds(Math.Min(s, int.MaxValue / 1000.0)));
@@ -91,7 +101,7 @@ internal static class DebugCommands
     /// holding "value:N", or that text cut or zero-padded to size bytes. Keys that exist are left alone.
     /// As in Redis, neither propagated nor counted as changes.
     /// </summary>
-    private static void Populate(CommandContext ctx, in CommandArgs args)
+    private void Populate(CommandContext ctx, in CommandArgs args)
     {
         const string MustBePositive = "ERR value is out of range, must be positive";
         if (!Numbers.TryParseInt64(args[2], out long count) || count < 0)
@@ -136,7 +146,7 @@ internal static class DebugCommands
     }
 
     /// <summary>DEBUG OBJECT key: redis-server's one-line description of a value.</summary>
-    private static void DebugObject(CommandContext ctx, ReadOnlySpan<byte> key)
+    private void DebugObject(CommandContext ctx, ReadOnlySpan<byte> key)
     {
         var entry = ctx.Db.Peek(key);
         if (!entry.Exists)
@@ -169,6 +179,36 @@ internal static class DebugCommands
     }
 
     public static string Hex(ReadOnlySpan<byte> digest) => Convert.ToHexString(digest).ToLowerInvariant();
+
+    // ------------------------------------------------------------------
+    // FAIL-AFTER-SET: a command that fails the way a bug would, after it changed the dataset and began
+    // its reply, so that tests can check the dispatcher's last line of defence (one error reply, the
+    // connection and its queued replies kept, propagation matching what was applied). DEBUG is the place
+    // for such things, as redis-server's DEBUG ASSERT and DEBUG SEGFAULT are.
+    // ------------------------------------------------------------------
+
+    /// <summary>The exception the command throws: nothing else in the server throws it.</summary>
+    public sealed class InjectedFault : Exception
+    {
+        public InjectedFault()
+            : base("DEBUG FAIL-AFTER-SET failed on purpose")
+        {
+        }
+    }
+
+    /// <summary>DEBUG FAIL-AFTER-SET key value: sets the string, writes half a reply, then throws.</summary>
+    private void FailAfterSet(CommandContext ctx, in CommandArgs args)
+    {
+        if (args.Count != 4)
+        {
+            ctx.Reply.WriteError("ERR DEBUG FAIL-AFTER-SET takes a key and a value");
+            return;
+        }
+        ctx.Db.SetString(args[2], args[3]);
+        ctx.Reply.WriteArrayHeader(2);
+        ctx.Reply.WriteBulk(args[3]);
+        throw new InjectedFault();
+    }
 }
 
 /// <summary>

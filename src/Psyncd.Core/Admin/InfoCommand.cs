@@ -5,26 +5,60 @@ using System.Text;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
+using Psyncd.Persistence;
 using Psyncd.Protocol;
-using Psyncd.Server;
+using Psyncd.PubSub;
+using Psyncd.Replication;
+using Psyncd.Storage;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Admin;
 
 /// <summary>
 /// INFO [section ...]: redis-server's report, with its section and field names. Every value is read from
 /// the state object the server itself uses (stats, keyspace, replication stream, command table).
 /// </summary>
-internal static partial class InfoCommand
+internal sealed class InfoCommand
 {
+    private readonly ServerOptions _options;
+    private readonly ServerIdentity _identity;
+    private readonly ClientRegistry _clients;
+    private readonly MemoryMonitor _memory;
+    private readonly DatasetState _dataset;
+    private readonly RdbPersistence _persistence;
+    private readonly ServerStats _stats;
+    private readonly Keyspace _keyspace;
+    private readonly CommandLoop _loop;
+    private readonly PubSubRegistry _pubSub;
+    private readonly ReplicationManager _replication;
+    private readonly ReplicationStream _stream;
+    private readonly CommandTable _table;
+
+    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table)
+    {
+        _options = options;
+        _identity = identity;
+        _clients = clients;
+        _memory = memory;
+        _dataset = dataset;
+        _persistence = persistence;
+        _stats = stats;
+        _keyspace = keyspace;
+        _loop = loop;
+        _pubSub = pubSub;
+        _replication = replication;
+        _stream = stream;
+        _table = table;
+    }
+
     private static readonly string[] s_defaultSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace" };
     private static readonly string[] s_allSections = { "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace" };
 
-    public static void Register(CommandTable table)
+    public void Register(CommandTable table)
     {
         table.Add("info", -1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.Loading | CommandFlags.Stale, Info);
     }
 
-    private static void Info(CommandContext ctx, in CommandArgs args)
+    private void Info(CommandContext ctx, in CommandArgs args)
     {
         var wanted = new List<string>();
         if (args.Count == 1)
@@ -49,11 +83,11 @@ internal static partial class InfoCommand
                 }
             }
         }
-        ctx.Reply.WriteBulk(Build(ctx.Server, ctx.Client, wanted));
+        ctx.Reply.WriteBulk(Build(ctx.Client, wanted));
     }
 
     /// <summary>The report for the given sections, in redis-server's order; unknown names add nothing.</summary>
-    public static string Build(PsyncdServer server, Client caller, IReadOnlyCollection<string> sections)
+    public string Build(Client caller, IReadOnlyCollection<string> sections)
     {
         var sb = new StringBuilder(2048);
         foreach (var name in s_allSections)
@@ -64,16 +98,16 @@ internal static partial class InfoCommand
                 sb.Append("\r\n");
             switch (name)
             {
-                case "server": Server(sb, server); break;
-                case "clients": Clients(sb, server); break;
-                case "memory": Memory(sb, server); break;
-                case "persistence": Persistence(sb, server); break;
-                case "stats": Stats(sb, server); break;
-                case "replication": Replication(sb, server); break;
+                case "server": Server(sb); break;
+                case "clients": Clients(sb); break;
+                case "memory": Memory(sb); break;
+                case "persistence": Persistence(sb); break;
+                case "stats": Stats(sb); break;
+                case "replication": Replication(sb); break;
                 case "cpu": Cpu(sb); break;
-                case "commandstats": CommandStats(sb, server); break;
+                case "commandstats": CommandStats(sb); break;
                 case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
-                case "keyspace": Keyspace(sb, server); break;
+                case "keyspace": Keyspace(sb); break;
             }
         }
         return sb.ToString();
@@ -85,10 +119,10 @@ internal static partial class InfoCommand
 
     private static string F2(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 
-    private static void Server(StringBuilder sb, PsyncdServer server)
+    private void Server(StringBuilder sb)
     {
-        var options = server.Options;
-        long uptime = (Environment.TickCount64 - server.StartedAtMs) / 1000;
+        var options = _options;
+        long uptime = (Environment.TickCount64 - _identity.StartedAtMs) / 1000;
         var now = DateTimeOffset.UtcNow;
         sb.Append("# Server\r\n");
         Line(sb, "redis_version", ServerIdentity.RedisVersion);
@@ -101,8 +135,8 @@ internal static partial class InfoCommand
         Line(sb, "multiplexing_api", OperatingSystem.IsLinux() ? "epoll" : "kqueue");
         Line(sb, "process_id", Environment.ProcessId);
         Line(sb, "process_supervised", "no");
-        Line(sb, "run_id", server.RunId);
-        Line(sb, "tcp_port", server.BoundPort != 0 ? server.BoundPort : options.Port);
+        Line(sb, "run_id", _identity.RunId);
+        Line(sb, "tcp_port", _identity.BoundPort != 0 ? _identity.BoundPort : options.Port);
         Line(sb, "server_time_usec", now.ToUnixTimeMilliseconds() * 1000 + now.Ticks / 10 % 1000);
         Line(sb, "uptime_in_seconds", uptime);
         Line(sb, "uptime_in_days", uptime / 86400);
@@ -136,13 +170,13 @@ internal static partial class InfoCommand
         return name + " " + kernel + " " + arch;
     }
 
-    private static void Clients(StringBuilder sb, PsyncdServer server)
+    private void Clients(StringBuilder sb)
     {
         int connected = 0;
         int blocked = 0;
         long maxInput = 0;
         long maxOutput = 0;
-        foreach (var client in server.Clients.Values)
+        foreach (var client in _clients.Clients.Values)
         {
             if (client.Has(ClientFlags.Replica) || client.Has(ClientFlags.CloseAsap))
                 continue; // a client being closed is already gone for Redis (see CLIENT LIST)
@@ -155,19 +189,19 @@ internal static partial class InfoCommand
         sb.Append("# Clients\r\n");
         Line(sb, "connected_clients", connected);
         Line(sb, "cluster_connections", 0);
-        Line(sb, "maxclients", server.Options.MaxClients);
+        Line(sb, "maxclients", _options.MaxClients);
         Line(sb, "client_recent_max_input_buffer", maxInput);
         Line(sb, "client_recent_max_output_buffer", maxOutput);
         Line(sb, "blocked_clients", blocked);
         Line(sb, "tracking_clients", 0);
     }
 
-    private static void Memory(StringBuilder sb, PsyncdServer server)
+    private void Memory(StringBuilder sb)
     {
-        var options = server.Options;
-        var keyspace = server.Keyspace;
-        long used = server.SampleUsedMemory();
-        long peak = Math.Max(server.UsedMemoryPeak, used);
+        var options = _options;
+        var keyspace = _keyspace;
+        long used = _memory.SampleUsedMemory();
+        long peak = Math.Max(_memory.UsedMemoryPeak, used);
         long rss = ResidentSetBytes();
         long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         sb.Append("# Memory\r\n");
@@ -185,7 +219,7 @@ internal static partial class InfoCommand
         Line(sb, "maxmemory_policy", ConfigRegistry.FormatPolicy(options.MaxMemoryPolicy));
         Line(sb, "mem_fragmentation_ratio", F2(used == 0 ? 0 : (double)rss / used));
         Line(sb, "mem_fragmentation_bytes", rss - used);
-        Line(sb, "mem_replication_backlog", server.Stream.Backlog?.Size ?? 0);
+        Line(sb, "mem_replication_backlog", _stream.Backlog?.Size ?? 0);
         Line(sb, "mem_allocator", "dotnet-gc");
         Line(sb, "store_log_bytes", keyspace.LogBytes);
         Line(sb, "store_log_capacity", keyspace.LogCapacity);
@@ -228,20 +262,20 @@ internal static partial class InfoCommand
         return F2(d) + "P";
     }
 
-    private static void Persistence(StringBuilder sb, PsyncdServer server)
+    private void Persistence(StringBuilder sb)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         sb.Append("# Persistence\r\n");
-        Line(sb, "loading", server.Loading ? 1 : 0);
+        Line(sb, "loading", _dataset.Loading ? 1 : 0);
         Line(sb, "async_loading", 0);
-        Line(sb, "current_save_keys_processed", server.Keyspace.SnapshotKeysWritten);
-        Line(sb, "current_save_keys_total", server.RdbPersistence.BgsaveInProgress ? TotalKeys(server) : 0);
-        Line(sb, "rdb_changes_since_last_save", server.Keyspace.Dirty - server.RdbPersistence.DirtyAtLastSave);
-        Line(sb, "rdb_bgsave_in_progress", server.RdbPersistence.BgsaveInProgress ? 1 : 0);
-        Line(sb, "rdb_last_save_time", server.RdbPersistence.LastSaveTime);
-        Line(sb, "rdb_last_bgsave_status", server.RdbPersistence.LastBgsaveStatusOk ? "ok" : "err");
-        Line(sb, "rdb_last_bgsave_time_sec", server.RdbPersistence.LastBgsaveDurationSeconds);
-        Line(sb, "rdb_current_bgsave_time_sec", server.RdbPersistence.BgsaveInProgress && server.RdbPersistence.BgsaveStartedAt >= 0 ? now - server.RdbPersistence.BgsaveStartedAt : -1);
+        Line(sb, "current_save_keys_processed", _keyspace.SnapshotKeysWritten);
+        Line(sb, "current_save_keys_total", _persistence.BgsaveInProgress ? TotalKeys() : 0);
+        Line(sb, "rdb_changes_since_last_save", _keyspace.Dirty - _persistence.DirtyAtLastSave);
+        Line(sb, "rdb_bgsave_in_progress", _persistence.BgsaveInProgress ? 1 : 0);
+        Line(sb, "rdb_last_save_time", _persistence.LastSaveTime);
+        Line(sb, "rdb_last_bgsave_status", _persistence.LastBgsaveStatusOk ? "ok" : "err");
+        Line(sb, "rdb_last_bgsave_time_sec", _persistence.LastBgsaveDurationSeconds);
+        Line(sb, "rdb_current_bgsave_time_sec", _persistence.BgsaveInProgress && _persistence.BgsaveStartedAt >= 0 ? now - _persistence.BgsaveStartedAt : -1);
         Line(sb, "aof_enabled", 0);
         Line(sb, "aof_rewrite_in_progress", 0);
         Line(sb, "aof_rewrite_scheduled", 0);
@@ -251,24 +285,24 @@ internal static partial class InfoCommand
         Line(sb, "aof_last_write_status", "ok");
     }
 
-    private static long TotalKeys(PsyncdServer server)
+    private long TotalKeys()
     {
         long total = 0;
-        for (int db = 0; db < server.Keyspace.DatabaseCount; db++)
-            total += server.Keyspace.KeyCount(db);
+        for (int db = 0; db < _keyspace.DatabaseCount; db++)
+            total += _keyspace.KeyCount(db);
         return total;
     }
 
-    private static void Stats(StringBuilder sb, PsyncdServer server)
+    private void Stats(StringBuilder sb)
     {
-        var stats = server.Stats;
-        var keyspace = server.Keyspace;
+        var stats = _stats;
+        var keyspace = _keyspace;
         sb.Append("# Stats\r\n");
         Line(sb, "total_connections_received", stats.TotalConnectionsReceived);
         Line(sb, "total_commands_processed", stats.TotalCommandsProcessed);
         Line(sb, "instantaneous_ops_per_sec", (long)Math.Round(stats.InstantaneousOpsPerSec));
         Line(sb, "total_net_input_bytes", stats.TotalNetInputBytes);
-        Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes + server.Loop.OutputBytes);
+        Line(sb, "total_net_output_bytes", stats.TotalNetOutputBytes + _loop.OutputBytes);
         Line(sb, "rejected_connections", stats.RejectedConnections);
         Line(sb, "sync_full", stats.SyncFull);
         Line(sb, "sync_partial_ok", stats.SyncPartialOk);
@@ -277,9 +311,9 @@ internal static partial class InfoCommand
         Line(sb, "evicted_keys", stats.EvictedKeys);
         Line(sb, "keyspace_hits", keyspace.KeyspaceHits);
         Line(sb, "keyspace_misses", keyspace.KeyspaceMisses);
-        Line(sb, "pubsub_channels", server.PubSubRegistry.ChannelCount);
-        Line(sb, "pubsub_patterns", server.PubSubRegistry.PatternCount);
-        Line(sb, "latest_fork_usec", server.RdbPersistence.LatestForkMicroseconds);
+        Line(sb, "pubsub_channels", _pubSub.ChannelCount);
+        Line(sb, "pubsub_patterns", _pubSub.PatternCount);
+        Line(sb, "latest_fork_usec", _persistence.LatestForkMicroseconds);
         Line(sb, "total_forks", 0);
         Line(sb, "migrate_cached_sockets", 0);
     }
@@ -296,10 +330,10 @@ internal static partial class InfoCommand
         Line(sb, "used_cpu_user_children", "0.000000");
     }
 
-    private static void CommandStats(StringBuilder sb, PsyncdServer server)
+    private void CommandStats(StringBuilder sb)
     {
         sb.Append("# Commandstats\r\n");
-        foreach (var cmd in server.Commands.All)
+        foreach (var cmd in _table.All)
         {
             if (cmd.Calls == 0)
                 continue;
@@ -310,9 +344,9 @@ internal static partial class InfoCommand
         }
     }
 
-    private static void Keyspace(StringBuilder sb, PsyncdServer server)
+    private void Keyspace(StringBuilder sb)
     {
-        var keyspace = server.Keyspace;
+        var keyspace = _keyspace;
         sb.Append("# Keyspace\r\n");
         for (int db = 0; db < keyspace.DatabaseCount; db++)
         {
@@ -323,5 +357,12 @@ internal static partial class InfoCommand
               .Append(",expires=").Append(keyspace.ExpiresCount(db).ToString(CultureInfo.InvariantCulture))
               .Append(",avg_ttl=").Append(keyspace.AverageTtl(db).ToString(CultureInfo.InvariantCulture)).Append("\r\n");
         }
+    }
+
+    /// <summary>INFO replication: written by the replication subsystem, from the state it works with.</summary>
+    private void Replication(StringBuilder sb)
+    {
+        sb.Append("# Replication\r\n");
+        _replication.AppendInfo(sb);
     }
 }

@@ -1,22 +1,45 @@
 using System.Text;
 using Psyncd.Config;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
-using Psyncd.Server;
+using Psyncd.Replication;
+using Psyncd.Storage;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Admin;
 
 /// <summary>CONFIG GET / SET / RESETSTAT / REWRITE, all through <see cref="ConfigRegistry"/>.</summary>
-internal static class ConfigCommands
+internal sealed class ConfigCommands
 {
-    public static void Register(CommandTable table)
+    private readonly ServerLog _log;
+    private readonly ReplicationStream _stream;
+    private readonly ReplicationManager _replication;
+    private readonly ServerStats _stats;
+    private readonly CommandLoop _loop;
+    private readonly CommandTable _table;
+    private readonly Keyspace _keyspace;
+    private readonly MemoryMonitor _memory;
+
+    public ConfigCommands(ServerLog log, ReplicationStream stream, ReplicationManager replication, ServerStats stats, CommandLoop loop, CommandTable table, Keyspace keyspace, MemoryMonitor memory)
+    {
+        _log = log;
+        _stream = stream;
+        _replication = replication;
+        _stats = stats;
+        _loop = loop;
+        _table = table;
+        _keyspace = keyspace;
+        _memory = memory;
+    }
+
+    public void Register(CommandTable table)
     {
         table.Add("config", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript, Config);
         table.AddSubcommands("config", ("help", 2), ("get", -3), ("rewrite", 2), ("resetstat", 2), ("set", -4));
     }
 
-    private static void Config(CommandContext ctx, in CommandArgs args)
+    private void Config(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
         if (Keyword.Is(sub, "GET"u8))
@@ -42,7 +65,7 @@ internal static class ConfigCommands
                 ctx.Reply.WriteError("ERR wrong number of arguments for 'config|resetstat' command");
                 return;
             }
-            ctx.Server.ResetStatistics();
+            ResetStatistics();
             ctx.Reply.WriteOk();
         }
         else if (Keyword.Is(sub, "REWRITE"u8))
@@ -84,7 +107,7 @@ internal static class ConfigCommands
     private static bool Visible(ConfigDirective d) => d.Name != "rename-command" && !ConfigRegistry.IsIgnored(d.Name);
 
     /// <summary>CONFIG GET pattern [pattern ...]: name/value pairs of every matching directive and alias, each once.</summary>
-    private static void Get(CommandContext ctx, in CommandArgs args)
+    private void Get(CommandContext ctx, in CommandArgs args)
     {
         var matched = new List<(string Name, string Value)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -116,7 +139,7 @@ internal static class ConfigCommands
     /// CONFIG SET name value [name value ...]: every pair is checked first (on a scratch copy), then all are
     /// applied, so a failing pair changes nothing, as in Redis 7.
     /// </summary>
-    private static void Set(CommandContext ctx, in CommandArgs args)
+    private void Set(CommandContext ctx, in CommandArgs args)
     {
         var pairs = new List<(ConfigDirective Directive, string Name, string[] Values)>();
         for (int i = 2; i < args.Count; i += 2)
@@ -167,12 +190,12 @@ internal static class ConfigCommands
         {
             Prepare(directive, ctx.Options);
             directive.Apply(ctx.Options, values);
-            ApplySideEffects(ctx.Server, directive);
+            ApplySideEffects(ctx.Options, directive);
         }
         ctx.Reply.WriteOk();
     }
 
-    private static void Failed(CommandContext ctx, string name, string reason)
+    private void Failed(CommandContext ctx, string name, string reason)
         => ctx.Reply.WriteError("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + reason);
 
     /// <summary>A CONFIG SET value is one argument, or for list-valued directives (save, bind, output limits) a space-separated list.</summary>
@@ -192,16 +215,15 @@ internal static class ConfigCommands
     }
 
     /// <summary>What a new value changes beyond the option itself.</summary>
-    private static void ApplySideEffects(PsyncdServer server, ConfigDirective directive)
+    private void ApplySideEffects(ServerOptions options, ConfigDirective directive)
     {
-        var options = server.Options;
         switch (directive.Name)
         {
             case "loglevel":
-                server.Log.Level = options.LogLevel;
+                _log.Level = options.LogLevel;
                 break;
             case "repl-backlog-size":
-                server.Stream.Backlog?.Resize(options.ReplBacklogSize);
+                _stream.Backlog?.Resize(options.ReplBacklogSize);
                 break;
             case "dir":
                 Directory.SetCurrentDirectory(options.Dir);
@@ -209,7 +231,7 @@ internal static class ConfigCommands
             case "min-slaves-to-write":
             case "min-slaves-max-lag":
                 // Counted again at once, as Redis does: a write right after may depend on the new rule.
-                server.ReplicationManager.RefreshGoodReplicas();
+                _replication.RefreshGoodReplicas();
                 break;
             case "requirepass":
                 // Connections already open stay authenticated (as with Redis 6+'s default user); new ones must AUTH.
@@ -218,7 +240,7 @@ internal static class ConfigCommands
     }
 
     /// <summary>CONFIG REWRITE: the config file, updated in place (see <see cref="ConfigRewriter"/>).</summary>
-    private static void Rewrite(CommandContext ctx)
+    private void Rewrite(CommandContext ctx)
     {
         var path = ctx.Options.ConfigFile;
         if (path is null)
@@ -232,11 +254,27 @@ internal static class ConfigCommands
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            ctx.Server.Log.Warning("CONFIG REWRITE failed: " + e.Message);
+            _log.Warning("CONFIG REWRITE failed: " + e.Message);
             ctx.Reply.WriteError("ERR Rewriting config file: " + e.Message);
             return;
         }
-        ctx.Server.Log.Notice("CONFIG REWRITE executed with success.");
+        _log.Notice("CONFIG REWRITE executed with success.");
         ctx.Reply.WriteOk();
+    }
+
+    /// <summary>Resets the counters CONFIG RESETSTAT resets: server stats, command stats, keyspace hits and misses, the memory peak.</summary>
+    private void ResetStatistics()
+    {
+        _stats.Reset();
+        _loop.OutputBytes = 0;
+        foreach (var cmd in _table.All)
+        {
+            cmd.Calls = 0;
+            cmd.Microseconds = 0;
+        }
+        _keyspace.KeyspaceHits = 0;
+        _keyspace.KeyspaceMisses = 0;
+        _keyspace.ExpiredKeys = 0;
+        _memory.ResetPeak();
     }
 }

@@ -1,22 +1,34 @@
 using System.Globalization;
 using System.Text;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Text;
 
-namespace Psyncd.Commands;
+namespace Psyncd.Admin;
 
 /// <summary>CLIENT LIST / INFO / KILL / SETNAME / GETNAME / PAUSE / ID.</summary>
-internal static class ClientCommands
+internal sealed class ClientCommands
 {
-    public static void Register(CommandTable table)
+    private readonly ClientRegistry _clients;
+    private readonly ClientPause _pause;
+    private readonly ServerLog _log;
+
+    public ClientCommands(ClientRegistry clients, ClientPause pause, ServerLog log)
+    {
+        _clients = clients;
+        _pause = pause;
+        _log = log;
+    }
+
+    public void Register(CommandTable table)
     {
         table.Add("client", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Client);
         table.AddSubcommands("client", ("getredir", 2), ("trackinginfo", 2), ("reply", 3), ("setname", 3), ("no-evict", 3), ("info", 2), ("id", 2),
             ("tracking", -3), ("help", 2), ("unblock", -3), ("getname", 2), ("caching", 3), ("list", -2), ("pause", -3), ("unpause", 2), ("kill", -3));
     }
 
-    private static void Client(CommandContext ctx, in CommandArgs args)
+    private void Client(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
         if (Keyword.Is(sub, "LIST"u8))
@@ -49,7 +61,7 @@ internal static class ClientCommands
            || Keyword.Is(sub, "PAUSE"u8) || Keyword.Is(sub, "ID"u8);
 
     /// <summary>Checks a subcommand's argument count; replies Redis 7's error and returns false when it is wrong.</summary>
-    private static bool Arity(CommandContext ctx, in CommandArgs args, string sub, int min, int max)
+    private bool Arity(CommandContext ctx, in CommandArgs args, string sub, int min, int max)
     {
         if (args.Count >= min && args.Count <= max)
             return true;
@@ -57,7 +69,7 @@ internal static class ClientCommands
         return false;
     }
 
-    private static void Help(CommandContext ctx)
+    private void Help(CommandContext ctx)
     {
         string[] help =
         {
@@ -135,7 +147,7 @@ internal static class ClientCommands
     }
 
     /// <summary>CLIENT LIST [TYPE type] [ID id ...]: one line per client, as redis-server writes them.</summary>
-    private static void List(CommandContext ctx, in CommandArgs args)
+    private void List(CommandContext ctx, in CommandArgs args)
     {
         ClientType? type = null;
         HashSet<long>? ids = null;
@@ -167,7 +179,7 @@ internal static class ClientCommands
             return;
         }
         var sb = new StringBuilder();
-        foreach (var client in ctx.Server.Clients.Values.OrderBy(c => c.Id))
+        foreach (var client in _clients.Clients.Values.OrderBy(c => c.Id))
         {
             // A client being closed (killed, over its output limit) is gone for Redis, which frees it before
             // the next command runs; here its connection ends on another thread a moment later.
@@ -183,13 +195,12 @@ internal static class ClientCommands
     }
 
     /// <summary>CLIENT KILL ip:port (old form: +OK or "No such client") or CLIENT KILL filter value ... (new form: the count killed).</summary>
-    private static void Kill(CommandContext ctx, in CommandArgs args)
+    private void Kill(CommandContext ctx, in CommandArgs args)
     {
-        var server = ctx.Server;
         if (args.Count == 3)
         {
             string address = Encoding.UTF8.GetString(args[2]);
-            foreach (var client in server.Clients.Values)
+            foreach (var client in _clients.Clients.Values)
             {
                 if (client.Address == address)
                 {
@@ -264,7 +275,7 @@ internal static class ClientCommands
             }
         }
         var victims = new List<Client>();
-        foreach (var client in server.Clients.Values)
+        foreach (var client in _clients.Clients.Values)
         {
             if (id is not null && client.Id != id)
                 continue;
@@ -284,19 +295,19 @@ internal static class ClientCommands
     }
 
     /// <summary>The caller is closed after its reply is written; any other client at once.</summary>
-    private static void Close(CommandContext ctx, Client client)
+    private void Close(CommandContext ctx, Client client)
     {
         if (client == ctx.Client)
         {
             client.Flags |= ClientFlags.CloseAfterReply;
             return;
         }
-        ctx.Server.Log.Verbose("Client killed by CLIENT KILL: " + client.Describe());
+        _log.Verbose("Client killed by CLIENT KILL: " + client.Describe());
         client.CloseAsap();
     }
 
     /// <summary>CLIENT SETNAME: printable ASCII without spaces; empty clears the name.</summary>
-    private static void SetName(CommandContext ctx, ReadOnlySpan<byte> name)
+    private void SetName(CommandContext ctx, ReadOnlySpan<byte> name)
     {
         foreach (byte b in name)
         {
@@ -314,7 +325,7 @@ internal static class ClientCommands
     /// CLIENT PAUSE ms [WRITE|ALL]: no client other than replicas and our master runs commands until the
     /// time is up. WRITE is accepted and pauses every client (a superset of Redis's write-only pause).
     /// </summary>
-    private static void Pause(CommandContext ctx, in CommandArgs args)
+    private void Pause(CommandContext ctx, in CommandArgs args)
     {
         if (!Numbers.TryParseInt64(args[2], out long ms))
         {
@@ -331,7 +342,7 @@ internal static class ClientCommands
             ctx.SyntaxError();
             return;
         }
-        ctx.Server.PauseClients(ms);
+        _pause.PauseClients(ms);
         ctx.Reply.WriteOk();
     }
 }

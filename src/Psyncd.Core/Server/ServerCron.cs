@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Psyncd.Storage;
+
+namespace Psyncd.Server;
+
+/// <summary>
+/// The cron (Redis's serverCron): <c>hz</c> times a second it enters the loop and runs the periodic work, named
+/// one by one in <see cref="Tick"/>: statistics, the active expire cycle, compaction, output limits, blocking
+/// timeouts, save points, and once a second idle-client timeouts, the memory sample and replication's duties.
+/// Part of the root: it reads the components the root built.
+/// </summary>
+internal sealed class ServerCron
+{
+    private readonly PsyncdServer _server;
+    private Thread? _thread;
+    private volatile bool _running;
+    private long _lastSecondJobs = Environment.TickCount64;
+
+    public ServerCron(PsyncdServer server)
+    {
+        _server = server;
+    }
+
+    public void Start()
+    {
+        _running = true;
+        _thread = new Thread(Main) { IsBackground = true, Name = "psyncd cron" };
+        _thread.Start();
+    }
+
+    public void Stop()
+    {
+        _running = false;
+        if (_thread is not null && _thread != Thread.CurrentThread)
+            _thread.Join(TimeSpan.FromSeconds(5));
+    }
+
+    private void Main()
+    {
+        while (_running)
+        {
+            int period = 1000 / Math.Clamp(_server.Options.Hz, 1, 500);
+            Thread.Sleep(period);
+            if (!_running)
+                break;
+            try
+            {
+                _server.Loop.Run(() => Tick(period));
+                // Outside the loop: a full collection must not hold the loop while it waits for every
+                // thread to reach a safe point.
+                _server.Memory.ReclaimIfDue();
+            }
+            catch (Exception e)
+            {
+                // A failing job must not stop the cron: expiry, timeouts and replication depend on it.
+                _server.Log.Warning("Error in cron: " + e);
+            }
+        }
+    }
+
+    private void Tick(int periodMs)
+    {
+        var s = _server;
+        s.Stats.Sample();
+        // While a payload loads (the loader lets others in now and then), the cron must not act on a
+        // half-loaded dataset: no save point, expiry, compaction or replication duty (Redis's whileBlockedCron).
+        if (s.Dataset.Loading)
+            return;
+        // Active expiry may use a quarter of the cron period, as Redis's slow cycle does. A replica
+        // never expires keys on its own: it waits for its master's DELs.
+        s.Keyspace.ExpiryMode = s.Role.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        s.Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
+        s.Processor.Propagation.FlushTo(s.Stream, wrap: false);
+        s.Keyspace.CompactStep(maxBytes: 4 * s.Options.StoreLogPageSize, minimumLogBytes: 64L << 20);
+        s.Memory.CheckReleasedMemory();
+        s.Limiter.CheckAllOutputLimits(s.Registry.Clients.Values);
+        s.BlockingRegistry.ExpireTimeouts();
+        s.RdbPersistence.CheckSavePoints();
+        long now = Environment.TickCount64;
+        if (now - _lastSecondJobs >= 1000)
+        {
+            _lastSecondJobs = now;
+            s.Registry.CloseIdleClients();
+            s.Memory.SampleUsedMemory();
+            s.ReplicationManager.Cron();
+        }
+        Debug.Assert(s.Loop.IsInside);
+    }
+}
