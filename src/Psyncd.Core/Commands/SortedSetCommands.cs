@@ -8,6 +8,11 @@ using Psyncd.Text;
 namespace Psyncd.Commands;
 
 /// <summary>Sorted set commands.</summary>
+/// <remarks>
+/// Why this file is long: one command family (Redis's t_zset.c) whose range section (by rank, score and
+/// lex, forward and reverse, with LIMIT and WITHSCORES, for ZRANGE*, ZREVRANGE*, ZCOUNT, ZLEXCOUNT and
+/// ZREMRANGEBY*) parses the same bounds and writes the same replies; it stays beside the commands that use it.
+/// </remarks>
 internal static class SortedSetCommands
 {
     private const string NotFloatRange = "ERR min or max is not a float";

@@ -13,7 +13,12 @@ namespace Psyncd.Rdb;
 /// encodings of Redis 2.x–7.2 (zipmap, ziplist, intset, quicklist, listpack). Module AUX data and function
 /// libraries are skipped; streams and module values are not psyncd types and fail the load.
 /// </summary>
-/// <remarks>Any malformed or truncated input raises <see cref="RdbCorruptException"/> with the byte offset.</remarks>
+/// <remarks>
+/// Any malformed or truncated input raises <see cref="RdbCorruptException"/> with the byte offset.
+/// Why this file is long: it reads a format with eleven versions and a dozen compact encodings, each decoded
+/// into psyncd's own types, over one buffered input that keeps the running CRC; the decoders share that input's
+/// scratch buffers and offsets, so they stay in the one class that owns them.
+/// </remarks>
 public sealed class RdbReader
 {
     private readonly Stream _stream;
