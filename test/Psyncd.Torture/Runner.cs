@@ -611,7 +611,7 @@ public sealed class Runner
                 Thread.Sleep(TimeSpan.FromMilliseconds(750));
                 WaitConverged(TimeSpan.FromSeconds(_options.ConvergeTimeout), out _);
             }
-            var texts = _nodes.ToDictionary(n => n, n => Dataset.Describe(n.Port, hyperLogLogsByRegisters: true));
+            var texts = _nodes.ToDictionary(n => n, n => DatasetText.Describe(n.Port, hyperLogLogsByRegisters: true));
             string expected = texts[_root];
             var differing = _nodes.Where(n => texts[n] != expected).ToList();
             if (differing.Count == 0)

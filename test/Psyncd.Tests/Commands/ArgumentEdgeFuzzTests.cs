@@ -427,7 +427,7 @@ public class ArgumentEdgeFuzzTests
             WaitUntilNoKeyIsAboutToExpire(side.Server.Port);
         if (command.StartsWith("pf", StringComparison.Ordinal))
             ReplaceHyperLogLogsByTheirCount(side.Client);
-        string text = Dataset.Describe(side.Server.Port);
+        string text = DatasetText.Describe(side.Server.Port);
         if (command != "spop")
             return text;
         return string.Join('\n', text.Split('\n').Select(line => line.Contains(" = ", StringComparison.Ordinal) ? line[..line.IndexOf(" = ", StringComparison.Ordinal)] : line));

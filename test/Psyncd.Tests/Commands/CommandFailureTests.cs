@@ -41,7 +41,7 @@ public class CommandFailureTests
     private void AssertReplicaHoldsTheMastersData()
     {
         ReplicationWatch.WaitForSync(_master.Port, _replica.Port);
-        Assert.That(Dataset.Describe(_replica.Port), Is.EqualTo(Dataset.Describe(_master.Port)));
+        Assert.That(DatasetText.Describe(_replica.Port), Is.EqualTo(DatasetText.Describe(_master.Port)));
     }
 
     [Test]

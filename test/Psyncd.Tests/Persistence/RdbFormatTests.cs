@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
-using static Psyncd.Tests.Persistence.Dataset;
 using Psyncd.Rdb;
 using Psyncd.Storage.Types;
+using Psyncd.Tests.Support;
+using static Psyncd.Tests.Persistence.KeyspaceRdb;
 
 namespace Psyncd.Tests.Persistence;
 
@@ -178,13 +179,13 @@ public class RdbFormatTests
         for (int i = 0; i < 600; i++)
             hash.Set(B("field" + i), B(i % 2 == 0 ? i.ToString() : new string('v', i)));
         source.SetObject(15, "h"u8, hash, future);
-        var expected = Canonical(source);
+        var expected = DatasetText.Read(source);
         var rdb = Save(source, compress);
         source.ExitLoop();
 
         target.EnterLoop();
         var reader = Load(target, rdb);
-        var actual = Canonical(target);
+        var actual = DatasetText.Read(target);
         target.ExitLoop();
         Assert.That(reader.Version, Is.EqualTo(6));
         Assert.That(reader.Aux["redis-ver"], Is.EqualTo("7.0.15"));

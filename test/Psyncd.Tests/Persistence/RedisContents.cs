@@ -3,62 +3,9 @@ using Psyncd.Tests.Support;
 
 namespace Psyncd.Tests.Persistence;
 
-/// <summary>Reading a real redis-server's whole dataset as canonical text, and filling one with a varied dataset.</summary>
+/// <summary>Filling a real redis-server with a varied dataset (read back with <see cref="DatasetText.Read(RawClient, int)"/>).</summary>
 internal static class RedisContents
 {
-    /// <summary>"db key => type ttl-bucket value" for every key of every database of a real redis-server.</summary>
-    public static SortedDictionary<string, string> Read(RawClient redis, int databases = 16)
-    {
-        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        for (int db = 0; db < databases; db++)
-        {
-            redis.Call("SELECT", db.ToString());
-            var keys = (object?[])redis.Call("KEYS", "*")!;
-            foreach (string key in keys.Cast<string>())
-                result.Add(db + " " + key, Describe(redis, key));
-        }
-        redis.Call("SELECT", "0");
-        return result;
-    }
-
-    private static string Describe(RawClient redis, string key)
-    {
-        string type = (string)redis.Call("TYPE", key)!;
-        long pttl = (long)redis.Call("PTTL", key)!;
-        // Expiries are compared as absolute times, with a tolerance (see AssertSame): saving, loading and
-        // reading take a moment, but the instant a key expires must not move.
-        string ttl = pttl < 0 ? pttl.ToString() : "at:" + (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + pttl) / 1000;
-        var sb = new StringBuilder(type).Append(' ').Append(ttl).Append(' ');
-        switch (type)
-        {
-            case "string":
-                sb.Append(redis.Call("GET", key));
-                break;
-            case "list":
-                sb.AppendJoin(',', ((object?[])redis.Call("LRANGE", key, "0", "-1")!).Cast<string>());
-                break;
-            case "set":
-                sb.AppendJoin(',', ((object?[])redis.Call("SMEMBERS", key)!).Cast<string>().Order(StringComparer.Ordinal));
-                break;
-            case "zset":
-                sb.AppendJoin(',', ((object?[])redis.Call("ZRANGE", key, "0", "-1", "WITHSCORES")!).Cast<string>());
-                break;
-            case "hash":
-            {
-                var flat = ((object?[])redis.Call("HGETALL", key)!).Cast<string>().ToArray();
-                var pairs = new List<string>();
-                for (int i = 0; i < flat.Length; i += 2)
-                    pairs.Add(flat[i] + "=" + flat[i + 1]);
-                sb.AppendJoin(',', pairs.Order(StringComparer.Ordinal));
-                break;
-            }
-            default:
-                sb.Append("?");
-                break;
-        }
-        return sb.ToString();
-    }
-
     /// <summary>Fills a real redis-server with every type in small and large encodings, expiries, several databases.</summary>
     public static void Fill(RawClient redis, int seed)
     {
@@ -131,20 +78,4 @@ internal static class RedisContents
 
     private static void Ok(object? reply) => Assert.That(reply, Is.EqualTo("OK"));
 
-    /// <summary>Asserts two readings are equal, allowing expiry instants to differ by a few seconds.</summary>
-    public static void AssertSame(IDictionary<string, string> expected, IDictionary<string, string> actual)
-    {
-        Assert.That(actual.Keys.Order(StringComparer.Ordinal), Is.EqualTo(expected.Keys.Order(StringComparer.Ordinal)));
-        foreach (var (key, value) in expected)
-        {
-            var e = value.Split(' ', 3);
-            var a = actual[key].Split(' ', 3);
-            Assert.That(a[0], Is.EqualTo(e[0]), key + " type");
-            Assert.That(a.Length > 2 ? a[2] : "", Is.EqualTo(e.Length > 2 ? e[2] : ""), key + " value");
-            if (e[1].StartsWith("at:", StringComparison.Ordinal) && a[1].StartsWith("at:", StringComparison.Ordinal))
-                Assert.That(long.Parse(a[1][3..]), Is.EqualTo(long.Parse(e[1][3..])).Within(5), key + " expiry");
-            else
-                Assert.That(a[1], Is.EqualTo(e[1]), key + " expiry");
-        }
-    }
 }

@@ -19,7 +19,7 @@ public class RedisInteropTests
         using (var client = original.Connect())
         {
             RedisContents.Fill(client, seed: 1);
-            expected = RedisContents.Read(client);
+            expected = DatasetText.Read(client);
             Assert.That(client.Command("SAVE"), Is.EqualTo("+OK\r\n"));
         }
         Assert.That(expected.Count, Is.GreaterThan(60));
@@ -58,7 +58,7 @@ public class RedisInteropTests
         using var reloaded = ServerProcess.StartRedis("--dir", redisDir, "--dbfilename", "psyncd.rdb");
         using (var client = reloaded.Connect())
         {
-            RedisContents.AssertSame(expected, RedisContents.Read(client));
+            DatasetText.AssertSame(expected, DatasetText.Read(client));
         }
         Directory.Delete(redisDir, recursive: true);
     }
@@ -71,7 +71,7 @@ public class RedisInteropTests
         using var r = redis.Connect();
         using var p = psyncd.Connect();
         RedisContents.Fill(r, seed: 2);
-        var expected = RedisContents.Read(r);
+        var expected = DatasetText.Read(r);
         var keys = ((object?[])r.Call("KEYS", "*")!).Cast<string>().ToArray();
         foreach (var key in keys)
         {
@@ -84,7 +84,7 @@ public class RedisInteropTests
             Assert.That(back[^10..^8], Is.EqualTo("\x06\x00"), "psyncd payloads carry RDB version 6");
             Assert.That(r.Call("RESTORE", key, expireAt, back, "REPLACE", "ABSTTL"), Is.EqualTo("OK"), key);
         }
-        RedisContents.AssertSame(expected, RedisContents.Read(r));
+        DatasetText.AssertSame(expected, DatasetText.Read(r));
     }
 
     [Test]

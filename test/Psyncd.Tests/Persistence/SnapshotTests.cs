@@ -1,8 +1,9 @@
-using static Psyncd.Tests.Persistence.Dataset;
 using Psyncd.Execution;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
 using Psyncd.Storage.Types;
+using Psyncd.Tests.Support;
+using static Psyncd.Tests.Persistence.KeyspaceRdb;
 
 namespace Psyncd.Tests.Persistence;
 
@@ -34,7 +35,7 @@ public class SnapshotTests
                     keyspace.SetString(db, B("key:" + i), B("value-" + i + new string('x', i % 50)), i % 7 == 0 ? keyspace.NowMs + 3_600_000 : -1);
                 }
             }
-            expected = Canonical(keyspace);
+            expected = DatasetText.Read(keyspace);
         });
 
         RdbSnapshot snapshot = null!;
@@ -91,7 +92,7 @@ public class SnapshotTests
         using var reloaded = NewKeyspace();
         reloaded.EnterLoop();
         Load(reloaded, output.ToArray());
-        var actual = Canonical(reloaded);
+        var actual = DatasetText.Read(reloaded);
         reloaded.ExitLoop();
         Assert.That(actual.Count, Is.EqualTo(expected.Count));
         Assert.That(actual, Is.EqualTo(expected));

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Psyncd.Tests.Support;
 
 namespace Psyncd.Tests.Replication;
@@ -33,10 +34,10 @@ public class ChainSyncTests
         ReplicationWatch.WaitForSync(top.Port, middle.Port);
         ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
 
-        string expected = Dataset.Describe(top.Port);
+        string expected = DatasetText.Describe(top.Port);
         Assert.That(expected, Is.EqualTo("2 string x = 1\n2 string y = 1\n"));
-        Assert.That(Dataset.Describe(middle.Port), Is.EqualTo(expected));
-        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(expected));
+        Assert.That(DatasetText.Describe(middle.Port), Is.EqualTo(expected));
+        Assert.That(DatasetText.Describe(bottom.Port), Is.EqualTo(expected));
     }
 
     [Test]
@@ -76,12 +77,22 @@ public class ChainSyncTests
     [TestCase("redis-server")]
     public void SnapshotOfTheMiddleNeverSplitsAReceivedTransaction(string bottomKind)
     {
-        using var fake = new ScriptedMaster();
+        // A master played by the test: a full sync with an empty payload at offset 0, then exactly the stream
+        // bytes the test queues (a transaction split across reads), while the replica's ACKs are read and dropped.
+        var stream = Channel.CreateUnbounded<byte[]>();
+        using var fake = new FakeMaster(async (session, _) =>
+        {
+            await session.HandshakeAsync();
+            await session.FullResyncAsync(new string('a', 40), 0, RdbBuilder.Start().End());
+            var acks = session.WaitForCloseAsync();
+            await foreach (var bytes in stream.Reader.ReadAllAsync())
+                await session.SendAsync(bytes);
+            await acks;
+        });
         using var middle = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", fake.Port.ToString());
-        fake.AcceptAndFullSync(TimeSpan.FromSeconds(30));
         byte[] applied = Resp(["SELECT", "2"], ["SET", "a", "1"]);
         byte[] pending = [.. Resp(["MULTI"], ["SET", "b", "1"], ["SELECT", "3"], ["SET", "c", "1"]), .. "*1\r\n$4\r\nEX"u8];
-        fake.Send([.. applied, .. pending]);
+        stream.Writer.TryWrite([.. applied, .. pending]);
         Eventually.True(() => ReplicationWatch.Offset(middle.Port) == applied.Length, TimeSpan.FromSeconds(20), "the middle applied what precedes the transaction");
 
         using var bottom = bottomKind == "psyncd"
@@ -91,13 +102,16 @@ public class ChainSyncTests
         Assert.That(ReplicationWatch.Offset(bottom.Port), Is.EqualTo(applied.Length), "the payload's offset excludes the open transaction");
 
         byte[] rest = [.. "EC\r\n"u8, .. Resp(["SET", "d", "1"])];
-        fake.Send(rest);
+        stream.Writer.TryWrite(rest);
+        stream.Writer.Complete();
         long total = applied.Length + pending.Length + rest.Length;
         Eventually.True(() => ReplicationWatch.Offset(middle.Port) == total, TimeSpan.FromSeconds(20), "the middle applied the whole stream");
         ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
         string expected = "2 string a = 1\n2 string b = 1\n3 string c = 1\n3 string d = 1\n";
-        Assert.That(Dataset.Describe(middle.Port), Is.EqualTo(expected));
-        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(expected));
+        Assert.That(DatasetText.Describe(middle.Port), Is.EqualTo(expected));
+        Assert.That(DatasetText.Describe(bottom.Port), Is.EqualTo(expected));
+        Assert.That(fake.ScriptError, Is.Null, "the fake master's script");
+        Assert.That(fake.Connections, Is.EqualTo(1), "the middle never reconnected");
     }
 
     private static byte[] Resp(params string[][] commands)
@@ -131,7 +145,7 @@ public class ChainSyncTests
         ReplicationWatch.WaitForSync(top.Port, middle.Port);
         ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
         Assert.That(ReplicationWatch.Offset(middle.Port), Is.EqualTo(ReplicationWatch.Offset(top.Port)));
-        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(Dataset.Describe(top.Port)));
+        Assert.That(DatasetText.Describe(bottom.Port), Is.EqualTo(DatasetText.Describe(top.Port)));
     }
 
     /// <summary>
@@ -162,9 +176,9 @@ public class ChainSyncTests
         }
         ReplicationWatch.WaitForSync(top.Port, middle.Port);
         ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
-        string expected = Dataset.Describe(top.Port);
-        Assert.That(Dataset.Describe(middle.Port), Is.EqualTo(expected), "middle, seed " + seed);
-        Assert.That(Dataset.Describe(bottom.Port), Is.EqualTo(expected), "bottom, seed " + seed);
+        string expected = DatasetText.Describe(top.Port);
+        Assert.That(DatasetText.Describe(middle.Port), Is.EqualTo(expected), "middle, seed " + seed);
+        Assert.That(DatasetText.Describe(bottom.Port), Is.EqualTo(expected), "bottom, seed " + seed);
         Assert.That(middle.Output + bottom.Output, Does.Not.Contain("== CRITICAL =="));
     }
 

@@ -55,10 +55,10 @@ public class MasterRestartTests
         /// <summary>Every replica holds the master's dataset, counted keys included (DBSIZE also counts keys that expired but were not deleted).</summary>
         public void AssertReplicasEqualMaster()
         {
-            string expected = Dataset.Describe(Master.Port);
+            string expected = DatasetText.Describe(Master.Port);
             foreach (var replica in Replicas)
             {
-                Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(expected), replica.Name);
+                Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(expected), replica.Name);
                 for (int db = 0; db < 3; db++)
                     Assert.That(DbSize(replica.Port, db), Is.EqualTo(DbSize(Master.Port, db)), replica.Name + " db " + db);
             }
@@ -117,7 +117,7 @@ public class MasterRestartTests
         }
         t.WaitForReplicas();
         t.AssertReplicasEqualMaster();
-        Assert.That(Dataset.Describe(t.Master.Port), Does.Contain("2 string in-db-2 = y\n").And.Not.Contain("gone"));
+        Assert.That(DatasetText.Describe(t.Master.Port), Does.Contain("2 string in-db-2 = y\n").And.Not.Contain("gone"));
     }
 
     /// <summary>Writes after the SAVE die with the master: its replicas hold them, so they must start over.</summary>
@@ -141,6 +141,6 @@ public class MasterRestartTests
         Assert.That(ReplicationWatch.Stat(t.Master.Port, "sync_full"), Is.EqualTo(2), "both replicas synced fully");
         Assert.That(ReplicationWatch.Stat(t.Master.Port, "sync_partial_ok"), Is.EqualTo(0));
         t.AssertReplicasEqualMaster();
-        Assert.That(Dataset.Describe(t.Master.Port), Does.Not.Contain("lost"));
+        Assert.That(DatasetText.Describe(t.Master.Port), Does.Not.Contain("lost"));
     }
 }

@@ -43,7 +43,7 @@ public class ReplicationEdgeTests
         m.Command("DEL", "k2");
         m.Command("WAIT", "1", "2000");
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -60,7 +60,7 @@ public class ReplicationEdgeTests
             m.ReadReply();
         }
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -79,7 +79,7 @@ public class ReplicationEdgeTests
         m.ReadReply();
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(full + 1));
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -103,7 +103,7 @@ public class ReplicationEdgeTests
         ReplicationWatch.WaitForSync(master.Port, restarted.Port);
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1));
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(full));
-        Assert.That(Dataset.Describe(restarted.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(restarted.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
         restarted.Kill();
         Directory.Delete(dir, recursive: true);
     }
@@ -141,9 +141,9 @@ public class ReplicationEdgeTests
         Fill(m, "after", 100);
         ReplicationWatch.WaitForSync(master.Port, psyncdReplica.Port);
         ReplicationWatch.WaitForSync(master.Port, redisReplica.Port);
-        string expected = Dataset.Describe(master.Port);
-        Assert.That(Dataset.Describe(psyncdReplica.Port), Is.EqualTo(expected));
-        Assert.That(Dataset.Describe(redisReplica.Port), Is.EqualTo(expected));
+        string expected = DatasetText.Describe(master.Port);
+        Assert.That(DatasetText.Describe(psyncdReplica.Port), Is.EqualTo(expected));
+        Assert.That(DatasetText.Describe(redisReplica.Port), Is.EqualTo(expected));
         Assert.That(master.Output, Does.Contain("Starting BGSAVE for SYNC with target: replicas sockets"));
     }
 
@@ -167,7 +167,7 @@ public class ReplicationEdgeTests
         }
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 4));
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(full));
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -190,7 +190,7 @@ public class ReplicationEdgeTests
         ReplicationWatch.WaitForSync(middle.Port, leaf.Port);
         Eventually.True(() => ReplicationWatch.Offset(leaf.Port) == ReplicationWatch.Offset(master.Port), TimeSpan.FromSeconds(20), "the leaf has the master's offset");
         Assert.That(ReplicationWatch.Stat(middle.Port, "sync_full"), Is.EqualTo(leafFullSyncs + 1), "the leaf was disconnected and synced again");
-        Assert.That(Dataset.Describe(leaf.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(leaf.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]

@@ -31,7 +31,7 @@ public class ReplicationTests
         m.Command("SET", "expiring", "v", "EX", "100");
         m.Command("DEL", "before:1");
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
 
         using var r = replica.Connect();
         Assert.That(r.Command("SET", "x", "y"), Is.EqualTo("-READONLY You can't write against a read only slave.\r\n"));
@@ -51,7 +51,7 @@ public class ReplicationTests
         Fill(m, "later", 300);
         m.Command("SET", "ttl", "v", "PX", "100000");
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -66,7 +66,7 @@ public class ReplicationTests
         ReplicationWatch.WaitForSync(middle.Port, leaf.Port);
         // The same stream, byte for byte, down the chain (a PING may still be on its way: wait for it).
         Eventually.True(() => ReplicationWatch.Offset(leaf.Port) == ReplicationWatch.Offset(master.Port), TimeSpan.FromSeconds(10), "the leaf has the master's offset");
-        Assert.That(Dataset.Describe(leaf.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(leaf.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -86,7 +86,7 @@ public class ReplicationTests
         }
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.GreaterThanOrEqualTo(3));
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(fullBefore));
-        Assert.That(Dataset.Describe(replica.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
     }
 
     [Test]
@@ -121,6 +121,6 @@ public class ReplicationTests
         ReplicationWatch.WaitForSync(r1.Port, r2.Port);
         Assert.That(ReplicationWatch.Stat(r1.Port, "sync_partial_ok"), Is.EqualTo(1));
         Assert.That(ReplicationWatch.Stat(r1.Port, "sync_full"), Is.EqualTo(0));
-        Assert.That(Dataset.Describe(r2.Port), Is.EqualTo(Dataset.Describe(r1.Port)));
+        Assert.That(DatasetText.Describe(r2.Port), Is.EqualTo(DatasetText.Describe(r1.Port)));
     }
 }

@@ -52,7 +52,7 @@ public class ResumeTests
             Fill(m, "after", 50);
             ReplicationWatch.WaitForSync(master.Port, r.Port);
             ReplicationWatch.WaitForSync(master.Port, r2.Port);
-            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+            Assert.That(DatasetText.Describe(r.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
 
             // Failover: R promoted, R2 and the old master follow it and continue its history.
             using var rc = r.Connect();
@@ -67,9 +67,9 @@ public class ResumeTests
             Assert.That(ReplicationWatch.Stat(r.Port, "sync_partial_ok"), Is.EqualTo(2), "both continued partially");
             Assert.That(ReplicationWatch.Stat(r.Port, "sync_full"), Is.EqualTo(0));
             Assert.That(r.Output, Does.Not.Contain("for lack of backlog"));
-            string expected = Dataset.Describe(r.Port);
-            Assert.That(Dataset.Describe(r2.Port), Is.EqualTo(expected));
-            Assert.That(Dataset.Describe(master.Port), Is.EqualTo(expected));
+            string expected = DatasetText.Describe(r.Port);
+            Assert.That(DatasetText.Describe(r2.Port), Is.EqualTo(expected));
+            Assert.That(DatasetText.Describe(master.Port), Is.EqualTo(expected));
         }
         finally
         {
@@ -158,8 +158,8 @@ public class ResumeTests
         {
             ReplicationWatch.WaitForSync(master.Port, r.Port);
             Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(partial + 1), "R resumed with a partial resync:\n" + r.Output);
-            Assert.That(Dataset.Describe(master.Port), Is.EqualTo(expected));
-            Assert.That(Dataset.Describe(r.Port), Is.EqualTo(Dataset.Describe(master.Port)));
+            Assert.That(DatasetText.Describe(master.Port), Is.EqualTo(expected));
+            Assert.That(DatasetText.Describe(r.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
             return r;
         }
         catch

@@ -40,6 +40,6 @@ public class RoleChangeTests
         m.Command("RPUSH", "foo", "a", "b", "c");
         ReplicationWatch.WaitForSync(a.Port, b.Port);
         Assert.That(admin.Command("LRANGE", "foo", "0", "-1"), Is.EqualTo("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"));
-        Assert.That(Dataset.Describe(b.Port), Is.EqualTo(Dataset.Describe(a.Port)));
+        Assert.That(DatasetText.Describe(b.Port), Is.EqualTo(DatasetText.Describe(a.Port)));
     }
 }

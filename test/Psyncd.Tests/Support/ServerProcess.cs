@@ -45,12 +45,7 @@ public sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Starts psyncd with redis-server's command line; <paramref name="args"/> are added after the defaults.</summary>
-    public static ServerProcess StartPsyncd(params string[] args)
-    {
-        var server = StartPsyncdIn(NewDir(), FreePort.Next(), args);
-        server._ownsDir = true;
-        return server;
-    }
+    public static ServerProcess StartPsyncd(params string[] args) => StartOnFreePort((dir, port) => StartPsyncdIn(dir, port, args));
 
     /// <summary>Starts psyncd in a directory the caller owns (kept when the process is disposed, e.g. to restart on its files).</summary>
     public static ServerProcess StartPsyncdIn(string dir, int port, params string[] args)
@@ -66,11 +61,41 @@ public sealed class ServerProcess : IDisposable
     private bool _ownsDir;
 
     /// <summary>Starts the installed redis-server (fails in CI when it is missing).</summary>
-    public static ServerProcess StartRedis(params string[] args)
+    public static ServerProcess StartRedis(params string[] args) => StartOnFreePort((dir, port) => StartRedisIn(dir, port, args));
+
+    /// <summary>
+    /// Starts a server on a port <see cref="FreePort"/> chose, in a directory of its own. The port is free when
+    /// chosen but not held: another process on this machine (tests of another run) may bind it before the child
+    /// does. The child then fails to bind and exits, and the start is tried again on another port (five times).
+    /// </summary>
+    private static ServerProcess StartOnFreePort(Func<string, int, ServerProcess> start)
     {
-        var server = StartRedisIn(NewDir(), FreePort.Next(), args);
-        server._ownsDir = true;
-        return server;
+        for (int attempt = 1; ; attempt++)
+        {
+            string dir = NewDir();
+            try
+            {
+                var server = start(dir, FreePort.Next());
+                server._ownsDir = true;
+                return server;
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+                TryDeleteDir(dir);
+            }
+        }
+    }
+
+    private static void TryDeleteDir(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Cleaned with the temp directory later.
+        }
     }
 
     /// <summary>Starts redis-server in a directory the caller owns (kept when the process is disposed).</summary>
@@ -153,20 +178,30 @@ public sealed class ServerProcess : IDisposable
             _output.AppendLine(line);
     }
 
-    /// <summary>Waits until the server answers PING with PONG (or a LOADING error is over).</summary>
+    /// <summary>
+    /// Waits until this process answers PING with PONG (or a LOADING error is over). A PONG from another
+    /// process that holds the port does not count: INFO's process_id must be this child's.
+    /// </summary>
     public void WaitReady(TimeSpan timeout)
     {
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < timeout)
         {
             if (_process.HasExited)
+            {
+                _process.WaitForExit(); // the output is complete once the streams are drained
+                if (Output.Contains("Address already in use", StringComparison.Ordinal))
+                    throw new PortTakenException(Name + " could not bind port " + Port + ":\n" + Output);
                 Assert.Fail(Name + " exited with code " + _process.ExitCode + " before serving:\n" + Output);
+            }
             try
             {
                 using var client = new RawClient(Port);
-                // A server with requirepass answers NOAUTH: it is serving all the same.
+                // A server with requirepass answers NOAUTH: it is serving all the same (and cannot be asked who it is).
                 string reply = client.Command("PING");
-                if (reply == "+PONG\r\n" || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
+                if (reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
+                    return;
+                if (reply == "+PONG\r\n" && IsThisProcess(client.Command("INFO", "server")))
                     return;
             }
             catch (Exception e) when (e is SocketException or IOException)
@@ -176,6 +211,12 @@ public sealed class ServerProcess : IDisposable
             Thread.Sleep(50);
         }
         Assert.Fail(Name + " did not answer PING within " + timeout.TotalSeconds + " s:\n" + Output);
+    }
+
+    private bool IsThisProcess(string info)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(info, @"process_id:(\d+)");
+        return match.Success && int.Parse(match.Groups[1].Value) == _process.Id;
     }
 
     /// <summary>A raw RESP client to this server.</summary>
@@ -268,3 +309,6 @@ public static class PsyncdBuild
         return dir?.FullName ?? throw new InvalidOperationException("Psyncd.sln not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>A server could not start because another process held the port chosen for it.</summary>
+public sealed class PortTakenException(string message) : Exception(message);

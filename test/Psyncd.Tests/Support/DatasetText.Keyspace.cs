@@ -1,18 +1,15 @@
 using System.Globalization;
 using System.Text;
-using Psyncd.Rdb;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
 
-namespace Psyncd.Tests.Persistence;
+namespace Psyncd.Tests.Support;
 
-/// <summary>In-process keyspaces for RDB tests: a canonical text of every key, and RDB bytes in and out.</summary>
-internal static class Dataset
+/// <summary>The canonical text of an in-process keyspace (RDB and snapshot tests); values in hex.</summary>
+public static partial class DatasetText
 {
-    public static Keyspace NewKeyspace() => new(StoreSettings.Small, 16);
-
     /// <summary>Every key of every database as "db key => type [ttl] value", sorted: equal texts mean equal contents.</summary>
-    public static SortedDictionary<string, string> Canonical(Keyspace keyspace)
+    public static SortedDictionary<string, string> Read(Keyspace keyspace)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (int db = 0; db < keyspace.DatabaseCount; db++)
@@ -52,30 +49,4 @@ internal static class Dataset
         }
         return sb.ToString();
     }
-
-    /// <summary>The whole keyspace as an RDB, written the way SAVE does.</summary>
-    public static byte[] Save(Keyspace keyspace, bool compress = true, bool checksum = true)
-    {
-        var stream = new MemoryStream();
-        var output = new RdbOutput(stream);
-        var writer = new RdbWriter(compress);
-        writer.WriteHeader(new RdbHeader("7.0.15", 1700000000, 1000000));
-        keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
-        while (!keyspace.ContinueSnapshot(1000))
-        {
-        }
-        writer.WriteEof();
-        writer.FlushTo(output);
-        output.WriteChecksum(checksum);
-        return stream.ToArray();
-    }
-
-    public static RdbReader Load(Keyspace keyspace, byte[] rdb, bool dropExpired = true)
-    {
-        var reader = new RdbReader(new MemoryStream(rdb, writable: false));
-        reader.Load(keyspace, keyspace.NowMs, dropExpired);
-        return reader;
-    }
-
-    public static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 }

@@ -4,7 +4,7 @@ namespace Psyncd.Tests.Replication;
 
 /// <summary>The dataset text that converge-then-compare tests and scripts/torture compare across servers.</summary>
 [TestFixture]
-public sealed class DatasetDescribeTests
+public sealed class DatasetTextTests
 {
     [Test]
     public void HyperLogLogsOfTheSameElementsDescribeAlikeOnPsyncdAndRedisWhenReadByRegisters()
@@ -19,8 +19,8 @@ public sealed class DatasetDescribeTests
             c.Call(new[] { "PFADD", "large" }.Concat(Enumerable.Range(0, 5000).Select(i => "e" + i)).ToArray());
             c.Call("PFMERGE", "merged", "small", "large");
         }
-        string p = Dataset.Describe(psyncd.Port, hyperLogLogsByRegisters: true);
-        string r = Dataset.Describe(redis.Port, hyperLogLogsByRegisters: true);
+        string p = DatasetText.Describe(psyncd.Port, hyperLogLogsByRegisters: true);
+        string r = DatasetText.Describe(redis.Port, hyperLogLogsByRegisters: true);
         Assert.That(p, Is.EqualTo(r));
         Assert.That(p, Does.Contain("3 string small = HLL{"), "read as registers, not bytes");
         // A register-level difference still shows: one more element changes some register.
@@ -29,6 +29,6 @@ public sealed class DatasetDescribeTests
             c.Call("SELECT", "3");
             c.Call("PFADD", "small", "d", "e", "f", "g");
         }
-        Assert.That(Dataset.Describe(redis.Port, hyperLogLogsByRegisters: true), Is.Not.EqualTo(p));
+        Assert.That(DatasetText.Describe(redis.Port, hyperLogLogsByRegisters: true), Is.Not.EqualTo(p));
     }
 }
