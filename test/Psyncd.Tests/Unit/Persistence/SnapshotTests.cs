@@ -1,0 +1,137 @@
+using Psyncd.Execution;
+using Psyncd.Persistence;
+using Psyncd.Rdb;
+using Psyncd.Storage.Types;
+using Psyncd.Tests.Support;
+using static Psyncd.Tests.Unit.Rdb.KeyspaceRdb;
+
+namespace Psyncd.Tests.Unit.Persistence;
+
+/// <summary>Background snapshots in-process: the RDB holds the state of the snapshot's instant while writes go on.</summary>
+public class SnapshotTests
+{
+    [Test]
+    public void BackgroundSnapshotKeepsTheStateOfItsInstantWhileWritesContinue()
+    {
+        using var keyspace = NewKeyspace();
+        var loop = new CommandLoop();
+        loop.AddEnterHook(keyspace.EnterLoop);
+        loop.AddExitHook(keyspace.ExitLoop);
+        const int count = 40_000;
+        SortedDictionary<string, string> expected = null!;
+        loop.Run(() =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int db = i % 3;
+                if (i % 10 == 0)
+                {
+                    var list = new ListObject();
+                    list.PushRight(B("first-" + i));
+                    keyspace.SetObject(db, B("key:" + i), list);
+                }
+                else
+                {
+                    keyspace.SetString(db, B("key:" + i), B("value-" + i + new string('x', i % 50)), i % 7 == 0 ? keyspace.NowMs + 3_600_000 : -1);
+                }
+            }
+            expected = DatasetText.Read(keyspace);
+        });
+
+        RdbSnapshot snapshot = null!;
+        loop.Run(() => snapshot = RdbSnapshot.Begin(loop, keyspace, new RdbHeader("7.0.15", 0, 0), compress: true));
+        var output = new MemoryStream();
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                snapshot.StreamTo(output, checksum: true);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+
+        // Change every key while the snapshot streams: overwrite, delete, grow lists in place, add keys.
+        int batchesDuringSnapshot = 0;
+        for (int start = 0; start < count; start += 200)
+        {
+            loop.Run(() =>
+            {
+                if (keyspace.IsSnapshotRunning)
+                    batchesDuringSnapshot++;
+                for (int i = start; i < start + 200; i++)
+                {
+                    int db = i % 3;
+                    var key = B("key:" + i);
+                    if (i % 10 == 0)
+                    {
+                        var entry = keyspace.LookupWrite(db, key);
+                        entry.As<ListObject>().PushRight("more"u8);
+                        keyspace.Modified(db, key);
+                    }
+                    else if (i % 3 == 0)
+                    {
+                        keyspace.Delete(db, key);
+                    }
+                    else
+                    {
+                        keyspace.SetString(db, key, "changed"u8);
+                    }
+                    keyspace.SetString(db, B("new:" + i), "n"u8);
+                }
+            });
+        }
+        Assert.That(thread.Join(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(failure, Is.Null);
+        Assert.That(batchesDuringSnapshot, Is.GreaterThan(0), "writes ran while the snapshot was being taken");
+
+        using var reloaded = NewKeyspace();
+        reloaded.EnterLoop();
+        Load(reloaded, output.ToArray());
+        var actual = DatasetText.Read(reloaded);
+        reloaded.ExitLoop();
+        Assert.That(actual.Count, Is.EqualTo(expected.Count));
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void CancelledSnapshotFailsItsStreamAndFreesTheKeyspace()
+    {
+        using var keyspace = NewKeyspace();
+        var loop = new CommandLoop();
+        loop.AddEnterHook(keyspace.EnterLoop);
+        loop.AddExitHook(keyspace.ExitLoop);
+        loop.Run(() =>
+        {
+            for (int i = 0; i < 50_000; i++)
+                keyspace.SetString(0, B("k" + i), "v"u8);
+        });
+        RdbSnapshot snapshot = null!;
+        loop.Run(() =>
+        {
+            snapshot = RdbSnapshot.Begin(loop, keyspace, new RdbHeader("7.0.15", 0, 0), compress: true);
+            snapshot.Cancel();
+            Assert.That(keyspace.IsSnapshotRunning, Is.False);
+        });
+        Assert.Throws<OperationCanceledException>(() => snapshot.StreamTo(new MemoryStream(), checksum: true));
+        loop.Run(() => Assert.DoesNotThrow(() => RdbSnapshot.Begin(loop, keyspace, new RdbHeader("7.0.15", 0, 0), compress: true).Cancel()));
+    }
+
+    [Test]
+    public void FailingDestinationAbortsTheSnapshot()
+    {
+        using var keyspace = NewKeyspace();
+        var loop = new CommandLoop();
+        loop.AddEnterHook(keyspace.EnterLoop);
+        loop.AddExitHook(keyspace.ExitLoop);
+        loop.Run(() => keyspace.SetString(0, "k"u8, "v"u8));
+        RdbSnapshot snapshot = null!;
+        loop.Run(() => snapshot = RdbSnapshot.Begin(loop, keyspace, new RdbHeader("7.0.15", 0, 0), compress: true));
+        Assert.Throws<NotSupportedException>(() => snapshot.StreamTo(new MemoryStream(new byte[4], writable: false), checksum: true));
+        loop.Run(() => Assert.That(keyspace.IsSnapshotRunning, Is.False));
+    }
+}
