@@ -327,16 +327,8 @@ internal sealed class ClientCommands
     /// </summary>
     private void Pause(CommandContext ctx, in CommandArgs args)
     {
-        if (!Numbers.TryParseInt64(args[2], out long ms))
-        {
-            ctx.Reply.WriteError("ERR timeout is not an integer or out of range"u8);
+        if (!ctx.TryParseTimeoutMs(args[2], out long ms))
             return;
-        }
-        if (ms < 0)
-        {
-            ctx.Reply.WriteError("ERR timeout is negative"u8);
-            return;
-        }
         if (args.Count == 4 && !Keyword.Is(args[3], "WRITE"u8) && !Keyword.Is(args[3], "ALL"u8))
         {
             ctx.SyntaxError();

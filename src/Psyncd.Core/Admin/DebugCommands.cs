@@ -103,16 +103,15 @@ internal sealed class DebugCommands
     /// </summary>
     private void Populate(CommandContext ctx, in CommandArgs args)
     {
-        const string MustBePositive = "ERR value is out of range, must be positive";
         if (!Numbers.TryParseInt64(args[2], out long count) || count < 0)
         {
-            ctx.Reply.WriteError(MustBePositive);
+            ctx.Reply.WriteError(ErrorReplies.NotPositive);
             return;
         }
         long size = 0;
         if (args.Count == 5 && (!Numbers.TryParseInt64(args[4], out size) || size < 0))
         {
-            ctx.Reply.WriteError(MustBePositive);
+            ctx.Reply.WriteError(ErrorReplies.NotPositive);
             return;
         }
         byte[] prefix = args.Count >= 4 ? args[3].ToArray() : "key"u8.ToArray();

@@ -78,7 +78,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
         // A value out of long long's range converts to LLONG_MIN in C on x86: "negative".
         if (!LongDouble.Multiply(parsed, 1000).TryCeiling(out long value) || value < 0)
         {
-            ctx.Reply.WriteError("ERR timeout is negative");
+            ctx.Reply.WriteError(ErrorReplies.TimeoutNegative);
             return false;
         }
         if (value > 0 && value > long.MaxValue - ctx.Keyspace.NowMs)

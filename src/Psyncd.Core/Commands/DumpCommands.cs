@@ -112,12 +112,12 @@ internal static class DumpCommands
         }
         catch (RdbCorruptException)
         {
-            ctx.Reply.WriteError("ERR Bad data format");
+            ctx.Reply.WriteError(ErrorReplies.BadDataFormat);
             return;
         }
         if (value is RedisObject { Count: 0 })
         {
-            ctx.Reply.WriteError("ERR Bad data format");
+            ctx.Reply.WriteError(ErrorReplies.BadDataFormat);
             return;
         }
 

@@ -253,14 +253,14 @@ internal static class HashCommands
             // An infinite stored value makes an infinite sum, refused as such.
             if (current.IsInfinity)
             {
-                ctx.Reply.WriteError("ERR increment would produce NaN or Infinity");
+                ctx.Reply.WriteError(ErrorReplies.IncrementNotFinite);
                 return;
             }
         }
         var sum = LongDouble.Add(current, increment);
         if (sum.IsInfinity)
         {
-            ctx.Reply.WriteError("ERR increment would produce NaN or Infinity");
+            ctx.Reply.WriteError(ErrorReplies.IncrementNotFinite);
             return;
         }
         string text = sum.ToHumanString();

@@ -537,7 +537,7 @@ internal static class SetCommands
     {
         if (!Numbers.TryParseInt64(text, out value) || value < 0)
         {
-            ctx.Reply.WriteError("ERR value is out of range, must be positive"u8);
+            ctx.Reply.WriteError(ErrorReplies.NotPositive);
             return false;
         }
         return true;

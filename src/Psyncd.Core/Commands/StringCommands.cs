@@ -551,7 +551,7 @@ internal static class StringCommands
         var sum = LongDouble.Add(value, increment);
         if (sum.IsInfinity)
         {
-            ctx.Reply.WriteError("ERR increment would produce NaN or Infinity"u8);
+            ctx.Reply.WriteError(ErrorReplies.IncrementNotFinite);
             return;
         }
         var text = Encoding.ASCII.GetBytes(sum.ToHumanString());

@@ -84,6 +84,25 @@ public sealed class CommandContext
     public void WrongArgCount() => Reply.WriteError(ErrorReplies.WrongArgCount(Command.Name));
 
     /// <summary>
+    /// Parses a timeout in milliseconds (CLIENT PAUSE, WAIT) as Redis's getTimeoutFromObjectOrReply does for
+    /// them: not an integer, or negative, is refused with its own error. False after replying the error.
+    /// </summary>
+    public bool TryParseTimeoutMs(ReadOnlySpan<byte> text, out long milliseconds)
+    {
+        if (!Numbers.TryParseInt64(text, out milliseconds))
+        {
+            Reply.WriteError(ErrorReplies.TimeoutNotInteger);
+            return false;
+        }
+        if (milliseconds < 0)
+        {
+            Reply.WriteError(ErrorReplies.TimeoutNegative);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
     /// Parses an integer that must fit in 32 bits as getIntFromObjectOrReply does (SELECT's and MOVE's
     /// database): not an integer is "not an integer or out of range", an integer beyond 32 bits is "out of
     /// range, value must between ...". False after replying the error.

@@ -180,7 +180,7 @@ public sealed class CommandProcessor
         if (!fromMaster)
         {
             var refusal = CheckAllowed(client, cmd, args);
-            if (refusal is not null)
+            if (!refusal.IsEmpty)
             {
                 RejectInMulti(client);
                 reply.WriteError(refusal);
@@ -399,34 +399,35 @@ public sealed class CommandProcessor
     /// The refusals of Redis's processCommand that depend on server state, for a command not sent by our
     /// master. Returns the error text, or null to let the command run. Cheap when nothing is wrong.
     /// </summary>
-    public string? CheckAllowed(Client client, CommandDescriptor cmd, in CommandArgs args)
+    /// <summary>The error the command is refused with in the server's present state (loading, memory, a failed save, replication), or empty.</summary>
+    public ReadOnlySpan<byte> CheckAllowed(Client client, CommandDescriptor cmd, scoped in CommandArgs args)
     {
         if (_dataset.Loading && !cmd.Has(CommandFlags.Loading))
-            return "LOADING Redis is loading the dataset in memory";
+            return ErrorReplies.Loading;
         bool write = cmd.Has(CommandFlags.Write);
         if (cmd.Has(CommandFlags.DenyOom))
         {
             if (_options.MaxMemory > 0 && _memory.UsedMemory() > _options.MaxMemory && !FreeMemoryIfNeeded())
-                return "OOM command not allowed when used memory > 'maxmemory'.";
+                return ErrorReplies.Oom;
             long estimate = 64L * args.Count;
             for (int i = 1; i < args.Count; i++)
                 estimate += args[i].Length;
             if (!_keyspace.PrepareForWrite(estimate))
-                return "OOM command not allowed when used memory > 'maxmemory'.";
+                return ErrorReplies.Oom;
         }
         if (_dataset.LastBgsaveFailed && _options.StopWritesOnBgsaveError && _options.Save.Count > 0 && !_role.IsReplica
             && (write || cmd.Name == "ping"))
-            return System.Text.Encoding.UTF8.GetString(ErrorReplies.Misconf);
+            return ErrorReplies.Misconf;
         if (write && !_role.IsReplica && _options.MinSlavesToWrite > 0 && _options.MinSlavesMaxLag > 0 && _role.GoodReplicaCount < _options.MinSlavesToWrite)
-            return "NOREPLICAS Not enough good slaves to write.";
+            return ErrorReplies.NoReplicas;
         if (_role.IsReplica)
         {
             if (write && _options.SlaveReadOnly)
-                return "READONLY You can't write against a read only slave.";
+                return ErrorReplies.ReadOnlyReplica;
             if (!_role.MasterLinkUp && !_options.SlaveServeStaleData && !cmd.Has(CommandFlags.Stale))
-                return "MASTERDOWN Link with MASTER is down and slave-serve-stale-data is set to 'no'.";
+                return ErrorReplies.MasterDown;
         }
-        return null;
+        return default;
     }
 
     /// <summary>

@@ -50,6 +50,21 @@ public static class ErrorReplies
     public static ReadOnlySpan<byte> Misconf =>
         "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."u8;
 
+    public static ReadOnlySpan<byte> TimeoutNotInteger => "ERR timeout is not an integer or out of range"u8;
+
+    public static ReadOnlySpan<byte> TimeoutNegative => "ERR timeout is negative"u8;
+
+    /// <summary>INCRBYFLOAT and HINCRBYFLOAT whose result (or stored value) is not finite.</summary>
+    public static ReadOnlySpan<byte> IncrementNotFinite => "ERR increment would produce NaN or Infinity"u8;
+
+    public static ReadOnlySpan<byte> NotPositive => "ERR value is out of range, must be positive"u8;
+
+    /// <summary>A DUMP payload whose version or checksum RESTORE refuses.</summary>
+    public static ReadOnlySpan<byte> BadDataFormat => "ERR Bad data format"u8;
+
+    /// <summary>EXEC refused as a whole by what changed since its commands were queued (Redis's processCommand text).</summary>
+    public static string ExecAbortBecause(ReadOnlySpan<byte> refusal) => "EXECABORT Transaction discarded because of: " + System.Text.Encoding.UTF8.GetString(refusal);
+
     /// <summary><c>ERR wrong number of arguments for 'name' command</c>.</summary>
     public static string WrongArgCount(string command) => "ERR wrong number of arguments for '" + command + "' command";
 

@@ -196,16 +196,8 @@ internal sealed class ReplicationCommands
             ctx.NotInteger();
             return;
         }
-        if (!Numbers.TryParseInt64(args[2], out long timeout))
-        {
-            ctx.Reply.WriteError("ERR timeout is not an integer or out of range"u8);
+        if (!ctx.TryParseTimeoutMs(args[2], out long timeout))
             return;
-        }
-        if (timeout < 0)
-        {
-            ctx.Reply.WriteError("ERR timeout is negative"u8);
-            return;
-        }
         _manager.Wait(ctx.Client, (int)Math.Min(needed, int.MaxValue), timeout);
     }
 }

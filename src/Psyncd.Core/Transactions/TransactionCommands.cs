@@ -61,7 +61,7 @@ internal sealed class TransactionCommands
         if (client.Has(ClientFlags.DirtyExec))
         {
             EndTransaction(ctx);
-            ctx.Reply.WriteError("EXECABORT Transaction discarded because of previous errors."u8);
+            ctx.Reply.WriteError(ErrorReplies.ExecAbort);
             FeedMonitors(ctx, args);
             return;
         }
@@ -81,10 +81,10 @@ internal sealed class TransactionCommands
                 if (!queued.Command.Has(CommandFlags.Write) && !queued.Command.Has(CommandFlags.DenyOom))
                     continue;
                 var refusal = CheckQueued(client, queued);
-                if (refusal is not null)
+                if (!refusal.IsEmpty)
                 {
                     EndTransaction(ctx);
-                    ctx.Reply.WriteError("EXECABORT Transaction discarded because of: " + refusal);
+                    ctx.Reply.WriteError(ErrorReplies.ExecAbortBecause(refusal));
                     FeedMonitors(ctx, args);
                     return;
                 }
@@ -145,7 +145,7 @@ internal sealed class TransactionCommands
             _watches.UnwatchAll(client);
     }
 
-    private string? CheckQueued(Client client, QueuedCommand queued)
+    private ReadOnlySpan<byte> CheckQueued(Client client, QueuedCommand queued)
     {
         return _processor.CheckAllowed(client, queued.Command, queued.ToArgs());
     }

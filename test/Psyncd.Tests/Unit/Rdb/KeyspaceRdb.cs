@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using Psyncd.Rdb;
 using Psyncd.Storage;
-using Psyncd.Storage.Types;
 
 namespace Psyncd.Tests.Unit.Rdb;
 
