@@ -42,39 +42,25 @@ internal sealed class ConfigCommands
     private void Config(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
+        // The dispatcher has checked each subcommand's arity (declared in Register) before this runs.
         if (Keyword.Is(sub, "GET"u8))
         {
-            if (args.Count < 3)
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|get' command");
-            else
-                Get(ctx, args);
+            Get(ctx, args);
         }
         else if (Keyword.Is(sub, "SET"u8))
         {
-            if (args.Count < 4)
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|set' command");
-            else if (args.Count % 2 != 0)
+            if (args.Count % 2 != 0)
                 ctx.SyntaxError();
             else
                 Set(ctx, args);
         }
         else if (Keyword.Is(sub, "RESETSTAT"u8))
         {
-            if (args.Count != 2)
-            {
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|resetstat' command");
-                return;
-            }
             ResetStatistics();
             ctx.Reply.WriteOk();
         }
         else if (Keyword.Is(sub, "REWRITE"u8))
         {
-            if (args.Count != 2)
-            {
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'config|rewrite' command");
-                return;
-            }
             Rewrite(ctx);
         }
         else if (Keyword.Is(sub, "HELP"u8) && args.Count == 2)

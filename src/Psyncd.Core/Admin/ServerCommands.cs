@@ -49,12 +49,7 @@ internal sealed class ServerCommands
         var sub = args[1];
         if (Keyword.Is(sub, "COUNT"u8))
         {
-            if (args.Count != 2)
-            {
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'command|count' command"u8);
-                return;
-            }
-            ctx.Reply.WriteInteger(table.Count);
+            ctx.Reply.WriteInteger(table.Count); // its arity was checked by the dispatcher
         }
         else if (Keyword.Is(sub, "INFO"u8))
         {

@@ -409,27 +409,12 @@ internal static class KeyCommands
     private static void Object(CommandContext ctx, in CommandArgs args)
     {
         var sub = args[1];
-        bool known = Keyword.Is(sub, "ENCODING"u8) || Keyword.Is(sub, "REFCOUNT"u8) || Keyword.Is(sub, "IDLETIME"u8) || Keyword.Is(sub, "FREQ"u8);
+        // Unknown subcommands and wrong arities were refused by the dispatcher (declared in Register).
         if (Keyword.Is(sub, "HELP"u8))
         {
-            if (args.Count != 2)
-            {
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'object|help' command"u8);
-                return;
-            }
             ctx.Reply.WriteArrayHeader(s_objectHelp.Length);
             foreach (var line in s_objectHelp)
                 ctx.Reply.WriteSimpleString(line);
-            return;
-        }
-        if (!known)
-        {
-            ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "OBJECT"));
-            return;
-        }
-        if (args.Count != 3)
-        {
-            ctx.Reply.WriteError("ERR wrong number of arguments for 'object|" + Encoding.ASCII.GetString(sub).ToLowerInvariant() + "' command");
             return;
         }
 

@@ -153,23 +153,14 @@ internal sealed class PubSubCommands
             }
             return;
         }
+        // NUMPAT's and HELP's arities were checked by the dispatcher (declared in Register).
         if (Keyword.Is(sub, "NUMPAT"u8))
         {
-            if (args.Count != 2)
-            {
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'pubsub|numpat' command"u8);
-                return;
-            }
             ctx.Reply.WriteInteger(registry?.PatternCount ?? 0);
             return;
         }
         if (Keyword.Is(sub, "HELP"u8))
         {
-            if (args.Count != 2)
-            {
-                ctx.Reply.WriteError("ERR wrong number of arguments for 'pubsub|help' command"u8);
-                return;
-            }
             ctx.Reply.WriteArrayHeader(s_help.Length);
             foreach (var line in s_help)
                 ctx.Reply.WriteSimpleString(line);
