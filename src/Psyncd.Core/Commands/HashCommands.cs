@@ -309,9 +309,6 @@ internal static class HashCommands
         }
     }
 
-    [ThreadStatic]
-    private static List<int>? t_scanSlots;
-
     /// <summary>HSCAN key cursor [MATCH pattern] [COUNT count].</summary>
     private static void HScan(CommandContext ctx, in CommandArgs args)
     {
@@ -330,7 +327,7 @@ internal static class HashCommands
             return;
         bool matchAll = pattern.IsEmpty || GlobMatcher.MatchesAll(pattern);
         var limits = new EncodingLimits(HashMaxZiplistEntries: ctx.Options.HashMaxZiplistEntries, HashMaxZiplistValue: ctx.Options.HashMaxZiplistValue);
-        var slots = t_scanSlots ??= new List<int>();
+        var slots = ctx.Scratch.Ints;
         slots.Clear();
         ulong next;
         if (hash.EncodingName(limits) == "ziplist")

@@ -23,12 +23,6 @@ internal static class HyperLogLogCommands
     private const string InvalidHll = "WRONGTYPE Key is not a valid HyperLogLog string value.";
     private const string CorruptHll = "INVALIDOBJ Corrupted HLL object detected";
 
-    [ThreadStatic]
-    private static byte[]? t_registers;
-
-    [ThreadStatic]
-    private static byte[]? t_value;
-
     public static void Register(CommandTable table)
     {
         table.Add("pfadd", -2, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, PfAdd, 1, 1, 1);
@@ -46,7 +40,7 @@ internal static class HyperLogLogCommands
             ctx.WrongType();
             return;
         }
-        var registers = t_registers ??= new byte[Registers];
+        var registers = ctx.Scratch.Registers(Registers);
         bool created = !entry.Exists;
         if (created)
         {
@@ -73,7 +67,7 @@ internal static class HyperLogLogCommands
         }
         if (updated)
         {
-            db.SetString(key, Encode(registers), in entry, keepTtl: true);
+            db.SetString(key, Encode(ctx, registers), in entry, keepTtl: true);
             ctx.Reply.WriteInteger(1);
         }
         else
@@ -85,7 +79,7 @@ internal static class HyperLogLogCommands
     private static void PfCount(CommandContext ctx, in CommandArgs args)
     {
         var db = ctx.Db;
-        var registers = t_registers ??= new byte[Registers];
+        var registers = ctx.Scratch.Registers(Registers);
         Array.Clear(registers);
         var scratch = new byte[Registers];
         for (int i = 1; i < args.Count; i++)
@@ -136,7 +130,7 @@ internal static class HyperLogLogCommands
         }
         var key = args[1];
         var target = db.LookupWrite(key);
-        db.SetString(key, Encode(registers), in target, keepTtl: true);
+        db.SetString(key, Encode(ctx, registers), in target, keepTtl: true);
         ctx.Reply.WriteOk();
     }
 
@@ -290,9 +284,9 @@ internal static class HyperLogLogCommands
     }
 
     /// <summary>The dense encoding of the registers, its cached cardinality marked stale.</summary>
-    private static ReadOnlySpan<byte> Encode(byte[] registers)
+    private static ReadOnlySpan<byte> Encode(CommandContext ctx, byte[] registers)
     {
-        var value = t_value ??= new byte[DenseSize];
+        var value = ctx.Scratch.Encoded(DenseSize);
         Array.Clear(value);
         "HYLL"u8.CopyTo(value);
         value[4] = Dense;

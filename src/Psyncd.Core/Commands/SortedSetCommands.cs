@@ -19,10 +19,6 @@ internal static class SortedSetCommands
     private const string NotLexRange = "ERR min or max not valid string range item";
     private const string NanScore = "ERR resulting score is not a number (NaN)";
 
-    /// <summary>Nodes of a range reply whose length is known only at the end (reused: the command loop is single-threaded).</summary>
-    [ThreadStatic]
-    private static List<Node>? t_nodes;
-
     public static void Register(CommandTable table)
     {
         table.Add("zadd", -4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, ZAdd, 1, 1, 1);
@@ -419,7 +415,7 @@ internal static class SortedSetCommands
                 }
                 if (!LookupOrEmpty(ctx, args[1], out var zset))
                     return;
-                var nodes = t_nodes ??= new List<Node>();
+                var nodes = ctx.Scratch.Nodes;
                 var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
                 node = Skip(node, offset, reverse);
                 for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
@@ -440,7 +436,7 @@ internal static class SortedSetCommands
                 }
                 if (!LookupOrEmpty(ctx, args[1], out var zset))
                     return;
-                var nodes = t_nodes ??= new List<Node>();
+                var nodes = ctx.Scratch.Nodes;
                 var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
                 node = Skip(node, offset, reverse);
                 for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
@@ -608,7 +604,7 @@ internal static class SortedSetCommands
             ctx.Reply.WriteInteger(0);
             return;
         }
-        var nodes = t_nodes ??= new List<Node>();
+        var nodes = ctx.Scratch.Nodes;
         var node = zset.ByRank(first);
         for (long i = first; i <= last; i++, node = node!.Next)
             nodes.Add(node!);
@@ -624,7 +620,7 @@ internal static class SortedSetCommands
         }
         if (!LookupOrZero(ctx, args[1], out var zset, write: true))
             return;
-        var nodes = t_nodes ??= new List<Node>();
+        var nodes = ctx.Scratch.Nodes;
         for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Score); node = node.Next)
             nodes.Add(node);
         RemoveNodes(ctx, args[1], zset, nodes);
@@ -639,7 +635,7 @@ internal static class SortedSetCommands
         }
         if (!LookupOrZero(ctx, args[1], out var zset, write: true))
             return;
-        var nodes = t_nodes ??= new List<Node>();
+        var nodes = ctx.Scratch.Nodes;
         for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Member); node = node.Next)
             nodes.Add(node);
         RemoveNodes(ctx, args[1], zset, nodes);

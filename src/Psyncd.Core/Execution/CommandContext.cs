@@ -47,6 +47,9 @@ public sealed class CommandContext
     /// <summary>True while the command runs inside EXEC (a blocking command must not block there).</summary>
     public bool InExec => _processor.InExec;
 
+    /// <summary>Buffers the command may reuse (one set per server: commands run one at a time).</summary>
+    public CommandScratch Scratch => _processor.Scratch;
+
     /// <summary>The command being executed.</summary>
     public CommandDescriptor Command { get; internal set; } = null!;
 

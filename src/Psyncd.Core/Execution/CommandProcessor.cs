@@ -62,6 +62,9 @@ public sealed class CommandProcessor
     /// <summary>True while EXEC runs its queued commands.</summary>
     public bool InExec => _execDepth > 0;
 
+    /// <summary>The buffers handlers reuse (<see cref="CommandContext.Scratch"/>).</summary>
+    public CommandScratch Scratch { get; } = new();
+
     /// <summary>Work to do after every top-level command (serving clients blocked on keys); set by the root.</summary>
     public IAfterCommand? AfterCommand { get; set; }
 

@@ -37,6 +37,7 @@ public sealed class RdbWriter
     private int _currentDb = -1;
     private readonly bool _compress;
 
+    // Per thread: a background save writes on its own thread while DUMP and SAVE write in the loop.
     [ThreadStatic]
     private static byte[]? t_compressScratch;
 

@@ -56,6 +56,8 @@ public sealed class SortedSetObject : RedisObject
     /// <summary>Nodes linked in the skiplist (the member table may briefly hold one more during a move).</summary>
     private int _length;
 
+    // Per thread, not per server: sorted sets are written by commands in the loop but also by the RDB loader
+    // (a replica's payload, DEBUG RELOAD, unit tests) on whatever thread runs it, and this type knows no loop.
     [ThreadStatic]
     private static Node[]? t_update;
 
