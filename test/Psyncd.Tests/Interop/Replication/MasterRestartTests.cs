@@ -52,6 +52,14 @@ public class MasterRestartTests
                 ReplicationWatch.WaitForSync(Master.Port, replica.Port);
         }
 
+        /// <summary>
+        /// Waits until the master runs no BGSAVE, which SAVE would refuse to run beside: redis-server reaps a full
+        /// sync's child in its cron, a moment after the replicas have loaded what it sent.
+        /// </summary>
+        public void WaitForNoBackgroundSave() =>
+            Eventually.True(() => ReplicationWatch.Info(Master.Port, "persistence")["rdb_bgsave_in_progress"] == "0",
+                TimeSpan.FromSeconds(10), "the master's full-sync BGSAVE is over");
+
         /// <summary>Every replica holds the master's dataset, counted keys included (DBSIZE also counts keys that expired but were not deleted).</summary>
         public void AssertReplicasEqualMaster()
         {
@@ -99,6 +107,7 @@ public class MasterRestartTests
             m.Command("SELECT", "1");
             m.Command("SET", "in-db-1", "x");
             t.WaitForReplicas();
+            t.WaitForNoBackgroundSave();
             Assert.That(m.Command("SAVE"), Is.EqualTo("+OK\r\n"));
         }
         Eventually.True(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() > expireAt + 100, TimeSpan.FromSeconds(10), "the TTL of gone passed");
@@ -130,8 +139,9 @@ public class MasterRestartTests
         {
             m.Command("SELECT", "2");
             Fill(m, "before", 100);
-            // Replicas synced first: no full sync's BGSAVE is running, which SAVE would have to wait for.
+            // Replicas synced first, and their full sync's BGSAVE over: SAVE would be refused beside it.
             t.WaitForReplicas();
+            t.WaitForNoBackgroundSave();
             Assert.That(m.Command("SAVE"), Is.EqualTo("+OK\r\n"));
             Fill(m, "lost", 20);
             t.WaitForReplicas();
