@@ -25,6 +25,7 @@ internal sealed class InfoCommand
     private readonly MemoryMonitor _memory;
     private readonly DatasetState _dataset;
     private readonly RdbPersistence _persistence;
+    private readonly AppendOnlyFile _aof;
     private readonly ServerStats _stats;
     private readonly Keyspace _keyspace;
     private readonly CommandLoop _loop;
@@ -33,7 +34,7 @@ internal sealed class InfoCommand
     private readonly ReplicationStream _stream;
     private readonly CommandTable _table;
 
-    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table)
+    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, AppendOnlyFile aof, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table)
     {
         _options = options;
         _identity = identity;
@@ -41,6 +42,7 @@ internal sealed class InfoCommand
         _memory = memory;
         _dataset = dataset;
         _persistence = persistence;
+        _aof = aof;
         _stats = stats;
         _keyspace = keyspace;
         _loop = loop;
@@ -276,13 +278,29 @@ internal sealed class InfoCommand
         Line(sb, "rdb_last_bgsave_status", _persistence.LastBgsaveStatusOk ? "ok" : "err");
         Line(sb, "rdb_last_bgsave_time_sec", _persistence.LastBgsaveDurationSeconds);
         Line(sb, "rdb_current_bgsave_time_sec", _persistence.BgsaveInProgress && _persistence.BgsaveStartedAt >= 0 ? now - _persistence.BgsaveStartedAt : -1);
-        Line(sb, "aof_enabled", 0);
-        Line(sb, "aof_rewrite_in_progress", 0);
-        Line(sb, "aof_rewrite_scheduled", 0);
-        Line(sb, "aof_last_rewrite_time_sec", -1);
-        Line(sb, "aof_current_rewrite_time_sec", -1);
-        Line(sb, "aof_last_bgrewrite_status", "ok");
-        Line(sb, "aof_last_write_status", "ok");
+        var aof = _aof;
+        Line(sb, "aof_enabled", aof.IsOn ? 1 : 0);
+        Line(sb, "aof_rewrite_in_progress", aof.RewriteInProgress ? 1 : 0);
+        Line(sb, "aof_rewrite_scheduled", aof.RewriteScheduled ? 1 : 0);
+        Line(sb, "aof_last_rewrite_time_sec", aof.LastRewriteDurationSec);
+        Line(sb, "aof_current_rewrite_time_sec", aof.CurrentRewriteDurationSec);
+        Line(sb, "aof_last_bgrewrite_status", aof.LastRewriteOk ? "ok" : "err");
+        Line(sb, "aof_rewrites", aof.Rewrites);
+        Line(sb, "aof_rewrites_consecutive_failures", aof.RewriteFailuresInARow);
+        Line(sb, "aof_last_write_status", aof.LastWriteOk ? "ok" : "err");
+        if (aof.IsOn)
+        {
+            Line(sb, "aof_current_size", aof.CurrentSize);
+            Line(sb, "aof_base_size", aof.BaseSize);
+            Line(sb, "aof_pending_rewrite", aof.RewriteScheduled ? 1 : 0);
+            Line(sb, "aof_buffer_length", aof.BufferLength);
+            Line(sb, "aof_pending_bio_fsync", aof.FsyncPending ? 1 : 0);
+            Line(sb, "aof_delayed_fsync", 0);
+            // psyncd's own: what the log holds for PSYNC from disk.
+            Line(sb, "repl_log_files", aof.FilesCount);
+            Line(sb, "repl_log_size", aof.StreamBytesHeld);
+            Line(sb, "repl_log_first_byte_offset", aof.FirstStreamOffset);
+        }
     }
 
     private long TotalKeys()

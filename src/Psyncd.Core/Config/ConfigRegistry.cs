@@ -16,8 +16,7 @@ public static class ConfigRegistry
     private static readonly HashSet<string> s_ignored = new(StringComparer.OrdinalIgnoreCase)
     {
         "activerehashing", "lua-time-limit", "latency-monitor-threshold", "aof-rewrite-incremental-fsync",
-        "syslog-ident", "syslog-facility", "appendfilename", "appendfsync", "no-appendfsync-on-rewrite",
-        "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "aof-load-truncated", "watchdog-period",
+        "syslog-ident", "syslog-facility", "no-appendfsync-on-rewrite", "watchdog-period",
     };
 
     static ConfigRegistry()
@@ -146,12 +145,33 @@ public static class ConfigRegistry
         Add(new("maxmemory-policy", (o, a) => o.MaxMemoryPolicy = ParsePolicy(a[0]), o => FormatPolicy(o.MaxMemoryPolicy)));
         Add(new("maxmemory-samples", (o, a) => o.MaxMemorySamples = ConfigValues.ParseInt(a[0], 1, int.MaxValue, "maxmemory-samples must be 1 or greater"), o => Fmt(o.MaxMemorySamples)));
 
-        // ---- Append only file: not implemented; only "no" is accepted so that stock redis.conf files load ----
-        Add(new("appendonly", (o, a) =>
+        // ---- Append only file (the durable replication log) ----
+        Add(new("appendonly", (o, a) => o.AppendOnly = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AppendOnly), mutable: false));
+        Add(new("appendfilename", (o, a) =>
         {
-            if (ConfigValues.ParseBool(a[0]))
-                throw new ConfigException("appendonly yes is not supported by psyncd: it persists with RDB snapshots only");
-        }, o => "no"));
+            if (a[0].Contains('/'))
+                throw new ConfigException("appendfilename can't be a path, just a filename");
+            o.AppendFilename = a[0];
+        }, o => o.AppendFilename, mutable: false));
+        Add(new("appenddirname", (o, a) =>
+        {
+            if (a[0].Contains('/'))
+                throw new ConfigException("appenddirname can't be a path, just a dirname");
+            o.AppendDirname = a[0];
+        }, o => o.AppendDirname, mutable: false));
+        Add(new("appendfsync", (o, a) => o.AppendFsync = a[0].ToLowerInvariant() switch
+        {
+            "always" => AppendFsync.Always,
+            "everysec" => AppendFsync.EverySec,
+            "no" => AppendFsync.No,
+            _ => throw new ConfigException("argument(s) must be one of the following: always, everysec, no"),
+        }, o => o.AppendFsync switch { AppendFsync.Always => "always", AppendFsync.No => "no", _ => "everysec" }));
+        Add(new("aof-load-truncated", (o, a) => o.AofLoadTruncated = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AofLoadTruncated)));
+        Add(new("aof-use-rdb-preamble", (o, a) => o.AofUseRdbPreamble = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AofUseRdbPreamble)));
+        Add(new("auto-aof-rewrite-percentage", (o, a) => o.AutoAofRewritePercentage = ConfigValues.ParseInt(a[0], 0, int.MaxValue, "argument must be between 0 and 2147483647 inclusive"), o => Fmt(o.AutoAofRewritePercentage)));
+        Add(new("auto-aof-rewrite-min-size", (o, a) => o.AutoAofRewriteMinSize = ConfigValues.ParseMemory(a[0]), o => Fmt(o.AutoAofRewriteMinSize)));
+        Add(new("repl-log-retention-size", (o, a) => o.ReplLogRetentionSize = ConfigValues.ParseMemory(a[0]), o => Fmt(o.ReplLogRetentionSize)));
+        Add(new("repl-log-retention-files", (o, a) => o.ReplLogRetentionFiles = ConfigValues.ParseInt(a[0], 0, int.MaxValue, "repl-log-retention-files can't be negative"), o => Fmt(o.ReplLogRetentionFiles)));
 
         // ---- Slow log ----
         Add(new("slowlog-log-slower-than", (o, a) => o.SlowlogLogSlowerThan = ConfigValues.ParseLong(a[0]), o => Fmt(o.SlowlogLogSlowerThan)));

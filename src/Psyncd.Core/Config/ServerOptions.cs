@@ -6,6 +6,14 @@ public readonly record struct SavePoint(long Seconds, long Changes);
 /// <summary>An output buffer limit of one client class (<c>client-output-buffer-limit</c>).</summary>
 public readonly record struct OutputBufferLimit(long HardBytes, long SoftBytes, long SoftSeconds);
 
+/// <summary><c>appendfsync</c>'s policies.</summary>
+public enum AppendFsync
+{
+    No,
+    EverySec,
+    Always,
+}
+
 /// <summary>A master to replicate from (<c>slaveof</c> / <c>replicaof</c>).</summary>
 public sealed record MasterAddress(string Host, int Port);
 
@@ -170,6 +178,41 @@ public sealed class ServerOptions
 
     /// <summary><c>rename-command</c> pairs, applied when the command table is built; an empty new name removes the command.</summary>
     public List<(string From, string To)> RenamedCommands { get; set; } = new();
+
+    // ---- Append only file (the durable replication log) ----
+
+    /// <summary><c>appendonly</c>: every write of the replication stream is also appended to the log on disk.</summary>
+    public bool AppendOnly { get; set; }
+
+    /// <summary><c>appendfilename</c>: the prefix of the log's file names (Redis 7.0's multi-part layout).</summary>
+    public string AppendFilename { get; set; } = "appendonly.aof";
+
+    /// <summary><c>appenddirname</c>: the log's directory, inside <c>dir</c>.</summary>
+    public string AppendDirname { get; set; } = "appendonlydir";
+
+    /// <summary><c>appendfsync</c>: always (before the reply leaves), everysec (a background fsync each second), no.</summary>
+    public AppendFsync AppendFsync { get; set; } = AppendFsync.EverySec;
+
+    /// <summary><c>aof-load-truncated</c>: a log whose last command was cut by a crash loads up to the last complete one.</summary>
+    public bool AofLoadTruncated { get; set; } = true;
+
+    /// <summary><c>aof-use-rdb-preamble</c>: bases are written as RDB (yes) or as commands (no).</summary>
+    public bool AofUseRdbPreamble { get; set; } = true;
+
+    /// <summary><c>auto-aof-rewrite-percentage</c>: rewrite when the log grew this much over its base (0: never).</summary>
+    public int AutoAofRewritePercentage { get; set; } = 100;
+
+    /// <summary><c>auto-aof-rewrite-min-size</c>: no automatic rewrite below this size.</summary>
+    public long AutoAofRewriteMinSize { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>repl-log-retention-size</c> (psyncd): the history files (older incremental files kept for PSYNC after a
+    /// rewrite) may take this many bytes together; the oldest go first. 0 keeps none. Defaults to 1gb.
+    /// </summary>
+    public long ReplLogRetentionSize { get; set; } = 1L << 30;
+
+    /// <summary><c>repl-log-retention-files</c> (psyncd): at most this many history files are kept. Defaults to 16.</summary>
+    public int ReplLogRetentionFiles { get; set; } = 16;
 
     // ---- Limits ----
 

@@ -49,6 +49,9 @@ public sealed class RdbPersistence
     /// <summary><see cref="Storage.Keyspace.Dirty"/> at the last successful save (INFO's rdb_changes_since_last_save is the difference).</summary>
     public long DirtyAtLastSave { get; private set; }
 
+    /// <summary>The dataset as loaded counts as saved (after loading the append-only log).</summary>
+    public void MarkClean() => DirtyAtLastSave = _keyspace.Dirty;
+
     /// <summary>INFO's rdb_changes_since_last_save.</summary>
     public long ChangesSinceLastSave => _keyspace.Dirty - DirtyAtLastSave;
 
@@ -98,7 +101,8 @@ public sealed class RdbPersistence
         return History?.PointToSave() is { } point ? header.WithReplication(point) : header;
     }
 
-    private RdbHeader BaseHeader() => new(ServerIdentity.RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _memory.UsedMemory());
+    /// <summary>A header without replication fields (the caller adds the point it records).</summary>
+    public RdbHeader BaseHeader() => new(ServerIdentity.RedisVersion, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _memory.UsedMemory());
 
     // ------------------------------------------------------------------
     // Loading
@@ -145,7 +149,7 @@ public sealed class RdbPersistence
     /// that other clients are answered meanwhile (-LOADING but for commands with the loading flag, as Redis's
     /// processEventsWhileBlocked does); the caller must hold the loop exactly once and set <see cref="Loading"/>.
     /// </summary>
-    public RdbReader LoadRdbFile(string path, bool letOthersIn = false, KeyEventHandler? onExpiredDropped = null)
+    public RdbReader LoadRdbFile(string path, bool letOthersIn = false, KeyEventHandler? onExpiredDropped = null, bool keepExpired = false)
     {
         Debug.Assert(_loop.IsInside);
         Debug.Assert(!letOthersIn || _dataset.Loading, "only a load that others see as loading may let them in");
@@ -157,7 +161,9 @@ public sealed class RdbPersistence
         // restarted on its dump resumes a stream written while they lived). The role is the configured one
         // (slaveof), as Redis's iAmMaster reads masterhost: at startup the dump is loaded before the link to
         // the master exists, so IsReplica would still say master.
-        reader.Load(_keyspace, _keyspace.NowMs, dropExpired: _options.SlaveOf is null, letOthersIn ? LetOthersIn : null, onExpiredDropped);
+        // The base of an append-only log keeps them too (Redis's RDBFLAGS_AOF_PREAMBLE): the commands replayed after it
+        // were written while they lived, and a master expires them afterwards with DELs in its stream.
+        reader.Load(_keyspace, _keyspace.NowMs, dropExpired: _options.SlaveOf is null && !keepExpired, letOthersIn ? LetOthersIn : null, onExpiredDropped);
         DirtyAtLastSave = _keyspace.Dirty;
         return reader;
 

@@ -15,6 +15,9 @@ public sealed record RdbHeader(string RedisVersion, long CTimeSeconds, long Used
 
     public long? ReplOffset { get; init; }
 
+    /// <summary>True for the base of an append-only log (the <c>aof-base</c> AUX field Redis 7.0 writes there).</summary>
+    public bool AofBase { get; init; }
+
     /// <summary>This header carrying <paramref name="point"/> as its repl-* AUX fields.</summary>
     public RdbHeader WithReplication(ReplicationPoint point) =>
         this with { ReplStreamDb = point.StreamDb, ReplId = point.ReplId, ReplOffset = point.Offset };
@@ -90,6 +93,8 @@ public sealed class RdbWriter
             WriteAux("repl-id", Encoding.ASCII.GetBytes(header.ReplId));
             WriteAux("repl-offset", Encoding.ASCII.GetBytes((header.ReplOffset ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
+        if (header.AofBase)
+            WriteAux("aof-base", "1"u8);
     }
 
     public void WriteAux(string key, ReadOnlySpan<byte> value)

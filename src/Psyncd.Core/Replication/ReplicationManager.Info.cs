@@ -79,6 +79,13 @@ public sealed partial class ReplicationManager
         return new ReplicationPoint(ReplId, Stream.MasterReplOffset, db);
     }
 
+    /// <inheritdoc/>
+    public ReplicationPoint CurrentPoint()
+    {
+        int db = MasterLink is { } link ? link.StreamDb : Stream.StreamDb;
+        return new ReplicationPoint(ReplId, Stream.MasterReplOffset, db);
+    }
+
     /// <summary>
     /// At startup, after loading an RDB that carried repl-id, repl-offset and repl-stream-db: a replica
     /// resumes that history with PSYNC; a master keeps it as its secondary id, with a backlog that starts
@@ -103,11 +110,11 @@ public sealed partial class ReplicationManager
             // SecondReplOffset and syncs fully. Our own id stays the new one drawn at startup.
             ReplId2 = replId;
             SecondReplOffset = offset + 1;
-            Stream.Backlog = new ReplicationBacklog(Options.ReplBacklogSize, offset + 1);
+            Stream.Backlog = NewBacklog(offset + 1);
             Stream.ResetStreamDb();
             _noReplicasSinceMs = Environment.TickCount64;
         }
-        Log.Notice("Restored replication state from the RDB: replid " + replId + ", offset " + offset);
+        Log.Notice("Restored replication state from " + (Options.AppendOnly ? "the append only file" : "the RDB") + ": replid " + replId + ", offset " + offset);
     }
 
     private CachedMaster? _restoredCache;

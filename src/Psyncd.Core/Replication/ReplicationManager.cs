@@ -81,7 +81,21 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     internal ServerIdentity Identity { get; }
 
-    public string ReplId { get; private set; }
+    public string ReplId
+    {
+        get => _replId;
+        private set
+        {
+            _replId = value;
+            // The log records the id its stream belongs to: a restart continues that history.
+            Aof?.NoteReplId(value);
+        }
+    }
+
+    private string _replId = NoReplId;
+
+    /// <summary>The durable log (appendonly), set by the root; null when not built.</summary>
+    public AppendOnlyFile? Aof { get; set; }
 
     public string ReplId2 { get; private set; } = NoReplId;
 
@@ -157,7 +171,23 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     /// <summary>Creates an empty backlog whose first byte will be the stream's next one, unless one exists.</summary>
     internal void EnsureBacklog()
     {
-        Stream.Backlog ??= new ReplicationBacklog(Options.ReplBacklogSize, Stream.MasterReplOffset + 1);
+        Stream.Backlog ??= NewBacklog(Stream.MasterReplOffset + 1);
+    }
+
+    /// <summary>
+    /// A backlog whose next byte is <paramref name="nextOffset"/>, holding as much of the history before it as the
+    /// durable log has (after a restart the RAM backlog starts where the log ends, not empty).
+    /// </summary>
+    internal ReplicationBacklog NewBacklog(long nextOffset)
+    {
+        var backlog = new ReplicationBacklog(Options.ReplBacklogSize, nextOffset);
+        if (Aof is not { } aof)
+            return backlog;
+        long from = Math.Max(Math.Max(1, aof.FirstStreamOffset), nextOffset - backlog.Size);
+        if (from >= nextOffset || aof.TryOpenRange(from, nextOffset - 1) is not { } read)
+            return backlog;
+        var filled = new ReplicationBacklog(Options.ReplBacklogSize, from);
+        return read(chunk => filled.Append(chunk.Span)) && filled.NextOffset == nextOffset ? filled : backlog;
     }
 
     /// <summary>A +CONTINUE with a new id: the master's history continues ours under another name.</summary>

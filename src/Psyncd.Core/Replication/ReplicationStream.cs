@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Psyncd.Execution;
+using Psyncd.Persistence;
 
 namespace Psyncd.Replication;
 
@@ -51,8 +52,11 @@ public sealed class ReplicationStream : IEffectsSink
         set => _streamDb = value;
     }
 
-    /// <summary>True when appended bytes go anywhere: a backlog exists or a replica listens.</summary>
-    public bool IsActive => Backlog is not null || _listeners.Count > 0;
+    /// <summary>The durable log (<c>appendonly</c>): it gets every byte, in order, as replicas do.</summary>
+    public AppendOnlyFile? Aof { get; set; }
+
+    /// <summary>True when appended bytes go anywhere: a backlog exists, a replica listens, or the log is on.</summary>
+    public bool IsActive => Backlog is not null || _listeners.Count > 0 || (Aof?.IsOn ?? false);
 
     public IReadOnlyList<IStreamListener> Listeners => _listeners;
 
@@ -89,6 +93,8 @@ public sealed class ReplicationStream : IEffectsSink
     private void Feed(ReadOnlySpan<byte> bytes)
     {
         Backlog?.Append(bytes);
+        if (Aof is { IsOn: true } aof)
+            aof.Append(bytes);
         MasterReplOffset += bytes.Length;
         foreach (var listener in _listeners)
             listener.OnStreamBytes(bytes);

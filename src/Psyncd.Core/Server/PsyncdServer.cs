@@ -52,6 +52,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
         // The features above it.
         RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, propagation, Stream);
+        Aof = new AppendOnlyFile(Loop, Keyspace, options, log, RdbPersistence, Processor, Registry);
         ReplicationManager = new ReplicationManager(options, log, Loop, Keyspace, Stream, Registry, Processor, Stats, Identity,
                                                     BlockingRegistry, RdbPersistence, Role);
         _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
@@ -67,7 +68,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             KeyCommands.Register,
             DatabaseCommands.Register,
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
-            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
+            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Aof, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
             new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
             new ClientCommands(Registry, Pause, log).Register,
             new DebugCommands(log, debugExtras).Register,
@@ -97,10 +98,15 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Processor.AfterCommand = BlockingRegistry;
         Processor.MasterStream = ReplicationManager;
         RdbPersistence.History = ReplicationManager;
+        Aof.History = ReplicationManager;
+        Stream.Aof = Aof;
+        ReplicationManager.Aof = Aof;
         // The loop's own extension points (beforeSleep): keyspace enter/exit, replication, output limits.
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         Loop.AddExitHook(ReplicationManager.BeforeSleep);
+        // After everything that feeds the stream, before the batch's replies are flushed (appendfsync always).
+        Loop.AddExitHook(Aof.FlushBuffer);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
 
@@ -159,6 +165,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
     /// <summary>SAVE, BGSAVE, save points, loading.</summary>
     public RdbPersistence RdbPersistence { get; }
 
+    /// <summary>The durable replication log (appendonly).</summary>
+    public AppendOnlyFile Aof { get; }
+
     /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
     public ReplicationManager ReplicationManager { get; }
 
@@ -177,7 +186,11 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         await _listener.BindAsync().ConfigureAwait(false);
         AnnounceStartup();
         // Data is loaded before connections are accepted (they wait in the listen backlog meanwhile).
-        RdbPersistence.LoadAtStartup();
+        // As redis-server: with appendonly yes the log is the data, and the dump is not read.
+        if (Options.AppendOnly)
+            Aof.LoadAtStartup();
+        else
+            RdbPersistence.LoadAtStartup();
         // Replication from the configured master (the slaveof directive) starts once listening.
         if (Options.SlaveOf is { } master)
             Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));
@@ -252,7 +265,12 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
     {
         await _listener.StopAsync().ConfigureAwait(false);
         _cron.Stop();
-        Loop.Run(Registry.CloseAllClients);
+        Loop.Run(() =>
+        {
+            Registry.CloseAllClients();
+            if (Aof.IsOn)
+                Aof.Close();
+        });
         if (Options.UnixSocket.Length > 0 && File.Exists(Options.UnixSocket))
             File.Delete(Options.UnixSocket);
         if (Options.PidFile.Length > 0 && File.Exists(Options.PidFile))

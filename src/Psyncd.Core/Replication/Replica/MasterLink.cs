@@ -426,6 +426,8 @@ public sealed class MasterLink
             // Only a payload that loaded becomes the dump file: a restart never meets one it cannot load.
             File.Move(temp, target, overwrite: true);
             int db = point?.StreamDb ?? 0;
+            // The log first (the relay log): its new base is this payload, so a crash from here on restarts on it.
+            _manager.Aof?.StartOverFrom(target, new ReplicationPoint(replId, offset, db));
             _manager.AdoptMasterHistory(replId, offset);
             StartStreaming(offset, db);
             _refusedPayloads = 0;
