@@ -219,6 +219,13 @@ internal sealed class ConfigCommands
                 // Counted again at once, as Redis does: a write right after may depend on the new rule.
                 _replication.RefreshGoodReplicas();
                 break;
+            case "appendonly":
+                // Turning the log on writes its first base from a snapshot while the loop serves; off closes it.
+                if (options.AppendOnly && _stream.Aof is { } aof && !aof.Enable())
+                    options.AppendOnly = false;
+                else if (!options.AppendOnly)
+                    _stream.Aof?.Disable();
+                break;
             case "requirepass":
                 // Connections already open stay authenticated (as with Redis 6+'s default user); new ones must AUTH.
                 break;

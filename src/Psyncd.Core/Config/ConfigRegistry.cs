@@ -146,7 +146,7 @@ public static class ConfigRegistry
         Add(new("maxmemory-samples", (o, a) => o.MaxMemorySamples = ConfigValues.ParseInt(a[0], 1, int.MaxValue, "maxmemory-samples must be 1 or greater"), o => Fmt(o.MaxMemorySamples)));
 
         // ---- Append only file (the durable replication log) ----
-        Add(new("appendonly", (o, a) => o.AppendOnly = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AppendOnly), mutable: false));
+        Add(new("appendonly", (o, a) => o.AppendOnly = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AppendOnly)));
         Add(new("appendfilename", (o, a) =>
         {
             if (a[0].Contains('/'))
@@ -164,7 +164,7 @@ public static class ConfigRegistry
             "always" => AppendFsync.Always,
             "everysec" => AppendFsync.EverySec,
             "no" => AppendFsync.No,
-            _ => throw new ConfigException("argument(s) must be one of the following: always, everysec, no"),
+            _ => throw new ConfigException("argument(s) must be one of the following: everysec, always, no"),
         }, o => o.AppendFsync switch { AppendFsync.Always => "always", AppendFsync.No => "no", _ => "everysec" }));
         Add(new("aof-load-truncated", (o, a) => o.AofLoadTruncated = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AofLoadTruncated)));
         Add(new("aof-use-rdb-preamble", (o, a) => o.AofUseRdbPreamble = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AofUseRdbPreamble)));

@@ -15,6 +15,8 @@ public sealed partial class AppendOnlyFile
     private List<StreamFile> StreamFiles()
     {
         var all = new List<AofFileInfo>();
+        if (_waitingFirstBase)
+            return new List<StreamFile>(); // the files listed belong to a log that was off
         foreach (var h in _manifest.History)
         {
             if (AofManifest.IsIncrName(h.Name))

@@ -272,7 +272,12 @@ public sealed partial class AppendOnlyFile
         CancelRewrite();
         FlushBuffer();
         _buffer.Clear();
-        var old = new List<string>();
+        var old = new List<string>(_stale);
+        _stale.Clear();
+        if (_waitingFirstBase && _tempIncr is { } temp)
+            old.Add(temp.Name);
+        _waitingFirstBase = false;
+        _tempIncr = null;
         if (_manifest.Base is { } b)
             old.Add(b.Name);
         old.AddRange(_manifest.History.Select(h => h.Name));
@@ -326,6 +331,12 @@ public sealed partial class AppendOnlyFile
     /// <summary>Records a new replication id on the current incremental file's line (so a restart continues the right history).</summary>
     public void NoteReplId(string replId)
     {
+        if (_waitingFirstBase && _tempIncr is { } temp)
+        {
+            // Not in the manifest yet: the line is written with the base.
+            _tempIncr = temp with { ReplId = replId };
+            return;
+        }
         if (!IsOn || _manifest.Incr.Count == 0 || _manifest.Incr[^1].ReplId == replId)
             return;
         _manifest.Incr[^1] = _manifest.Incr[^1] with { ReplId = replId };

@@ -9,16 +9,19 @@ namespace Psyncd.Persistence;
 internal sealed class PersistenceCommands
 {
     private readonly RdbPersistence _persistence;
+    private readonly AppendOnlyFile _aof;
 
-    public PersistenceCommands(RdbPersistence persistence)
+    public PersistenceCommands(RdbPersistence persistence, AppendOnlyFile aof)
     {
         _persistence = persistence;
+        _aof = aof;
     }
 
     public void Register(CommandTable table)
     {
         table.Add("save", 1, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoMulti, Save);
         table.Add("bgsave", -1, CommandFlags.Admin | CommandFlags.NoScript, Bgsave);
+        table.Add("bgrewriteaof", 1, CommandFlags.Admin | CommandFlags.NoScript, BgRewriteAof);
         table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
     }
 
@@ -43,6 +46,23 @@ internal sealed class PersistenceCommands
             ctx.Reply.WriteSimpleString("Background saving started"u8);
         else
             ctx.Reply.WriteError(error);
+    }
+
+    /// <summary>BGREWRITEAOF, with redis-server 7.0's replies.</summary>
+    private void BgRewriteAof(CommandContext ctx, in CommandArgs args)
+    {
+        switch (_aof.StartRewrite())
+        {
+            case RewriteStart.AlreadyRunning:
+                ctx.Reply.WriteError("ERR Background append only file rewriting already in progress"u8);
+                break;
+            case RewriteStart.Scheduled:
+                ctx.Reply.WriteSimpleString("Background append only file rewriting scheduled"u8);
+                break;
+            default:
+                ctx.Reply.WriteSimpleString("Background append only file rewriting started"u8);
+                break;
+        }
     }
 
     private void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(_persistence.LastSaveTime);

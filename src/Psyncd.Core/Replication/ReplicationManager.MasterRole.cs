@@ -95,6 +95,8 @@ public sealed partial class ReplicationManager
         }
         if (backlog is null || !backlog.Covers(offset))
         {
+            if (TryPartialResyncFromLog(link, offset))
+                return true;
             Log.Notice("Unable to partial resync with replica " + link.Ip + ":" + link.ListeningPort + " for lack of backlog (Replica request was: " + offset + ").");
             if (backlog is not null && offset > backlog.NextOffset)
                 Log.Warning("Warning: replica " + link.Ip + ":" + link.ListeningPort + " tried to PSYNC with an offset that is greater than the master replication offset.");

@@ -59,7 +59,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         _cron = new ServerCron(this);
 
         // The command families, in the order COMMAND and INFO commandstats list them.
-        var persistenceCommands = new PersistenceCommands(RdbPersistence);
+        var persistenceCommands = new PersistenceCommands(RdbPersistence, Aof);
         var debugExtras = new Dictionary<string, CommandHandler>(StringComparer.OrdinalIgnoreCase) { ["reload"] = persistenceCommands.DebugReload };
         Commands.Build(new Action<CommandTable>[]
         {
@@ -268,8 +268,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Loop.Run(() =>
         {
             Registry.CloseAllClients();
-            if (Aof.IsOn)
-                Aof.Close();
+            Aof.Disable();
         });
         if (Options.UnixSocket.Length > 0 && File.Exists(Options.UnixSocket))
             File.Delete(Options.UnixSocket);

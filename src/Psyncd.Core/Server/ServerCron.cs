@@ -76,6 +76,7 @@ internal sealed class ServerCron
         s.Limiter.CheckAllOutputLimits(s.Registry.Clients.Values);
         s.BlockingRegistry.ExpireTimeouts();
         s.RdbPersistence.CheckSavePoints();
+        s.Aof.Cron();
         long now = Environment.TickCount64;
         if (now - _lastSecondJobs >= 1000)
         {
