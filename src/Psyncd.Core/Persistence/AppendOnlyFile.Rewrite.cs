@@ -58,13 +58,13 @@ public sealed partial class AppendOnlyFile
 
     public long RewriteFailuresInARow { get; private set; }
 
-    /// <summary>BGREWRITEAOF (inside the loop).</summary>
-    public RewriteStart StartRewrite()
+    /// <summary>BGREWRITEAOF (inside the loop); inside EXEC it is only scheduled, as redis-server does.</summary>
+    public RewriteStart StartRewrite(bool inExec = false)
     {
         Debug.Assert(_loop.IsInside);
         if (_rewrite is not null)
             return RewriteStart.AlreadyRunning;
-        if (_rdb.SnapshotInProgress)
+        if (_rdb.SnapshotInProgress || inExec)
         {
             RewriteScheduled = true;
             return RewriteStart.Scheduled;

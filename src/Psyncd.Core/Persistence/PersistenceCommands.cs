@@ -51,7 +51,7 @@ internal sealed class PersistenceCommands
     /// <summary>BGREWRITEAOF, with redis-server 7.0's replies.</summary>
     private void BgRewriteAof(CommandContext ctx, in CommandArgs args)
     {
-        switch (_aof.StartRewrite())
+        switch (_aof.StartRewrite(ctx.InExec))
         {
             case RewriteStart.AlreadyRunning:
                 ctx.Reply.WriteError("ERR Background append only file rewriting already in progress"u8);

@@ -37,6 +37,7 @@ public class ArgumentEdgeFuzzTests
         ["discard"] = "the harness's own framing of the MULTI/EXEC mode (TransactionTests covers it)",
         ["quit"] = "closes the connection",
         ["bgsave"] = "asynchronous: its reply depends on whether a save is still running",
+        ["bgrewriteaof"] = "asynchronous: its reply depends on whether a rewrite is still running or scheduled (AppendOnlyRewriteTests compares it)",
         ["command"] = "psyncd's table is Redis 2.8's command set, redis-server 7's is larger: COMMAND differs by design",
         ["info"] = "its content is implementation-specific",
     };

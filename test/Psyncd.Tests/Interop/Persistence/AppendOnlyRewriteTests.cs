@@ -244,9 +244,10 @@ public class AppendOnlyRewriteTests
             ReplicationWatch.WaitForSync(master.Port, middle.Port);
             ReplicationWatch.WaitForSync(middle.Port, bottom.Port);
             Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(1));
-            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.EqualTo(1));
+            // At least once: under load a link may also drop and continue again, never with a full sync.
+            Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.GreaterThanOrEqualTo(1), master.Output + "\n--- middle:\n" + middle.Output);
             Assert.That(ReplicationWatch.Stat(middle.Port, "sync_full"), Is.EqualTo(0), middle.Output);
-            Assert.That(ReplicationWatch.Stat(middle.Port, "sync_partial_ok"), Is.EqualTo(1), middle.Output);
+            Assert.That(ReplicationWatch.Stat(middle.Port, "sync_partial_ok"), Is.GreaterThanOrEqualTo(1), middle.Output);
             string expected = DatasetText.Describe(master.Port);
             Assert.That(DatasetText.Describe(middle.Port), Is.EqualTo(expected));
             Assert.That(DatasetText.Describe(bottom.Port), Is.EqualTo(expected));
