@@ -12,6 +12,15 @@ public static class FaultNames
     /// <summary>SIGKILL the master after a SAVE and more writes, and restart it on its directory.</summary>
     public const string KillMaster = "kill-master";
 
+    /// <summary>
+    /// The master with appendonly yes (turned on with CONFIG SET, first base awaited, when it was off) SIGKILLed under
+    /// writes without a SAVE, and restarted on its log: psyncd comes back with its exact offset.
+    /// </summary>
+    public const string KillMasterAof = "kill-master-aof";
+
+    /// <summary>As kill-master-aof, for a replica: it restarts on its relay log and continues partially.</summary>
+    public const string KillReplicaAof = "kill-replica-aof";
+
     /// <summary>A replica drops its master and attaches to another node (a replica: mid-chain), a full sync under writes.</summary>
     public const string Reattach = "reattach";
 
@@ -50,7 +59,7 @@ public static class FaultNames
 
     public static readonly string[] All =
     {
-        Attach, KillReplica, KillMaster, Reattach, CutMidRdb, KillReplicaMidSync, KillMasterMidSync,
+        Attach, KillReplica, KillMaster, KillMasterAof, KillReplicaAof, Reattach, CutMidRdb, KillReplicaMidSync, KillMasterMidSync,
         CutStream, StallLink, StopShort, StopLong, ClientKillMaster, Promote, SelfCheck,
     };
 

@@ -59,6 +59,9 @@ public sealed class Node
     /// <summary>Whether this node serves full syncs without a file (repl-diskless-sync).</summary>
     public bool Diskless { get; }
 
+    /// <summary>True once the node runs with appendonly yes (kept across its restarts in the round).</summary>
+    public bool AppendOnly { get; set; }
+
     /// <summary>The node this one replicates, or null for the master of the topology.</summary>
     public Node? Master { get; private set; }
 
@@ -88,6 +91,8 @@ public sealed class Node
         };
         if (Master is not null)
             args.AddRange(new[] { "--replicaof", "127.0.0.1", Link!.Port.ToString() });
+        if (AppendOnly)
+            args.AddRange(new[] { "--appendonly", "yes" });
         _starts++;
         AppendLog("=== start #" + _starts + " " + DateTime.UtcNow.ToString("HH:mm:ss.fff") + " (" + string.Join(' ', args) + ")\n");
         try

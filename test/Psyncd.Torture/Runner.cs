@@ -423,6 +423,17 @@ public sealed class Runner
                     StartWrites(random);
                 return (quiet ? "quiet: nothing written after the SAVE; " : "") + "saved, killed and restarted the master " + master.Label;
             }
+            case FaultNames.KillMasterAof or FaultNames.KillReplicaAof:
+            {
+                var node = fault == FaultNames.KillMasterAof ? _root : PickReplica(random);
+                bool enabled = EnableAppendOnly(node);
+                Thread.Sleep(Ms(random, 100, 800));
+                node.Kill();
+                Thread.Sleep(Ms(random, 0, 1000));
+                node.Start();
+                return (enabled ? "CONFIG SET appendonly yes on " + node.Label + ", first base written; " : "")
+                    + "killed " + node.Label + " under writes and restarted it on its append-only log";
+            }
             case FaultNames.CutStream:
             {
                 var replica = PickReplica(random);
@@ -547,6 +558,27 @@ public sealed class Runner
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
         if (!saved || reply is RespError)
             throw new InvalidOperationException(node.Label + " answered SAVE with " + reply);
+    }
+
+    /// <summary>
+    /// Turns the log on (once per node and round) and waits for its first base: a kill before it is written would
+    /// restart the node on the log of an earlier moment. Returns false when it was on already.
+    /// </summary>
+    private static bool EnableAppendOnly(Node node)
+    {
+        if (node.AppendOnly)
+            return false;
+        Call(node, "CONFIG", "SET", "appendonly", "yes");
+        node.AppendOnly = true;
+        bool done = Eventually.Within(() =>
+        {
+            var info = node.TryInfo("persistence");
+            return info is not null && info.GetValueOrDefault("aof_rewrite_in_progress") == "0"
+                && info.GetValueOrDefault("aof_rewrite_scheduled") == "0" && info.GetValueOrDefault("aof_rewrites") is { } n && n != "0";
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
+        if (!done)
+            throw new InvalidOperationException(node.Label + " never finished the first rewrite of its append-only log");
+        return true;
     }
 
     private static void Call(Node node, params string[] args)
