@@ -28,7 +28,9 @@ public class SentinelFailoverTests
         try
         {
             for (int i = 0; i < 3; i++)
-                sentinels.Add(ServerProcess.StartSentinel(Name, master.Port, quorum: 2));
+                // Three seconds of silence before "down": with one second, a CI machine loaded by other
+                // tests made the sentinels fail over a live master in the middle of the writes.
+                sentinels.Add(ServerProcess.StartSentinel(Name, master.Port, quorum: 2, downAfterMs: 3000));
             Eventually.True(() => sentinels.All(s => MasterField(s, "num-other-sentinels") == "2" && MasterField(s, "num-slaves") == "2"),
                 TimeSpan.FromSeconds(60), "every sentinel knows the two others and both replicas");
 
