@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -51,6 +52,8 @@ internal static class SetCommands
         }
         CollectionHelpers.StoreChanges(db, key, set, isNew, added);
         ctx.Reply.WriteInteger(added);
+        if (added > 0)
+            ctx.Notify(KeyspaceEventClass.Set, "sadd"u8, key);
     }
 
     private static void SRem(CommandContext ctx, in CommandArgs args)
@@ -66,11 +69,7 @@ internal static class SetCommands
                 removed++;
         }
         if (removed > 0)
-        {
-            db.Modified(key, removed);
-            if (set.Count == 0)
-                db.Delete(key);
-        }
+            CollectionHelpers.AfterRemoval(ctx.Notifier, db, key, set, removed, KeyspaceEventClass.Set, "srem"u8);
         ctx.Reply.WriteInteger(removed);
     }
 
@@ -110,18 +109,18 @@ internal static class SetCommands
             ctx.Reply.WriteInteger(0);
             return;
         }
-        db.Modified(srcKey);
-        if (srcSet.Count == 0)
-            db.Delete(srcKey);
+        CollectionHelpers.AfterRemoval(ctx.Notifier, db, srcKey, srcSet, 1, KeyspaceEventClass.Set, "srem"u8);
         if (dstSet is null)
         {
             dstSet = new SetObject();
             dstSet.Add(member);
             db.SetObject(dstKey, dstSet);
+            ctx.Notify(KeyspaceEventClass.Set, "sadd"u8, dstKey);
         }
         else if (dstSet.Add(member))
         {
             db.Modified(dstKey);
+            ctx.Notify(KeyspaceEventClass.Set, "sadd"u8, dstKey);
         }
         ctx.Reply.WriteInteger(1);
     }
@@ -154,12 +153,12 @@ internal static class SetCommands
         }
         if (!entry.Exists)
         {
-            ctx.Reply.WriteArrayHeader(0);
+            ctx.Reply.WriteSetHeader(0);
             return;
         }
         var set = entry.As<SetObject>();
         int count = (int)set.Count;
-        ctx.Reply.WriteArrayHeader(count);
+        ctx.Reply.WriteSetHeader(count);
         if (SortedIntegers(ctx, set) is { } integers)
         {
             foreach (long value in integers)
@@ -207,7 +206,7 @@ internal static class SetCommands
             if (count < 0)
                 ctx.Reply.WriteNullBulk();
             else
-                ctx.Reply.WriteArrayHeader(0);
+                ctx.Reply.WriteSetHeader(0);
             return;
         }
         if (entry.Kind != ValueKind.Set)
@@ -224,29 +223,30 @@ internal static class SetCommands
             p.WriteBulk("SREM"u8);
             p.WriteBulk(key);
             p.WriteBulk(member);
-            db.Modified(key);
-            if (set.Count == 0)
-                db.Delete(key);
+            CollectionHelpers.AfterRemoval(ctx.Notifier, db, key, set, 1, KeyspaceEventClass.Set, "spop"u8);
             return;
         }
+        // SPOP with a count answers a set under RESP3 (SRANDMEMBER's count stays an array: it may repeat).
         if (count == 0)
         {
-            ctx.Reply.WriteArrayHeader(0);
+            ctx.Reply.WriteSetHeader(0);
             return;
         }
         if (count >= set.Count)
         {
             int all = (int)set.Count;
-            ctx.Reply.WriteArrayHeader(all);
+            ctx.Reply.WriteSetHeader(all);
             for (int i = 0; i < all; i++)
                 ctx.Reply.WriteBulk(set.MemberAt(i));
             var p = ctx.Propagate(2);
             p.WriteBulk("DEL"u8);
             p.WriteBulk(key);
             db.Delete(key);
+            ctx.Notify(KeyspaceEventClass.Set, "spop"u8, key);
+            ctx.Notify(KeyspaceEventClass.Generic, "del"u8, key);
             return;
         }
-        ctx.Reply.WriteArrayHeader(count);
+        ctx.Reply.WriteSetHeader(count);
         long left = count;
         while (left > 0)
         {
@@ -263,6 +263,7 @@ internal static class SetCommands
             left -= batch;
         }
         db.Modified(key, count);
+        ctx.Notify(KeyspaceEventClass.Set, "spop"u8, key);
     }
 
     /// <summary>SRANDMEMBER key [count]: distinct members for a positive count, possibly repeated for a negative one.</summary>
@@ -385,25 +386,19 @@ internal static class SetCommands
         var result = Compute(sets, op);
         if (!store)
         {
-            ctx.Reply.WriteArrayHeader(result.Count);
+            ctx.Reply.WriteSetHeader(result.Count);
             for (int i = 0; i < result.Count; i++)
                 ctx.Reply.WriteBulk(result[i]);
             return;
         }
 
         var dstKey = args[1];
-        if (result.Count == 0)
-        {
-            if (db.LookupWrite(dstKey).Exists)
-                db.Delete(dstKey);
-            ctx.Reply.WriteInteger(0);
-            return;
-        }
         var stored = new SetObject();
         foreach (var member in result)
             stored.Add(member);
         db.LookupWrite(dstKey);
-        db.SetObject(dstKey, stored);
+        CollectionHelpers.StoreResult(ctx, dstKey, stored, KeyspaceEventClass.Set,
+            op switch { SetOp.Inter => "sinterstore"u8, SetOp.Union => "sunionstore"u8, _ => "sdiffstore"u8 });
         ctx.Reply.WriteInteger(stored.Count);
     }
 

@@ -1,4 +1,5 @@
 using Node = Psyncd.Storage.Types.SortedSetObject.Node;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -195,6 +196,8 @@ internal static class SortedSetCommands
         }
         if (!isNew || zset.Count > 0)
             CollectionHelpers.StoreChanges(db, key, zset, isNew, added + updated);
+        if (added + updated > 0)
+            ctx.Notify(KeyspaceEventClass.ZSet, incr ? "zincr"u8 : "zadd"u8, key);
         if (incr)
         {
             if (processed > 0)
@@ -224,17 +227,15 @@ internal static class SortedSetCommands
             if (zset.Remove(args[i]))
                 removed++;
         }
-        FinishRemoval(db, key, zset, removed);
+        FinishRemoval(ctx, key, zset, removed, "zrem"u8);
         ctx.Reply.WriteInteger(removed);
     }
 
-    private static void FinishRemoval(Database db, ReadOnlySpan<byte> key, SortedSetObject zset, long removed)
+    /// <summary>After members were removed: the command's event, and the key's deletion when none is left (nothing when none was removed).</summary>
+    private static void FinishRemoval(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, long removed, ReadOnlySpan<byte> eventName)
     {
-        if (removed == 0)
-            return;
-        db.Modified(key, removed);
-        if (zset.Count == 0)
-            db.Delete(key);
+        if (removed > 0)
+            CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, zset, removed, KeyspaceEventClass.ZSet, eventName);
     }
 
     private static void ZCard(CommandContext ctx, in CommandArgs args)
@@ -397,7 +398,7 @@ internal static class SortedSetCommands
                     return;
                 }
                 long length = last - first + 1;
-                ctx.Reply.WriteArrayHeader(withScores ? length * 2 : length);
+                WriteRangeHeader(ctx.Reply, length, withScores);
                 var node = zset.ByRank(reverse ? zset.Count - 1 - first : first);
                 for (long i = 0; i < length; i++)
                 {
@@ -479,8 +480,17 @@ internal static class SortedSetCommands
         return true;
     }
 
+    /// <summary>
+    /// The header of a reply of <paramref name="members"/> members: with scores, RESP2 flattens the member/score
+    /// pairs into one array, RESP3 nests each pair (<see cref="WriteNode"/> writes the pair's own header).
+    /// </summary>
+    private static void WriteRangeHeader(ReplyWriter reply, long members, bool withScores)
+        => reply.WriteArrayHeader(withScores && !reply.Resp3 ? members * 2 : members);
+
     private static void WriteNode(ReplyWriter reply, Node node, bool withScores)
     {
+        if (withScores && reply.Resp3)
+            reply.WriteArrayHeader(2);
         reply.WriteBulk(node.Member);
         if (withScores)
             CollectionHelpers.WriteScore(reply, node.Score);
@@ -488,7 +498,7 @@ internal static class SortedSetCommands
 
     private static void WriteNodes(ReplyWriter reply, List<Node> nodes, bool withScores)
     {
-        reply.WriteArrayHeader(withScores ? nodes.Count * 2 : nodes.Count);
+        WriteRangeHeader(reply, nodes.Count, withScores);
         foreach (var node in nodes)
             WriteNode(reply, node, withScores);
         nodes.Clear();
@@ -608,7 +618,7 @@ internal static class SortedSetCommands
         var node = zset.ByRank(first);
         for (long i = first; i <= last; i++, node = node!.Next)
             nodes.Add(node!);
-        RemoveNodes(ctx, args[1], zset, nodes);
+        RemoveNodes(ctx, args[1], zset, nodes, "zremrangebyrank"u8);
     }
 
     private static void ZRemRangeByScore(CommandContext ctx, in CommandArgs args)
@@ -623,7 +633,7 @@ internal static class SortedSetCommands
         var nodes = ctx.Scratch.Nodes;
         for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Score); node = node.Next)
             nodes.Add(node);
-        RemoveNodes(ctx, args[1], zset, nodes);
+        RemoveNodes(ctx, args[1], zset, nodes, "zremrangebyscore"u8);
     }
 
     private static void ZRemRangeByLex(CommandContext ctx, in CommandArgs args)
@@ -638,16 +648,16 @@ internal static class SortedSetCommands
         var nodes = ctx.Scratch.Nodes;
         for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Member); node = node.Next)
             nodes.Add(node);
-        RemoveNodes(ctx, args[1], zset, nodes);
+        RemoveNodes(ctx, args[1], zset, nodes, "zremrangebylex"u8);
     }
 
-    private static void RemoveNodes(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, List<Node> nodes)
+    private static void RemoveNodes(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, List<Node> nodes, ReadOnlySpan<byte> eventName)
     {
         foreach (var node in nodes)
             zset.Delete(node);
         long removed = nodes.Count;
         nodes.Clear();
-        FinishRemoval(ctx.Db, key, zset, removed);
+        FinishRemoval(ctx, key, zset, removed, eventName);
         ctx.Reply.WriteInteger(removed);
     }
 
@@ -684,14 +694,19 @@ internal static class SortedSetCommands
         }
         var zset = entry.As<SortedSetObject>();
         long n = Math.Min(count, zset.Count);
-        ctx.Reply.WriteArrayHeader(n * 2);
+        // Without a count, RESP3 too answers one flat [member, score]; with one, a pair per member.
+        bool flat = args.Count == 2 || !ctx.Reply.Resp3;
+        ctx.Reply.WriteArrayHeader(flat ? n * 2 : n);
         for (long i = 0; i < n; i++)
         {
             var node = max ? zset.Last! : zset.First!;
-            WriteNode(ctx.Reply, node, withScores: true);
+            if (!flat)
+                ctx.Reply.WriteArrayHeader(2);
+            ctx.Reply.WriteBulk(node.Member);
+            CollectionHelpers.WriteScore(ctx.Reply, node.Score);
             zset.Delete(node);
         }
-        FinishRemoval(db, key, zset, n);
+        FinishRemoval(ctx, key, zset, n, max ? "zpopmax"u8 : "zpopmin"u8);
     }
 
     // ------------------------------------------------------------------
@@ -843,20 +858,16 @@ internal static class SortedSetCommands
         }
 
         var dstKey = args[1];
-        if (result.Count == 0)
+        if (result.Count > 0)
         {
-            if (db.LookupWrite(dstKey).Exists)
-                db.Delete(dstKey);
-            ctx.Reply.WriteInteger(0);
-            return;
+            // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
+            result.Compact = true;
+            result.Compact = result.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist";
+            if (result.Compact)
+                result.NormalizeZeros();
         }
-        // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
-        result.Compact = true;
-        result.Compact = result.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist";
-        if (result.Compact)
-            result.NormalizeZeros();
         db.LookupWrite(dstKey);
-        db.SetObject(dstKey, result);
+        CollectionHelpers.StoreResult(ctx, dstKey, result, KeyspaceEventClass.ZSet, union ? "zunionstore"u8 : "zinterstore"u8);
         ctx.Reply.WriteInteger(result.Count);
     }
 
@@ -937,6 +948,9 @@ internal static class SortedSetCommands
         ctx.Reply.WriteBulk((long)cursor);
         ctx.Reply.WriteArrayHeader(found.Count * 2);
         foreach (var node in found)
-            WriteNode(ctx.Reply, node, withScores: true);
+        {
+            ctx.Reply.WriteBulk(node.Member);
+            CollectionHelpers.WriteScoreBulk(ctx.Reply, node.Score);
+        }
     }
 }
