@@ -38,12 +38,12 @@ public class AppendOnlyRewriteTests
 
     private static void AssertRedisToolsAccept(string dir, string expectedDataset)
     {
-        var check = RedisInteropTests.Run(Tools.Require("redis-check-aof"), Path.Combine(AofDir(dir), "appendonly.aof.manifest"));
+        var check = ChildProcess.Run(Tools.Require("redis-check-aof"), [Path.Combine(AofDir(dir), "appendonly.aof.manifest")], TimeSpan.FromSeconds(60));
         Assert.That(check.ExitCode, Is.EqualTo(0), check.Output);
         Assert.That(check.Output, Does.Contain("All AOF files and manifest are valid"));
         foreach (var file in Directory.GetFiles(AofDir(dir), "appendonly.aof.*.*"))
         {
-            var one = RedisInteropTests.Run(Tools.Require("redis-check-aof"), file);
+            var one = ChildProcess.Run(Tools.Require("redis-check-aof"), [file], TimeSpan.FromSeconds(60));
             Assert.That(one.ExitCode, Is.EqualTo(0), one.Output);
         }
         string copy = ServerProcess.NewDir();
