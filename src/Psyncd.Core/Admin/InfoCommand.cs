@@ -288,6 +288,10 @@ internal sealed class InfoCommand
         Line(sb, "aof_rewrites", aof.Rewrites);
         Line(sb, "aof_rewrites_consecutive_failures", aof.RewriteFailuresInARow);
         Line(sb, "aof_last_write_status", aof.LastWriteOk ? "ok" : "err");
+        // No fork, so no copy-on-write: zeros where redis-server 7.0 reports its child's.
+        Line(sb, "aof_last_cow_size", 0);
+        Line(sb, "module_fork_in_progress", 0);
+        Line(sb, "module_fork_last_cow_size", 0);
         if (aof.IsOn)
         {
             Line(sb, "aof_current_size", aof.CurrentSize);

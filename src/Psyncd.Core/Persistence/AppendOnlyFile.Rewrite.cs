@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Win32.SafeHandles;
 using Psyncd.Config;
 using Psyncd.Rdb;
 
@@ -315,28 +314,9 @@ public sealed partial class AppendOnlyFile
         FlushBuffer();
         _buffer.Clear();
         var point = CurrentPoint();
-        string name = "temp-" + _options.AppendFilename + ".incr";
-        var handle = File.OpenHandle(FilePath(name), FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
-        int skip = 0;
-        if (point.StreamDb >= 0)
-        {
-            var select = SelectCommand(point.StreamDb);
-            RandomAccess.Write(handle, select, 0);
-            skip = select.Length;
-        }
-        _tempIncr = new AofFileInfo(name, 0, AofFileType.Incr, point.Offset, point.ReplId, skip);
-        SafeFileHandle? previous;
-        lock (_handles)
-        {
-            previous = _incr;
-            _incr = handle;
-        }
-        if (previous is not null)
-        {
-            lock (_handles)
-                _retired.Add(previous);
-        }
-        StartAppending(handle, skip);
+        var (handle, info) = CreateIncrFile("temp-" + _options.AppendFilename + ".incr", 0, point);
+        _tempIncr = info;
+        SwitchTo(handle, info.Skip);
         return point;
     }
 

@@ -212,11 +212,31 @@ public sealed partial class AppendOnlyFile
     private RdbHeader BaseHeader(ReplicationPoint point) =>
         _rdb.BaseHeader().WithReplication(point with { StreamDb = Math.Max(0, point.StreamDb) }) with { AofBase = true };
 
+    /// <summary>
+    /// From now on the stream goes to <paramref name="handle"/> (holding <paramref name="length"/> bytes already); the
+    /// previous file is synced and closed by the fsync thread, so the loop never waits for it.
+    /// </summary>
+    private void SwitchTo(SafeFileHandle handle, long length)
+    {
+        lock (_handles)
+        {
+            if (_incr is not null)
+                _retired.Add(_incr);
+        }
+        StartAppending(handle, length);
+        _wake.Set();
+    }
+
     /// <summary>Creates the next incremental file, beginning after stream offset <paramref name="point"/>.Offset.</summary>
     private (SafeFileHandle Handle, AofFileInfo Info) CreateIncr(ReplicationPoint point)
     {
         long seq = ++_manifest.IncrSeq;
-        string name = AofManifest.IncrName(_options.AppendFilename, seq);
+        return CreateIncrFile(AofManifest.IncrName(_options.AppendFilename, seq), seq, point);
+    }
+
+    /// <summary>Creates an incremental file named <paramref name="name"/> whose stream begins after <paramref name="point"/>.Offset.</summary>
+    private (SafeFileHandle Handle, AofFileInfo Info) CreateIncrFile(string name, long seq, ReplicationPoint point)
+    {
         var handle = File.OpenHandle(Path.Combine(DirPath, name), FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
         int skip = 0;
         if (point.StreamDb >= 0)
@@ -249,14 +269,7 @@ public sealed partial class AppendOnlyFile
         var (handle, info) = CreateIncr(point);
         _manifest.Incr.Add(info);
         WriteManifest();
-        lock (_handles)
-        {
-            if (_incr is not null)
-                _retired.Add(_incr);
-            _incr = handle;
-        }
-        _incrLength = info.Skip;
-        _wake.Set();
+        SwitchTo(handle, info.Skip);
         return point;
     }
 
@@ -291,14 +304,7 @@ public sealed partial class AppendOnlyFile
         var (handle, info) = CreateIncr(point);
         _manifest.Incr.Add(info);
         WriteManifest();
-        lock (_handles)
-        {
-            if (_incr is not null)
-                _retired.Add(_incr);
-            _incr = handle;
-        }
-        _incrLength = info.Skip;
-        _wake.Set();
+        SwitchTo(handle, info.Skip);
         foreach (var file in old)
             DeleteFile(file);
         CurrentSize = BaseSize = new FileInfo(FilePath(name)).Length + info.Skip;

@@ -22,13 +22,7 @@ public sealed partial class ReplicationManager
         var read = aof.TryOpenRange(offset, last);
         if (read is null)
             return false;
-        var client = link.Client;
-        client.Flags |= ClientFlags.Replica;
-        link.State = ReplicaState.Online;
-        link.LastAckMs = Environment.TickCount64;
-        _replicas.Add(link);
-        var output = client.Output;
-        output.WriteRaw(link.CapaPsync2 ? Encoding.ASCII.GetBytes("+CONTINUE " + ReplId + "\r\n") : "+CONTINUE\r\n"u8);
+        var output = AcceptPartialResync(link);
         output.Flush();
         output.Hold();
         Stream.AddListener(link);

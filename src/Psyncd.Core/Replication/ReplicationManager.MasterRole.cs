@@ -103,13 +103,7 @@ public sealed partial class ReplicationManager
             return false;
         }
 
-        var client = link.Client;
-        client.Flags |= ClientFlags.Replica;
-        link.State = ReplicaState.Online;
-        link.LastAckMs = Environment.TickCount64;
-        _replicas.Add(link);
-        var output = client.Output;
-        output.WriteRaw(link.CapaPsync2 ? Encoding.ASCII.GetBytes("+CONTINUE " + ReplId + "\r\n") : "+CONTINUE\r\n"u8);
+        var output = AcceptPartialResync(link);
         long sent = backlog.NextOffset - offset;
         backlog.CopyFrom(offset, chunk => output.WriteRaw(chunk.Span));
         Stream.AddListener(link);
@@ -118,6 +112,19 @@ public sealed partial class ReplicationManager
         Log.Notice("Partial resynchronization request from " + link.Ip + ":" + link.ListeningPort + " accepted. Sending " + sent + " bytes of backlog starting from offset " + offset + ".");
         UpdateGoodReplicas(Environment.TickCount64);
         return true;
+    }
+
+    /// <summary>The replica becomes an online one and is told +CONTINUE (with our id under PSYNC2); returns its output.</summary>
+    private ClientOutput AcceptPartialResync(ReplicaLink link)
+    {
+        var client = link.Client;
+        client.Flags |= ClientFlags.Replica;
+        link.State = ReplicaState.Online;
+        link.LastAckMs = Environment.TickCount64;
+        _replicas.Add(link);
+        var output = client.Output;
+        output.WriteRaw(link.CapaPsync2 ? Encoding.ASCII.GetBytes("+CONTINUE " + ReplId + "\r\n") : "+CONTINUE\r\n"u8);
+        return output;
     }
 
     /// <summary>

@@ -36,6 +36,17 @@ public class AppendOnlyFileTests
 
     private static long Offset(int port) => ReplicationWatch.Offset(port);
 
+    /// <summary>A psyncd with the log on in a new directory, some writes, then SIGKILL; returns the directory.</summary>
+    private static string WrittenThenKilled(string prefix)
+    {
+        string dir = ServerProcess.NewDir();
+        using var first = ServerProcess.StartPsyncdIn(dir, FreePort.Next(), "--appendonly", "yes");
+        using (var c = first.Connect())
+            WriteMix(c, prefix);
+        first.Kill();
+        return dir;
+    }
+
     [Test]
     public void TheLogHoldsTheStreamAndRedisToolsAndRedisServerAcceptIt()
     {
@@ -56,24 +67,8 @@ public class AppendOnlyFileTests
         string manifest = File.ReadAllText(Path.Combine(aofDir, "appendonly.aof.manifest"));
         Assert.That(manifest, Does.StartWith("file appendonly.aof.1.base.rdb seq 1 type b").And.Contain("file " + Incr1 + " seq 1 type i psyncd-offset 0"));
 
-        // redis-check-aof: the manifest with every file, then each file alone.
-        var check = ChildProcess.Run(Tools.Require("redis-check-aof"), [Path.Combine(aofDir, "appendonly.aof.manifest")], TimeSpan.FromSeconds(60));
-        Assert.That(check.ExitCode, Is.EqualTo(0), check.Output);
-        Assert.That(check.Output, Does.Contain("All AOF files and manifest are valid"));
-        foreach (var file in Directory.GetFiles(aofDir, "appendonly.aof.*.*"))
-        {
-            var one = ChildProcess.Run(Tools.Require("redis-check-aof"), [file], TimeSpan.FromSeconds(60));
-            Assert.That(one.ExitCode, Is.EqualTo(0), one.Output);
-            Assert.That(one.Output, Does.Contain("is valid"), file);
-        }
-
-        // redis-server 7.0 started on a copy of the directory holds the same data.
-        string copy = ServerProcess.NewDir();
-        Directory.CreateDirectory(AofDir(copy));
-        foreach (var file in Directory.GetFiles(aofDir))
-            File.Copy(file, Path.Combine(AofDir(copy), Path.GetFileName(file)));
-        using var redis = ServerProcess.StartRedisIn(copy, FreePort.Next(), "--appendonly", "yes");
-        Assert.That(DatasetText.Describe(redis.Port), Is.EqualTo(expected));
+        // redis-check-aof on the manifest and on each file; redis-server 7.0 on a copy of the directory.
+        AppendOnlyRewriteTests.AssertRedisToolsAccept(dir, expected);
     }
 
     [Test]
@@ -135,12 +130,7 @@ public class AppendOnlyFileTests
     [Test]
     public void ATruncatedTailStopsTheStartWhenAofLoadTruncatedIsNo()
     {
-        string dir = ServerProcess.NewDir();
-        var first = ServerProcess.StartPsyncdIn(dir, FreePort.Next(), "--appendonly", "yes");
-        using (var c = first.Connect())
-            WriteMix(c, "n");
-        first.Kill();
-        first.Dispose();
+        string dir = WrittenThenKilled("n");
         File.AppendAllText(Path.Combine(AofDir(dir), Incr1), "*2\r\n$3\r\nDEL", Encoding.ASCII);
         using var second = ServerProcess.LaunchPsyncdRaw(dir, "--port", FreePort.Next().ToString(), "--dir", dir, "--appendonly", "yes", "--aof-load-truncated", "no");
         Assert.That(second.WaitForExit(TimeSpan.FromSeconds(30)), Is.True);
@@ -151,12 +141,7 @@ public class AppendOnlyFileTests
     [Test]
     public void ACorruptMiddleStopsTheStartWithTheOffset()
     {
-        string dir = ServerProcess.NewDir();
-        var first = ServerProcess.StartPsyncdIn(dir, FreePort.Next(), "--appendonly", "yes");
-        using (var c = first.Connect())
-            WriteMix(c, "c");
-        first.Kill();
-        first.Dispose();
+        string dir = WrittenThenKilled("c");
         string incr = Path.Combine(AofDir(dir), Incr1);
         byte[] bytes = File.ReadAllBytes(incr);
         // The third command's '*' becomes garbage: everything after it is unreadable.
