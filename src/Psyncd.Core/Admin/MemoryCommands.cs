@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Psyncd.Commands;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
@@ -17,16 +18,14 @@ namespace Psyncd.Admin;
 /// </summary>
 internal sealed class MemoryCommands
 {
-    private readonly ServerOptions _options;
     private readonly MemoryMonitor _memory;
     private readonly ClientRegistry _clients;
     private readonly ReplicationStream _stream;
     private readonly Keyspace _keyspace;
     private readonly long _startupBytes;
 
-    public MemoryCommands(ServerOptions options, MemoryMonitor memory, ClientRegistry clients, ReplicationStream stream, Keyspace keyspace)
+    public MemoryCommands(MemoryMonitor memory, ClientRegistry clients, ReplicationStream stream, Keyspace keyspace)
     {
-        _options = options;
         _memory = memory;
         _clients = clients;
         _stream = stream;
@@ -111,14 +110,7 @@ internal sealed class MemoryCommands
             return;
         }
         var entry = db.Peek(key);
-        ctx.Reply.WriteInteger(RedisMemoryModel.Usage(key, entry, Limits(), samples));
-    }
-
-    private EncodingLimits Limits()
-    {
-        var o = _options;
-        return new EncodingLimits(o.HashMaxZiplistEntries, o.HashMaxZiplistValue, o.ListMaxZiplistEntries, o.ListMaxZiplistValue,
-            o.SetMaxIntsetEntries, o.ZsetMaxZiplistEntries, o.ZsetMaxZiplistValue);
+        ctx.Reply.WriteInteger(RedisMemoryModel.Usage(key, entry, CollectionHelpers.Limits(ctx), samples));
     }
 
     /// <summary>The figures of MEMORY STATS and DOCTOR, read once per request.</summary>

@@ -68,7 +68,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             KeyCommands.Register,
             DatabaseCommands.Register,
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
-            new MemoryCommands(options, Memory, Registry, Stream, Keyspace).Register,
+            new MemoryCommands(Memory, Registry, Stream, Keyspace).Register,
             new LatencyCommands(Latency, options).Register,
             new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
             new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
