@@ -9,20 +9,18 @@ namespace Psyncd.Tests.Interop.Admin;
 /// key spec notes; the subcommands psyncd lacks), and the summaries are psyncd's own.
 /// </summary>
 [Category("Interop")]
-public class IntrospectionTests
+public class IntrospectionTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
     private RawClient _p = null!;
     private RawClient _r = null!;
     private List<string> _commands = null!;
 
+    /// <summary>DEBUG HELP needs DEBUG open.</summary>
+    protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
+
     [OneTimeSetUp]
-    public void Start()
+    public void Connect()
     {
-        // DEBUG HELP needs DEBUG open.
-        _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
-        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
         _p = _psyncd.Connect();
         _r = _redis.Connect();
         _p.Command("HELLO", "3");
@@ -31,12 +29,10 @@ public class IntrospectionTests
     }
 
     [OneTimeTearDown]
-    public void Stop()
+    public void Disconnect()
     {
         _p?.Dispose();
         _r?.Dispose();
-        _psyncd?.Dispose();
-        _redis?.Dispose();
     }
 
     /// <summary>The names of a command's subcommands psyncd has (from its own COMMAND INFO).</summary>

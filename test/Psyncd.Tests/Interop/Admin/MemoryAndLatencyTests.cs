@@ -9,24 +9,9 @@ namespace Psyncd.Tests.Interop.Admin;
 /// the latency monitor recording real events.
 /// </summary>
 [Category("Interop")]
-public class MemoryAndLatencyTests
+public class MemoryAndLatencyTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
-        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
+    protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
 
     /// <summary>The commands that build one key, by name: strings of each encoding, and each collection small and large.</summary>
     private static IEnumerable<(string Key, List<string[]> Commands)> Dataset()
