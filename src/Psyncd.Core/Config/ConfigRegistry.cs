@@ -15,7 +15,7 @@ public static class ConfigRegistry
     /// <summary>Directives psyncd accepts for compatibility with redis.conf files but that have no effect here.</summary>
     private static readonly HashSet<string> s_ignored = new(StringComparer.OrdinalIgnoreCase)
     {
-        "activerehashing", "lua-time-limit", "latency-monitor-threshold", "aof-rewrite-incremental-fsync",
+        "activerehashing", "latency-monitor-threshold", "aof-rewrite-incremental-fsync",
         "syslog-ident", "syslog-facility", "appendfilename", "appendfsync", "no-appendfsync-on-rewrite",
         "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "aof-load-truncated", "watchdog-period",
     };
@@ -152,6 +152,10 @@ public static class ConfigRegistry
             if (ConfigValues.ParseBool(a[0]))
                 throw new ConfigException("appendonly yes is not supported by psyncd: it persists with RDB snapshots only");
         }, o => "no"));
+
+        // ---- Lua scripting ----
+        // Redis 7.0 calls it busy-reply-threshold and keeps lua-time-limit as its alias: one value, two names.
+        Add(new("lua-time-limit", (o, a) => o.LuaTimeLimit = ConfigValues.ParseLong(a[0], 0, long.MaxValue), o => Fmt(o.LuaTimeLimit), aliases: new[] { "busy-reply-threshold" }));
 
         // ---- Slow log ----
         Add(new("slowlog-log-slower-than", (o, a) => o.SlowlogLogSlowerThan = ConfigValues.ParseLong(a[0]), o => Fmt(o.SlowlogLogSlowerThan)));

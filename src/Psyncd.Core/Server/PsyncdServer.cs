@@ -9,6 +9,7 @@ using Psyncd.Network;
 using Psyncd.Persistence;
 using Psyncd.PubSub;
 using Psyncd.Replication;
+using Psyncd.Scripting;
 using Psyncd.Storage;
 using Psyncd.Transactions;
 
@@ -54,6 +55,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, propagation, Stream);
         ReplicationManager = new ReplicationManager(options, log, Loop, Keyspace, Stream, Registry, Processor, Stats, Identity,
                                                     BlockingRegistry, RdbPersistence, Role);
+        Scripting = new ScriptingEngine(options, log, Loop, Commands, Processor, Registry, _stopping.Token);
         _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
         _cron = new ServerCron(this);
 
@@ -83,6 +85,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             new TransactionCommands(WatchRegistry, Processor, Registry).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
             HyperLogLogCommands.Register,
+            Scripting.Register,
         }, options.RenamedCommands);
 
         // Wiring: who hears what.
@@ -94,6 +97,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Registry.AddLifecycle(PubSubRegistry);
         Registry.AddLifecycle(BlockingRegistry);
         Registry.AddLifecycle(ReplicationManager);
+        Registry.AddLifecycle(Scripting);
         Processor.AfterCommand = BlockingRegistry;
         Processor.MasterStream = ReplicationManager;
         RdbPersistence.History = ReplicationManager;
@@ -161,6 +165,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
 
     /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
     public ReplicationManager ReplicationManager { get; }
+
+    /// <summary>EVAL and SCRIPT: the Lua state, the script cache, busy scripts.</summary>
+    public ScriptingEngine Scripting { get; }
 
     /// <summary>Completes with the exit code once the server has shut down.</summary>
     public Task<int> Stopped => _stopped.Task;
@@ -264,6 +271,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         RequestShutdown();
         await Stopped.ConfigureAwait(false);
         Keyspace.Dispose();
+        Loop.Run(Scripting.Dispose);
     }
 
     private static StoreSettings StoreSettingsFrom(ServerOptions options)
