@@ -39,7 +39,7 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
     /// <summary>Instructions between two calls of the hook: about a millisecond of a tight loop at most.</summary>
     private const int HookInstructions = 10_000;
 
-    private static readonly string[] s_libraries = [];
+    private static readonly string[] s_libraries = ["cjson", "bit", "struct", "cmsgpack"];
 
     private readonly IScriptHost _host;
     private readonly GCHandle _self;

@@ -52,14 +52,16 @@ end
 
 -- The globals scripts see (`real`) and the protected view of them (`env`, the scripts' _ENV).
 local real = {}
--- Where the script last named `redis`: in `return redis.call(...)` Lua 5.4 makes a tail call, which drops
--- the script's frame, so an error raised by redis.call could not say its line without this.
-local redis_source, redis_line
+-- Where the script last named a library (redis, cjson...): in `return redis.call(...)` Lua 5.4 makes a
+-- tail call, which drops the script's frame, so an error raised by the library could not say its line
+-- without this. Only library names are tracked: the other globals are read far more often.
+local tracked = { redis = true, cjson = true, cmsgpack = true, struct = true, bit = true }
+local lib_source, lib_line
 local env = setmetatable({}, {
   __index = function(_, name)
-    if name == 'redis' then
+    if tracked[name] then
       local i = dbg_getinfo(2, 'Sl')
-      redis_source, redis_line = i.source, i.currentline
+      lib_source, lib_line = i.source, i.currentline
     end
     local v = real[name]
     if v == nil then
@@ -225,7 +227,7 @@ local function raise(e, level)
   if rawget(e, 'source') == nil then
     local i = dbg_getinfo(level + 1, 'Sl')
     if dbg_getinfo(level, 't').istailcall or i == nil or i.what == 'C' then
-      e.source, e.line = redis_source, redis_line
+      e.source, e.line = lib_source, lib_line
     else
       e.source, e.line = i.source, i.currentline
     end
@@ -305,6 +307,23 @@ real.redis = protect(redis)
 
 -- ---- what LuaRuntime keeps ----
 
+-- Raises `message` from a library written in Lua as a C library's luaL_error does: with the position of
+-- the script's line that called the library.
+local function user_error(message)
+  for level = 2, 200 do
+    local i = dbg_getinfo(level, 'S')
+    if not i then break end
+    if i.what ~= 'C' and i.source ~= INTERNAL then
+      if dbg_getinfo(level - 1, 't').istailcall then break end
+      raw_error(message, level)
+    end
+  end
+  if lib_source then
+    raw_error(ssub(lib_source, 2) .. ':' .. lib_line .. ': ' .. message, 0)
+  end
+  raw_error(message, 0)
+end
+
 -- The libraries written in Lua (cjson, bit, struct, cmsgpack) are added by LuaRuntime through this.
 local function add_library(name, lib)
   real[name] = protect(lib)
@@ -331,14 +350,16 @@ local function describe_error(co, e)
     message = 'ERR ' .. tostring51(e)
   end
   if source == nil then
-    for level = 0, 100 do
+    for level = 0, 200 do
       local i = dbg_getinfo(co, level, 'Sl')
       if not i then break end
       if i.what ~= 'C' and i.source ~= INTERNAL then
         source, line = i.source, i.currentline
         break
       end
+      if i.istailcall then break end
     end
+    if source == nil then source, line = lib_source, lib_line end
   end
   return message, source, line
 end
@@ -355,4 +376,5 @@ return {
   add_library = add_library,
   null = null,
   tostring51 = tostring51,
+  user_error = user_error,
 }
