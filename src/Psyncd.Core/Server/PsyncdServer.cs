@@ -69,7 +69,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             KeyCommands.Register,
             DatabaseCommands.Register,
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
-            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
+            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Scripting).Register,
             new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
             new ClientCommands(Registry, Pause, log).Register,
             new DebugCommands(log, debugExtras).Register,
