@@ -125,6 +125,9 @@ internal static unsafe partial class LuaNative
     public static partial void lua_rawseti(nint L, int idx, long n);
 
     [LibraryImport(Lib)]
+    public static partial int lua_next(nint L, int idx);
+
+    [LibraryImport(Lib)]
     public static partial int lua_pcallk(nint L, int nargs, int nresults, int errfunc, nint ctx, nint k);
 
     [LibraryImport(Lib)]

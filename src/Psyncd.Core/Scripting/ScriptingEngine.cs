@@ -174,6 +174,8 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         _readOnly = readOnlyCommand || (script.Flags & ScriptFlags.NoWrites) != 0;
         _wrote = false;
         _replFlags = 3;
+        // Every script starts speaking RESP2 to the server (redis.setresp changes it for the rest of the run).
+        _luaOutput.Resp3 = false;
         _killRequested = false;
         // A script can be suspended only where the command can be finished later: not inside EXEC, not
         // for our master (its stream must be applied in order), not while loading.
@@ -328,7 +330,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
             var co = _lua.Running;
             if (status == Ok)
             {
-                WriteLuaValue(co, -1, reply, 0);
+                WriteLuaValue(co, -1, reply, 0, _luaOutput.Resp3);
             }
             else
             {
@@ -355,7 +357,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
     // ------------------------------------------------------------------
 
     /// <summary>Writes the Lua value at <paramref name="idx"/> as Redis converts a script's result.</summary>
-    private static void WriteLuaValue(nint L, int idx, ReplyWriter reply, int depth)
+    private static void WriteLuaValue(nint L, int idx, ReplyWriter reply, int depth, bool resp3)
     {
         idx = AbsIndex(L, idx);
         switch (lua_type(L, idx))
@@ -364,7 +366,10 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
                 reply.WriteBulk(ToBytes(L, idx));
                 return;
             case TBoolean:
-                if (lua_toboolean(L, idx) != 0)
+                // A script speaking RESP3 returns booleans; under RESP2 false is nil, as Redis 7.0 converts.
+                if (resp3)
+                    reply.WriteBoolean(lua_toboolean(L, idx) != 0);
+                else if (lua_toboolean(L, idx) != 0)
                     reply.WriteInteger(1);
                 else
                     reply.WriteNullBulk();
@@ -373,7 +378,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
                 reply.WriteInteger(lua_isinteger(L, idx) != 0 ? lua_tointegerx(L, idx, out _) : CastToInt64(lua_tonumberx(L, idx, out _)));
                 return;
             case TTable:
-                WriteLuaTable(L, idx, reply, depth);
+                WriteLuaTable(L, idx, reply, depth, resp3);
                 return;
             default:
                 reply.WriteNullBulk();
@@ -381,7 +386,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         }
     }
 
-    private static void WriteLuaTable(nint L, int idx, ReplyWriter reply, int depth)
+    private static void WriteLuaTable(nint L, int idx, ReplyWriter reply, int depth, bool resp3)
     {
         if (lua_checkstack(L, 4) == 0 || depth > 1000)
         {
@@ -402,6 +407,8 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
             return;
         }
         Pop(L, 1);
+        if (WriteResp3Table(L, idx, reply, depth, resp3))
+            return;
         // An array stops at its first nil, as Redis's conversion does.
         int count = 0;
         while (lua_rawgeti(L, idx, count + 1) != TNil)
@@ -414,9 +421,109 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         for (int i = 1; i <= count; i++)
         {
             lua_rawgeti(L, idx, i);
-            WriteLuaValue(L, -1, reply, depth + 1);
+            WriteLuaValue(L, -1, reply, depth + 1, resp3);
             Pop(L, 1);
         }
+    }
+
+    /// <summary>
+    /// The RESP3 shapes a script may return, as Redis 7.0 reads them (whatever the protocol the script
+    /// chose): {double=n}, {big_number=s}, {map={...}}, {set={...}}, {verbatim_string={format=, string=}};
+    /// a RESP2 caller gets them as ReplyWriter downgrades them. False when the table is none of them.
+    /// </summary>
+    private static bool WriteResp3Table(nint L, int idx, ReplyWriter reply, int depth, bool resp3)
+    {
+        if (RawGetField(L, idx, "double"u8) == TNumber)
+        {
+            reply.WriteDouble(System.Text.Encoding.ASCII.GetBytes(Numbers.FormatDouble(lua_tonumberx(L, -1, out _))));
+            Pop(L, 1);
+            return true;
+        }
+        Pop(L, 1);
+        if (RawGetField(L, idx, "big_number"u8) == TString)
+        {
+            var text = Sanitize(ToBytes(L, -1));
+            if (reply.Resp3)
+            {
+                reply.WriteRaw("("u8);
+                reply.WriteRaw(text);
+                reply.WriteRaw("\r\n"u8);
+            }
+            else
+            {
+                reply.WriteBulk(text);
+            }
+            Pop(L, 1);
+            return true;
+        }
+        Pop(L, 1);
+        if (RawGetField(L, idx, "map"u8) == TTable)
+        {
+            int map = lua_gettop(L);
+            reply.WriteMapHeader(CountPairs(L, map));
+            lua_pushnil(L);
+            while (lua_next(L, map) != 0)
+            {
+                WriteLuaValue(L, -2, reply, depth + 1, resp3);
+                WriteLuaValue(L, -1, reply, depth + 1, resp3);
+                Pop(L, 1);
+            }
+            Pop(L, 1);
+            return true;
+        }
+        Pop(L, 1);
+        if (RawGetField(L, idx, "set"u8) == TTable)
+        {
+            int set = lua_gettop(L);
+            reply.WriteSetHeader(CountPairs(L, set));
+            lua_pushnil(L);
+            while (lua_next(L, set) != 0)
+            {
+                WriteLuaValue(L, -2, reply, depth + 1, resp3);
+                Pop(L, 1);
+            }
+            Pop(L, 1);
+            return true;
+        }
+        Pop(L, 1);
+        if (RawGetField(L, idx, "verbatim_string"u8) == TTable)
+        {
+            int verbatim = lua_gettop(L);
+            RawGetField(L, verbatim, "string"u8);
+            RawGetField(L, verbatim, "format"u8);
+            var text = ToBytes(L, -2);
+            var format = ToBytes(L, -1);
+            if (reply.Resp3 && format.Length == 3)
+            {
+                reply.WriteRaw("="u8);
+                reply.WriteRaw(System.Text.Encoding.ASCII.GetBytes((text.Length + 4).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                reply.WriteRaw("\r\n"u8);
+                reply.WriteRaw(format);
+                reply.WriteRaw(":"u8);
+                reply.WriteRaw(text);
+                reply.WriteRaw("\r\n"u8);
+            }
+            else
+            {
+                reply.WriteBulk(text);
+            }
+            Pop(L, 3);
+            return true;
+        }
+        Pop(L, 1);
+        return false;
+    }
+
+    private static int CountPairs(nint L, int table)
+    {
+        int count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, table) != 0)
+        {
+            Pop(L, 1);
+            count++;
+        }
+        return count;
     }
 
     /// <summary>A status or error line cannot hold a line break: Redis turns them into spaces.</summary>
@@ -568,6 +675,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
                 return false;
             }
             case (byte)'*':
+            case (byte)'>':
             {
                 Numbers.TryParseInt64(line, out long count);
                 if (count < 0)
@@ -583,10 +691,70 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
                 }
                 return false;
             }
+            case (byte)'_':
+                lua_pushnil(L);
+                return false;
+            case (byte)'#':
+                lua_pushboolean(L, line.Length > 0 && line[0] == (byte)'t' ? 1 : 0);
+                return false;
+            case (byte)',':
+                lua_createtable(L, 0, 1);
+                PushBytes(L, "double"u8);
+                Numbers.TryParseDouble(line, out double number);
+                lua_pushnumber(L, number);
+                lua_rawset(L, -3);
+                return false;
+            case (byte)'(':
+                PushWrapped(L, "big_number"u8);
+                PushBytes(L, line);
+                lua_rawset(L, -3);
+                return false;
+            case (byte)'=':
+            {
+                Numbers.TryParseInt64(line, out long length);
+                var body = reply.Slice(position, (int)length);
+                position += (int)length + 2;
+                PushWrapped(L, "verbatim_string"u8);
+                lua_createtable(L, 0, 2);
+                PushBytes(L, "format"u8);
+                PushBytes(L, body[..Math.Min(3, body.Length)]);
+                lua_rawset(L, -3);
+                PushBytes(L, "string"u8);
+                PushBytes(L, body.Length > 4 ? body[4..] : default);
+                lua_rawset(L, -3);
+                lua_rawset(L, -3);
+                return false;
+            }
+            case (byte)'%':
+            case (byte)'~':
+            {
+                bool map = kind == (byte)'%';
+                Numbers.TryParseInt64(line, out long count);
+                PushWrapped(L, map ? "map"u8 : "set"u8);
+                lua_createtable(L, 0, (int)count);
+                for (long i = 0; i < count; i++)
+                {
+                    PushReply(L, reply, ref position);
+                    if (map)
+                        PushReply(L, reply, ref position);
+                    else
+                        lua_pushboolean(L, 1);
+                    lua_rawset(L, -3);
+                }
+                lua_rawset(L, -3);
+                return false;
+            }
             default:
                 lua_pushboolean(L, 0);
                 return false;
         }
+    }
+
+    /// <summary>Pushes {name = ...} and the key: the caller pushes the value and sets it (lua_rawset(L, -3)).</summary>
+    private static void PushWrapped(nint L, ReadOnlySpan<byte> name)
+    {
+        lua_createtable(L, 0, 1);
+        PushBytes(L, name);
     }
 
     /// <summary>An error reply as Redis 7.0 puts it in {err=...}: "CODE message", ERR when the reply has no code, line breaks trimmed.</summary>
@@ -631,14 +799,8 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         }
     }
 
-    /// <summary>
-    /// redis.setresp: psyncd's replies are RESP2 only for now, so a script that asks for 3 gets the same
-    /// (RESP2-shaped) conversions; recorded for when RESP3 exists.
-    /// </summary>
-    void IScriptHost.SetResp(int version) => RespVersion = version;
-
-    /// <summary>What the running script asked with redis.setresp (2 by default).</summary>
-    public int RespVersion { get; private set; } = 2;
+    /// <summary>redis.setresp: the protocol the commands of the script reply in from now on (the script's client is RESP2 at its start).</summary>
+    void IScriptHost.SetResp(int version) => _luaOutput.Resp3 = version == 3;
 
     void IScriptHost.SetRepl(int flags) => _replFlags = flags;
 
