@@ -72,6 +72,13 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
         RunSandbox();
         foreach (var name in s_libraries)
             AddLibrary(name);
+        // What building the environment left behind (sources, temporaries) goes now, not at the first scripts.
+        fixed (byte* code = "collectgarbage('collect')"u8)
+        fixed (byte* chunkName = "=psyncd\0"u8)
+        {
+            luaL_loadbufferx(_state, code, 25, chunkName, null);
+            lua_pcallk(_state, 0, 0, 0, 0, 0);
+        }
     }
 
     /// <summary>Bytes the Lua state holds now (INFO's used_memory_lua).</summary>

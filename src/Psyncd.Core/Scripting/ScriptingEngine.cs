@@ -80,7 +80,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         _processor = processor;
         _stopping = stopping;
         _luaOutput = ClientOutput.ForCapture(loop);
-        _luaClient = new Client(_luaOutput, null, null) { Authenticated = true, Name = null };
+        _luaClient = new Client(_luaOutput, null, null) { Authenticated = true, Flags = ClientFlags.Script };
         clients.AttachContext(_luaClient);
         _lua = new LuaRuntime(this);
     }
