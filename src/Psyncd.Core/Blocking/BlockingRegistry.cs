@@ -1,4 +1,5 @@
 using Psyncd.Commands;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
@@ -41,9 +42,13 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
     private List<(int Db, byte[] Key)> _serving = new();
     private readonly HashSet<(int, byte[])> _readySet = new(ReadyKeyComparer.Instance);
 
-    public BlockingRegistry(int databases, Keyspace keyspace, PropagationList propagation, IEffectsSink effects, ReplicationState role)
+    private readonly IKeyspaceNotifier _notifier;
+
+    public BlockingRegistry(int databases, Keyspace keyspace, PropagationList propagation, IEffectsSink effects, ReplicationState role,
+        IKeyspaceNotifier notifier)
     {
         _keyspace = keyspace;
+        _notifier = notifier;
         _propagation = propagation;
         _effects = effects;
         _role = role;
@@ -215,10 +220,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
                 p.WriteBulk(key);
             }
-            if (list.Count == 0)
-                db.Delete(key);
-            else
-                db.Modified(key);
+            CollectionHelpers.AfterRemoval(_notifier, db, key, list, 1, KeyspaceEventClass.List, ListCommands.PopEvent(left));
         }
         else
         {
@@ -231,7 +233,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 Unblock(client, resume: true);
                 return true;
             }
-            ListCommands.MoveElement(db, list, key, target.Exists ? target.As<ListObject>() : null, destination, state.FromLeft, state.ToLeft, output);
+            ListCommands.MoveElement(_notifier, db, list, key, target.Exists ? target.As<ListObject>() : null, destination, state.FromLeft, state.ToLeft, output);
             if (propagate)
             {
                 if (state.IsLMove)
