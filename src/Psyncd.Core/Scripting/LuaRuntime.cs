@@ -39,7 +39,14 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
     /// <summary>Instructions between two calls of the hook: about a millisecond of a tight loop at most.</summary>
     private const int HookInstructions = 10_000;
 
-    private static readonly string[] s_libraries = ["cjson", "bit", "struct", "cmsgpack"];
+    /// <summary>The libraries written in Lua, compiled when a script first names one (sandbox.lua).</summary>
+    private static readonly Dictionary<string, byte[]> s_librarySources = new()
+    {
+        ["cjson"] = ReadResource("cjson.lua"),
+        ["bit"] = ReadResource("bit.lua"),
+        ["struct"] = ReadResource("struct.lua"),
+        ["cmsgpack"] = ReadResource("cmsgpack.lua"),
+    };
 
     private readonly IScriptHost _host;
     private readonly GCHandle _self;
@@ -49,7 +56,10 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
     /// <summary>The coroutine of the running script, or 0.</summary>
     private nint _running;
 
-    /// <summary>The running coroutine's slot in the registry (keeps it from being collected).</summary>
+    /// <summary>The coroutine scripts run in (kept in the registry under <see cref="RunningKey"/>).</summary>
+    private readonly nint _thread;
+
+    /// <summary>The scripts' coroutine's slot in the registry (keeps it from being collected).</summary>
     private const string RunningKey = "psyncd.running";
 
     /// <summary>
@@ -70,8 +80,9 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
         _rand48 = Seed48(Random.Shared.Next());
         OpenStandardLibraries();
         RunSandbox();
-        foreach (var name in s_libraries)
-            AddLibrary(name);
+        PushRegistryKey(_state, RunningKey);
+        _thread = lua_newthread(_state);
+        lua_rawset(_state, RegistryIndex);
         // What building the environment left behind (sources, temporaries) goes now, not at the first scripts.
         fixed (byte* code = "collectgarbage('collect')"u8)
         fixed (byte* chunkName = "=psyncd\0"u8)
@@ -148,10 +159,11 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
         PushArray(L, args, firstKey + keyCount, args.Count);
         lua_pcallk(L, 2, 0, 0, 0, 0);
 
-        PushRegistryKey(L, RunningKey);
-        var co = lua_newthread(L);
-        lua_rawset(L, RegistryIndex);
+        // One coroutine serves every script: reset after each run (lua_closethread), so that a run leaves
+        // no thread behind for the collector.
+        var co = _thread;
         _running = co;
+        lua_settop(co, 0);
         lua_sethook(co, &Hook, MaskCount, HookInstructions);
         PushScriptsTable(L);
         PushString(L, sha);
@@ -200,11 +212,9 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
     {
         if (_running == 0)
             return;
-        var L = _state;
-        lua_closethread(_running, L);
-        PushRegistryKey(L, RunningKey);
-        lua_pushnil(L);
-        lua_rawset(L, RegistryIndex);
+        // Resetting a thread after an error leaves the error object on its stack: emptied too.
+        lua_closethread(_running, _state);
+        lua_settop(_running, 0);
         _running = 0;
         Suspended = false;
     }
@@ -284,6 +294,7 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
         SetFunction(L, "log"u8, &NativeLog);
         SetFunction(L, "setresp"u8, &NativeSetResp);
         SetFunction(L, "set_repl"u8, &NativeSetRepl);
+        SetFunction(L, "library"u8, &NativeLibrary);
         PushBytes(L, "version"u8);
         PushString(L, Diagnostics.ServerIdentity.RedisVersion);
         lua_rawset(L, -3);
@@ -301,21 +312,6 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
         PushRegistryKey(L, "psyncd.scripts");
         lua_createtable(L, 0, 16);
         lua_rawset(L, RegistryIndex);
-    }
-
-    /// <summary>Runs Lua/&lt;name&gt;.lua (given the sandbox's table) and adds the table it returns as a read-only global.</summary>
-    private void AddLibrary(string name)
-    {
-        var L = _state;
-        PushSandboxFunction(L, "add_library"u8);
-        PushString(L, name);
-        LoadChunk(L, name);
-        PushRegistryKey(L, "psyncd.sandbox");
-        lua_rawget(L, RegistryIndex);
-        if (lua_pcallk(L, 1, 1, 0, 0, 0) != Ok)
-            throw new InvalidOperationException(name + ".lua failed: " + Encoding.UTF8.GetString(ToBytes(L, -1)));
-        if (lua_pcallk(L, 2, 0, 0, 0, 0) != Ok)
-            throw new InvalidOperationException(name + " could not be added: " + Encoding.UTF8.GetString(ToBytes(L, -1)));
     }
 
     private static void LoadChunk(nint L, string name)
@@ -504,6 +500,14 @@ internal sealed unsafe partial class LuaRuntime : IDisposable
     {
         From(L)._host.SetResp((int)lua_tointegerx(L, 1, out _));
         return 0;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int NativeLibrary(nint L)
+    {
+        string name = Encoding.ASCII.GetString(ToBytes(L, 1));
+        PushBytes(L, s_librarySources.TryGetValue(name, out var source) ? source : "return {}"u8);
+        return 1;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]

@@ -122,6 +122,8 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
     // EVAL family
     // ------------------------------------------------------------------
 
+    private static ReadOnlySpan<byte> NoScript => "NOSCRIPT No matching script. Please use EVAL."u8;
+
     private void Eval(CommandContext ctx, in CommandArgs args) => EvalGeneric(ctx, args, bySha: false, readOnlyCommand: false);
 
     private void EvalSha(CommandContext ctx, in CommandArgs args) => EvalGeneric(ctx, args, bySha: true, readOnlyCommand: false);
@@ -132,6 +134,12 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
 
     private void EvalGeneric(CommandContext ctx, in CommandArgs args, bool bySha, bool readOnlyCommand)
     {
+        // EVALSHA refuses a digest that is not 40 characters before it reads anything else (7.0).
+        if (bySha && args[1].Length != 40)
+        {
+            ctx.Reply.WriteError(NoScript);
+            return;
+        }
         if (!Numbers.TryParseInt64(args[2], out long keyCount))
         {
             ctx.NotInteger();
@@ -151,10 +159,10 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         CachedScript? script;
         if (bySha)
         {
-            sha = args[1].Length == 40 ? Encoding.ASCII.GetString(args[1]).ToLowerInvariant() : "";
+            sha = Encoding.ASCII.GetString(args[1]).ToLowerInvariant();
             if (!_cache.TryGet(sha, out script!))
             {
-                ctx.Reply.WriteError("NOSCRIPT No matching script. Please use EVAL."u8);
+                ctx.Reply.WriteError(NoScript);
                 return;
             }
         }

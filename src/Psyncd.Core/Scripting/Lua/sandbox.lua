@@ -57,6 +57,11 @@ local real = {}
 -- without this. Only library names are tracked: the other globals are read far more often.
 local tracked = { redis = true, cjson = true, cmsgpack = true, struct = true, bit = true }
 local lib_source, lib_line
+-- The libraries written in Lua are compiled when a script first names one: most scripts use none, and
+-- their code would otherwise be most of used_memory_lua.
+local exports = {}
+local lazy = { cjson = true, cmsgpack = true, struct = true, bit = true }
+local protect_library
 local env = setmetatable({}, {
   __index = function(_, name)
     if tracked[name] then
@@ -64,13 +69,23 @@ local env = setmetatable({}, {
       lib_source, lib_line = i.source, i.currentline
     end
     local v = real[name]
+    if v == nil and lazy[name] then
+      lazy[name] = nil
+      v = protect_library(raw_load(native.library(name), INTERNAL, 't', G)(exports))
+      real[name] = v
+    end
     if v == nil then
       raw_error("Script attempted to access nonexistent global variable '" .. raw_tostring(name) .. "'", 2)
     end
     return v
   end,
   __newindex = readonly_error,
-  __pairs = function() return next, real, nil end,
+  __pairs = function()
+    for name in pairs(lazy) do
+      local _ = env[name]
+    end
+    return next, real, nil
+  end,
   __metatable = false,
 })
 
@@ -324,10 +339,7 @@ local function user_error(message)
   raw_error(message, 0)
 end
 
--- The libraries written in Lua (cjson, bit, struct, cmsgpack) are added by LuaRuntime through this.
-local function add_library(name, lib)
-  real[name] = protect(lib)
-end
+protect_library = protect
 
 -- Compiles a script's body in the scripts' environment.
 local function compile(body)
@@ -369,12 +381,16 @@ local function set_arguments(keys, argv)
   real.KEYS, real.ARGV = keys, argv
 end
 
+-- What the libraries are given.
+exports.null = null
+exports.tostring51 = tostring51
+exports.user_error = user_error
+
+-- Short-lived garbage (KEYS, ARGV, replies) dominates: the generational collector keeps the state small.
+collectgarbage('generational')
+
 return {
   compile = compile,
   describe_error = describe_error,
   set_arguments = set_arguments,
-  add_library = add_library,
-  null = null,
-  tostring51 = tostring51,
-  user_error = user_error,
 }
