@@ -9,6 +9,11 @@ using static Psyncd.Scripting.LuaNative;
 
 namespace Psyncd.Scripting;
 
+// Why this file is long: it is the one place where a running script's state lives (caller, flags, busy
+// slices, redis.call's reused buffers), and the code that reads it comes in three parts that each need
+// all of it: the EVAL family and SCRIPT, the busy-script protocol, and redis.call with the two conversions
+// (Lua to reply, reply to Lua), which follow Redis's luaReplyToRedisReply / redisProtocolToLuaType.
+
 /// <summary>
 /// Lua scripting as Redis 7.0 has it: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, the redis.* calls
 /// into the server, the conversions between Lua values and replies, and the busy-script protocol.
