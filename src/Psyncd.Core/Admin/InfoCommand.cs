@@ -9,6 +9,7 @@ using Psyncd.Persistence;
 using Psyncd.Protocol;
 using Psyncd.PubSub;
 using Psyncd.Replication;
+using Psyncd.Scripting;
 using Psyncd.Storage;
 
 namespace Psyncd.Admin;
@@ -19,6 +20,7 @@ namespace Psyncd.Admin;
 /// </summary>
 internal sealed class InfoCommand
 {
+    private readonly ScriptingEngine _scripting;
     private readonly ServerOptions _options;
     private readonly ServerIdentity _identity;
     private readonly ClientRegistry _clients;
@@ -34,8 +36,9 @@ internal sealed class InfoCommand
     private readonly ReplicationStream _stream;
     private readonly CommandTable _table;
 
-    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, AppendOnlyFile aof, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table)
+    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, AppendOnlyFile aof, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table, ScriptingEngine scripting)
     {
+        _scripting = scripting;
         _options = options;
         _identity = identity;
         _clients = clients;
@@ -216,6 +219,22 @@ internal sealed class InfoCommand
         Line(sb, "used_memory_peak_perc", F2(peak == 0 ? 0 : used * 100.0 / peak) + "%");
         Line(sb, "total_system_memory", total);
         Line(sb, "total_system_memory_human", HumanBytes(total));
+        // Redis 7.0's scripting lines: psyncd has EVAL scripts only (no FUNCTION), so the functions' are 0.
+        long lua = _scripting.LuaMemory;
+        long scripts = _scripting.ScriptsMemory;
+        Line(sb, "used_memory_lua", lua);
+        Line(sb, "used_memory_vm_eval", lua);
+        Line(sb, "used_memory_lua_human", HumanBytes(lua));
+        Line(sb, "used_memory_scripts_eval", scripts);
+        Line(sb, "number_of_cached_scripts", _scripting.CachedScripts);
+        Line(sb, "number_of_functions", 0);
+        Line(sb, "number_of_libraries", 0);
+        Line(sb, "used_memory_vm_functions", 0);
+        Line(sb, "used_memory_vm_total", lua);
+        Line(sb, "used_memory_vm_total_human", HumanBytes(lua));
+        Line(sb, "used_memory_functions", 0);
+        Line(sb, "used_memory_scripts", scripts);
+        Line(sb, "used_memory_scripts_human", HumanBytes(scripts));
         Line(sb, "maxmemory", options.MaxMemory);
         Line(sb, "maxmemory_human", HumanBytes(options.MaxMemory));
         Line(sb, "maxmemory_policy", ConfigRegistry.FormatPolicy(options.MaxMemoryPolicy));

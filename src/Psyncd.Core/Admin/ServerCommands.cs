@@ -28,7 +28,7 @@ internal sealed class ServerCommands
     {
         table.Add("command", -1, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Command);
         table.AddSubcommands("command", ("getkeysandflags", -4), ("help", 2), ("list", -2), ("info", -2), ("count", 2), ("docs", -2), ("getkeys", -4));
-        table.Add("shutdown", -1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript | CommandFlags.NoMulti, Shutdown);
+        table.Add("shutdown", -1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoScript | CommandFlags.NoMulti | CommandFlags.AllowBusy, Shutdown);
         table.Add("monitor", 1, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Monitor);
         table.Add("slowlog", -2, CommandFlags.Admin | CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Stale, Slowlog);
         table.AddSubcommands("slowlog", ("len", 2), ("help", 2), ("get", -2), ("reset", 2));

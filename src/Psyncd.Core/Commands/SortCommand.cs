@@ -92,7 +92,9 @@ internal static class SortCommand
         }
         var source = entry.Exists ? entry.Object : null;
         byte[]? byPattern = byIndex != 0 ? args[byIndex].ToArray() : null;
-        if (dontSort && source is SetObject && storeIndex != 0)
+        // A set's order is the server's own: stored, or returned to a script (whose effects must not depend on
+        // it), it is sorted ALPHA instead, as Redis 7.0 does.
+        if (dontSort && source is SetObject && (storeIndex != 0 || ctx.Client.Has(ClientFlags.Script)))
         {
             dontSort = false;
             alpha = true;

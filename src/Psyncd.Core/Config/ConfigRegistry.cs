@@ -15,7 +15,7 @@ public static class ConfigRegistry
     /// <summary>Directives psyncd accepts for compatibility with redis.conf files but that have no effect here.</summary>
     private static readonly HashSet<string> s_ignored = new(StringComparer.OrdinalIgnoreCase)
     {
-        "activerehashing", "lua-time-limit", "aof-rewrite-incremental-fsync",
+        "activerehashing", "aof-rewrite-incremental-fsync",
         "syslog-ident", "syslog-facility", "no-appendfsync-on-rewrite", "watchdog-period",
     };
 
@@ -172,6 +172,10 @@ public static class ConfigRegistry
         Add(new("auto-aof-rewrite-min-size", (o, a) => o.AutoAofRewriteMinSize = ConfigValues.ParseMemory(a[0]), o => Fmt(o.AutoAofRewriteMinSize)));
         Add(new("repl-log-retention-size", (o, a) => o.ReplLogRetentionSize = ConfigValues.ParseMemory(a[0]), o => Fmt(o.ReplLogRetentionSize)));
         Add(new("repl-log-retention-files", (o, a) => o.ReplLogRetentionFiles = ConfigValues.ParseInt(a[0], 0, int.MaxValue, "repl-log-retention-files can't be negative"), o => Fmt(o.ReplLogRetentionFiles)));
+
+        // ---- Lua scripting ----
+        // Redis 7.0 calls it busy-reply-threshold and keeps lua-time-limit as its alias: one value, two names.
+        Add(new("lua-time-limit", (o, a) => o.LuaTimeLimit = ConfigValues.ParseLong(a[0], 0, long.MaxValue), o => Fmt(o.LuaTimeLimit), aliases: new[] { "busy-reply-threshold" }));
 
         // ---- Slow log ----
         Add(new("slowlog-log-slower-than", (o, a) => o.SlowlogLogSlowerThan = ConfigValues.ParseLong(a[0]), o => Fmt(o.SlowlogLogSlowerThan)));

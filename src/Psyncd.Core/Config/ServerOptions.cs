@@ -224,6 +224,15 @@ public sealed class ServerOptions
 
     public int MaxMemorySamples { get; set; } = 5;
 
+    // ---- Lua scripting ----
+
+    /// <summary>
+    /// Milliseconds a script runs before other clients get -BUSY and SCRIPT KILL may stop it (lua-time-limit,
+    /// alias busy-reply-threshold). 0 means at once.
+    /// </summary>
+    /// <remarks>Defaults to 5000.</remarks>
+    public long LuaTimeLimit { get; set; } = 5000;
+
     // ---- Slow log ----
 
     public long SlowlogLogSlowerThan { get; set; } = 10000;

@@ -42,6 +42,9 @@ public enum ClientFlags
 
     /// <summary>u: just unblocked; its pending input must be processed again.</summary>
     Unblocked = 1 << 10,
+
+    /// <summary>The scripts' client: the commands redis.call runs (Redis's CLIENT_SCRIPT).</summary>
+    Script = 1 << 11,
 }
 
 /// <summary>

@@ -63,6 +63,28 @@ public sealed class ClientOutput : ReplyWriter
         Chunk = s_discardBuffer;
     }
 
+    /// <summary>Creates an output that keeps what is written in memory (the scripts' client: redis.call reads the reply back).</summary>
+    public static ClientOutput ForCapture(CommandLoop loop) => new(loop, capture: true);
+
+    private ClientOutput(CommandLoop loop, bool capture)
+    {
+        _loop = loop;
+        _capturing = capture;
+        Chunk = new byte[4096];
+    }
+
+    /// <summary>True for an output that keeps its bytes (<see cref="ForCapture"/>).</summary>
+    private readonly bool _capturing;
+
+    /// <summary>What a capturing output holds since <see cref="ClearCaptured"/>.</summary>
+    public ReadOnlySpan<byte> Captured => Chunk.Span[..Position];
+
+    public void ClearCaptured()
+    {
+        _committed += Position;
+        Position = 0;
+    }
+
     /// <summary>The client this output belongs to (set by the client).</summary>
     internal Client? Owner { get; set; }
 
@@ -95,7 +117,7 @@ public sealed class ClientOutput : ReplyWriter
     {
         get
         {
-            if (_discarding)
+            if (_discarding || _capturing)
                 return 0;
             long unsent = _overflowBytes + Position;
             // While held, the pipe belongs to the RDB transfer's writer on another thread: not ours to read.
@@ -166,6 +188,8 @@ public sealed class ClientOutput : ReplyWriter
     public void Flush()
     {
         Debug.Assert(_loop.IsInside);
+        if (_capturing)
+            return;
         if (_discarding)
         {
             _committed += Position;
@@ -195,6 +219,13 @@ public sealed class ClientOutput : ReplyWriter
 
     protected override void NextChunk(int sizeHint)
     {
+        if (_capturing)
+        {
+            var bigger = new byte[Math.Max(Chunk.Length * 2, Position + sizeHint)];
+            Chunk.Span[..Position].CopyTo(bigger);
+            Chunk = bigger;
+            return;
+        }
         // The check may discard the output (client over its limit): then this chunk comes from the discard buffer.
         if (!_discarding && Grew is not null && Owner is not null)
             Grew(Owner);

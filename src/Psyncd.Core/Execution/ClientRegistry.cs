@@ -37,6 +37,9 @@ public sealed class ClientRegistry
     public IReadOnlyDictionary<long, Client> Clients => _clients;
 
     /// <summary>Registers a client (a connection, or the replica's link to its master).</summary>
+    /// <summary>Gives a client that is not a connection (the scripts' client) its command context, without registering it.</summary>
+    public void AttachContext(Client client) => client.Context = _newContext(client);
+
     public void AddClient(Client client)
     {
         client.Context = _newContext(client);

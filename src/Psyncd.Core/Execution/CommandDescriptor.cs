@@ -76,6 +76,9 @@ public enum CommandFlags
 
     /// <summary>Refused inside MULTI (Redis 7's CMD_NO_MULTI: SAVE, SHUTDOWN, SYNC, PSYNC).</summary>
     NoMulti = 1 << 23,
+
+    /// <summary>Served while a script is busy (Redis 7's CMD_ALLOW_BUSY: AUTH, MULTI, WATCH, SHUTDOWN NOSAVE, SCRIPT KILL...).</summary>
+    AllowBusy = 1 << 24,
 }
 
 /// <summary>Executes one command: parse arguments, call the keyspace, write the reply.</summary>

@@ -34,6 +34,12 @@ public sealed class CommandProcessor
     /// <summary>Transactions run so far (tells a failed EXEC from a failed command).</summary>
     private int _transactionsRun;
 
+    /// <summary>Depth of script bodies running (their redis.call commands see the script's start time).</summary>
+    private int _scriptDepth;
+
+    /// <summary>Set by a handler that suspended (a script past busy-reply-threshold): <see cref="Call"/> leaves its effects collected.</summary>
+    private bool _callSuspended;
+
     public CommandProcessor(ServerOptions options, ServerLog log, CommandTable table, ClientRegistry clients, ClientPause pause,
         Keyspace keyspace, ServerStats stats, SlowLog slowLog, DatasetState dataset, MemoryMonitor memory,
         ReplicationState role, IEffectsSink effects, PropagationList propagation)
@@ -62,6 +68,14 @@ public sealed class CommandProcessor
     /// <summary>True while EXEC runs its queued commands.</summary>
     public bool InExec => _execDepth > 0;
 
+    /// <summary>
+    /// True while a script that ran past busy-reply-threshold is suspended between two of its slices (Redis's
+    /// "busy script"): every command but those flagged <see cref="CommandFlags.AllowBusy"/> is refused with
+    /// -BUSY, our master's stream waits, and the effects the script collected stay in <see cref="Propagation"/>
+    /// until it ends (<see cref="EndBusyScript"/>).
+    /// </summary>
+    public bool ScriptBusy { get; private set; }
+
     /// <summary>The buffers handlers reuse (<see cref="CommandContext.Scratch"/>).</summary>
     public CommandScratch Scratch { get; } = new();
 
@@ -85,6 +99,10 @@ public sealed class CommandProcessor
             if ((client.Flags & (ClientFlags.Blocked | ClientFlags.CloseAsap | ClientFlags.CloseAfterReply)) != 0)
                 break;
             if (_pause.ClientPauseEndMs != 0 && _pause.DeferWhilePaused(client))
+                break;
+            // A replica does not apply its master's stream while a script of its own is busy (as Redis 7.0):
+            // the bytes wait in the link's buffer.
+            if (ScriptBusy && client.Has(ClientFlags.Master))
                 break;
             // AUTH may have succeeded in this very batch: the limits follow the client's state request by request.
             parser.Unauthenticated = !client.Authenticated && _options.RequirePass.Length > 0;
@@ -199,6 +217,12 @@ public sealed class CommandProcessor
             reply.WriteError("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
+        if (ScriptBusy && !AllowedWhileBusy(cmd, args))
+        {
+            RejectInMulti(client);
+            reply.WriteError(ErrorReplies.BusyScript);
+            return;
+        }
         if (client.MultiQueue is not null && cmd.Has(CommandFlags.NoMulti))
         {
             RejectInMulti(client);
@@ -212,10 +236,32 @@ public sealed class CommandProcessor
             return;
         }
         Call(ctx, cmd, args, raw);
-        if (_execDepth == 0)
+        if (_execDepth == 0 && !ScriptBusy)
         {
             AfterCommand?.AfterCommand();
         }
+    }
+
+    /// <summary>
+    /// What a busy script lets through: the commands Redis 7.0 flags allow-busy, except SHUTDOWN without
+    /// NOSAVE (it would save a dataset the script is half-way through) and SCRIPT's other subcommands.
+    /// </summary>
+    private static bool AllowedWhileBusy(CommandDescriptor cmd, in CommandArgs args)
+    {
+        if (!cmd.Has(CommandFlags.AllowBusy))
+            return false;
+        if (cmd.Name == "shutdown")
+        {
+            for (int i = 1; i < args.Count; i++)
+            {
+                if (Psyncd.Text.Keyword.Is(args[i], "nosave"u8))
+                    return true;
+            }
+            return false;
+        }
+        if (cmd.Name == "script")
+            return args.Count == 2 && Psyncd.Text.Keyword.Is(args[1], "kill"u8);
+        return true;
     }
 
     /// <summary>
@@ -234,7 +280,9 @@ public sealed class CommandProcessor
         int db = client.Db;
         long dirtyBefore = keyspace.Dirty;
         Propagation.BeginCommand();
-        keyspace.RefreshTime();
+        // A script's commands all see the time it started at (Redis 7.0), so that a key cannot expire half-way.
+        if (_scriptDepth == 0)
+            keyspace.RefreshTime();
         keyspace.ExpiryMode = fromMaster ? ExpiryMode.Ignore : _role.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
         client.LastCommand = cmd.Name;
         long replyMark = client.Output.BytesWritten;
@@ -267,6 +315,12 @@ public sealed class CommandProcessor
         if (_options.LatencyMonitorThreshold > 0)
             Latency?.AddSampleIfNeeded(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", micros / 1000);
 
+        if (_callSuspended)
+        {
+            // The script goes on later (EndBusyScript propagates what it did, as one unit).
+            _callSuspended = false;
+            return;
+        }
         if (fromMaster || _role.IsReplica)
         {
             // A replica forwards its master's bytes verbatim (see OnMasterRequestApplied); its own
@@ -286,6 +340,70 @@ public sealed class CommandProcessor
         if (_execDepth == 0)
             Propagation.FlushTo(_effects, wrap: !cmd.Has(CommandFlags.TouchesArbitraryKeys));
         client.ReplicationOffset = _effects.MasterReplOffset;
+    }
+
+    /// <summary>Runs a command a script called (redis.call): as inside EXEC, its effects wait for the script's end.</summary>
+    public void CallFromScript(CommandContext ctx, CommandDescriptor cmd, in CommandArgs args)
+    {
+        _execDepth++;
+        _scriptDepth++;
+        try
+        {
+            Call(ctx, cmd, args, default);
+        }
+        finally
+        {
+            _scriptDepth--;
+            _execDepth--;
+        }
+    }
+
+    /// <summary>True while a script body runs (a slice of it): the script's own commands are inside EXEC-like depth.</summary>
+    public bool InScript => _scriptDepth > 0;
+
+    /// <summary>Marks a script slice as running: commands it calls must not flush or refresh the time.</summary>
+    public void EnterScript()
+    {
+        _execDepth++;
+        _scriptDepth++;
+    }
+
+    public void ExitScript()
+    {
+        _scriptDepth--;
+        _execDepth--;
+    }
+
+    /// <summary>
+    /// The handler running now (EVAL) suspended its script past busy-reply-threshold: the client waits
+    /// (blocked) for the reply, and the server is busy until <see cref="EndBusyScript"/>.
+    /// </summary>
+    public void BeginBusyScript(Client client)
+    {
+        _callSuspended = true;
+        ScriptBusy = true;
+        client.Flags |= ClientFlags.Blocked;
+    }
+
+    /// <summary>
+    /// The busy script ended (its reply is written): its effects go to the stream as one unit, clients a write
+    /// of it unblocked are served, and the caller's pending input is processed again.
+    /// </summary>
+    public void EndBusyScript(Client client, bool resume)
+    {
+        ScriptBusy = false;
+        if (client.Has(ClientFlags.Master) || _role.IsReplica)
+            Propagation.Clear();
+        else
+            Propagation.FlushTo(_effects, wrap: true);
+        client.ReplicationOffset = _effects.MasterReplOffset;
+        AfterCommand?.AfterCommand();
+        client.Flags &= ~ClientFlags.Blocked;
+        if (!resume)
+            return;
+        client.Output.RequestFlush();
+        // Not inline: resuming runs the client's receive continuation, which must not nest in this pass.
+        client.Connection?.Resume();
     }
 
     /// <summary>

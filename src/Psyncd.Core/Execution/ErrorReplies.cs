@@ -41,6 +41,9 @@ public static class ErrorReplies
 
     public static ReadOnlySpan<byte> Oom => "OOM command not allowed when used memory > 'maxmemory'."u8;
 
+    /// <summary>Every command but SCRIPT KILL and SHUTDOWN NOSAVE while a script is busy (7.0's text for EVAL scripts).</summary>
+    public static ReadOnlySpan<byte> BusyScript => "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."u8;
+
     public static ReadOnlySpan<byte> Loading => "LOADING Redis is loading the dataset in memory"u8;
 
     public static ReadOnlySpan<byte> ExecAbort => "EXECABORT Transaction discarded because of previous errors."u8;

@@ -28,7 +28,7 @@ internal sealed class ReplicationCommands
         const CommandFlags admin = CommandFlags.Admin | CommandFlags.NoScript;
         table.Add("sync", 1, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate | CommandFlags.NoMulti, Sync);
         table.Add("psync", -3, CommandFlags.ReadOnly | admin | CommandFlags.NoPropagate | CommandFlags.NoMulti, Psync);
-        table.Add("replconf", -1, CommandFlags.ReadOnly | admin | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate, Replconf);
+        table.Add("replconf", -1, CommandFlags.ReadOnly | admin | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate | CommandFlags.AllowBusy, Replconf);
         table.Add("slaveof", 3, admin | CommandFlags.Stale | CommandFlags.NoPropagate, SlaveOf);
         table.Add("replicaof", 3, admin | CommandFlags.Stale | CommandFlags.NoPropagate, SlaveOf);
         table.Add("role", 1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, Role);

@@ -9,6 +9,7 @@ using Psyncd.Network;
 using Psyncd.Persistence;
 using Psyncd.PubSub;
 using Psyncd.Replication;
+using Psyncd.Scripting;
 using Psyncd.Storage;
 using Psyncd.Transactions;
 
@@ -56,6 +57,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Aof = new AppendOnlyFile(Loop, Keyspace, options, log, RdbPersistence, Processor, Registry);
         ReplicationManager = new ReplicationManager(options, log, Loop, Keyspace, Stream, Registry, Processor, Stats, Identity,
                                                     BlockingRegistry, RdbPersistence, Role);
+        Scripting = new ScriptingEngine(options, log, Loop, Commands, Processor, Registry, _stopping.Token);
         _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
         _cron = new ServerCron(this);
 
@@ -71,7 +73,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
             new MemoryCommands(Memory, Registry, Stream, Keyspace).Register,
             new LatencyCommands(Latency, options).Register,
-            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Aof, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
+            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Aof, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Scripting).Register,
             new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
             new ClientCommands(Registry, Pause, log).Register,
             new DebugCommands(log, debugExtras).Register,
@@ -87,6 +89,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             new TransactionCommands(WatchRegistry, Processor, Registry).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
             HyperLogLogCommands.Register,
+            Scripting.Register,
         }, options.RenamedCommands);
 
         // Wiring: who hears what.
@@ -98,6 +101,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Registry.AddLifecycle(PubSubRegistry);
         Registry.AddLifecycle(BlockingRegistry);
         Registry.AddLifecycle(ReplicationManager);
+        Registry.AddLifecycle(Scripting);
         Processor.AfterCommand = BlockingRegistry;
         Processor.MasterStream = ReplicationManager;
         Processor.Latency = Latency;
@@ -177,6 +181,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
 
     /// <summary>Replication in both roles: replicas of this server, and this server's link to its master.</summary>
     public ReplicationManager ReplicationManager { get; }
+
+    /// <summary>EVAL and SCRIPT: the Lua state, the script cache, busy scripts.</summary>
+    public ScriptingEngine Scripting { get; }
 
     /// <summary>Completes with the exit code once the server has shut down.</summary>
     public Task<int> Stopped => _stopped.Task;
@@ -288,6 +295,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         RequestShutdown();
         await Stopped.ConfigureAwait(false);
         Keyspace.Dispose();
+        Loop.Run(Scripting.Dispose);
     }
 
     private static StoreSettings StoreSettingsFrom(ServerOptions options)

@@ -66,6 +66,10 @@ internal sealed class ServerCron
         // half-loaded dataset: no save point, expiry, compaction or replication duty (Redis's whileBlockedCron).
         if (s.Dataset.Loading)
             return;
+        // Nor while a script is busy: its effects are half collected (a flush here would send them apart from
+        // the rest) and its keys must not expire under it (Redis's whileBlockedCron does no more either).
+        if (s.Processor.ScriptBusy)
+            return;
         // Active expiry may use a quarter of the cron period, as Redis's slow cycle does. A replica
         // never expires keys on its own: it waits for its master's DELs.
         s.Keyspace.ExpiryMode = s.Role.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;

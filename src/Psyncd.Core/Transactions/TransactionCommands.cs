@@ -24,13 +24,13 @@ internal sealed class TransactionCommands
     public void Register(CommandTable table)
     {
         const CommandFlags Common = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate;
-        table.Add("multi", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Multi);
+        table.Add("multi", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued | CommandFlags.AllowBusy, Multi);
         // EXEC is shown to MONITOR after the commands it ran, as Redis 7 does (see Exec).
         table.Add("exec", 1, Common | CommandFlags.SkipMonitor | CommandFlags.SkipSlowlog | CommandFlags.NotQueued, Exec);
-        table.Add("discard", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued, Discard);
-        table.Add("watch", -2, Common | CommandFlags.Fast | CommandFlags.NotQueued, Watch, 1, -1, 1);
+        table.Add("discard", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued | CommandFlags.AllowBusy, Discard);
+        table.Add("watch", -2, Common | CommandFlags.Fast | CommandFlags.NotQueued | CommandFlags.AllowBusy, Watch, 1, -1, 1);
         // Redis queues UNWATCH inside MULTI (it is harmless there: EXEC unwatches anyway).
-        table.Add("unwatch", 1, Common | CommandFlags.Fast, Unwatch);
+        table.Add("unwatch", 1, Common | CommandFlags.Fast | CommandFlags.AllowBusy, Unwatch);
     }
 
     private void Multi(CommandContext ctx, in CommandArgs args)
