@@ -26,6 +26,81 @@ internal static class CollectionHelpers
         reply.WriteBulk(Numbers.FormatDouble(score));
     }
 
+    /// <summary>
+    /// The numkeys of SINTERCARD, ZINTERCARD, ZUNION, ZINTER, ZDIFF and ZDIFFSTORE (Redis 7.0's texts): at least 1
+    /// and no more than the arguments after it. False after replying the error.
+    /// </summary>
+    public static bool TryParseNumKeys(CommandContext ctx, in CommandArgs args, int index, out int numKeys)
+    {
+        numKeys = 0;
+        if (!Numbers.TryParseInt64(args[index], out long n) || n < 1)
+        {
+            ctx.Reply.WriteError("ERR numkeys should be greater than 0"u8);
+            return false;
+        }
+        if (n > args.Count - index - 1)
+        {
+            ctx.Reply.WriteError("ERR Number of keys can't be greater than number of args"u8);
+            return false;
+        }
+        numKeys = (int)n;
+        return true;
+    }
+
+    /// <summary>
+    /// The positions SRANDMEMBER-like commands (HRANDFIELD, ZRANDMEMBER) reply for <paramref name="count"/> of
+    /// <paramref name="size"/> elements, as Redis specifies them: a negative count picks that many with
+    /// repetition, a count of at least the size gives every element in order, else that many distinct ones.
+    /// </summary>
+    public static IEnumerable<int> RandomPositions(int size, long count)
+    {
+        if (count < 0)
+        {
+            for (long i = 0; i < -count; i++)
+                yield return Random.Shared.Next(size);
+            yield break;
+        }
+        if (count >= size)
+        {
+            for (int i = 0; i < size; i++)
+                yield return i;
+            yield break;
+        }
+        var positions = new int[size];
+        for (int i = 0; i < size; i++)
+            positions[i] = i;
+        for (int i = 0; i < count; i++)
+        {
+            int j = i + Random.Shared.Next(size - i);
+            (positions[i], positions[j]) = (positions[j], positions[i]);
+            yield return positions[i];
+        }
+    }
+
+    /// <summary>
+    /// The count of HRANDFIELD and ZRANDMEMBER with WITHVALUES/WITHSCORES (<paramref name="pairs"/>): within
+    /// ±LONG_MAX, and half that with pairs, since the reply holds twice as many items. False after the error.
+    /// </summary>
+    public static bool TryParseRandomCount(CommandContext ctx, ReadOnlySpan<byte> text, bool pairs, out long count)
+    {
+        if (!Numbers.TryParseInt64(text, out count))
+        {
+            ctx.NotInteger();
+            return false;
+        }
+        if (count == long.MinValue)
+        {
+            ctx.Reply.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"u8);
+            return false;
+        }
+        if (pairs && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
+        {
+            ctx.Reply.WriteError("ERR value is out of range"u8);
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>The configured compact-encoding limits (which decide OBJECT ENCODING and whether SCAN returns all at once).</summary>
     public static EncodingLimits Limits(CommandContext ctx) => new(
         ctx.Options.HashMaxZiplistEntries,

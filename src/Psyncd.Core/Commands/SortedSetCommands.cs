@@ -13,7 +13,7 @@ namespace Psyncd.Commands;
 /// lex, forward and reverse, with LIMIT and WITHSCORES, for ZRANGE*, ZREVRANGE*, ZCOUNT, ZLEXCOUNT and
 /// ZREMRANGEBY*) parses the same bounds and writes the same replies; it stays beside the commands that use it.
 /// </remarks>
-internal static class SortedSetCommands
+internal static partial class SortedSetCommands
 {
     private const string NotFloatRange = "ERR min or max is not a float";
     private const string NotLexRange = "ERR min or max not valid string range item";
@@ -44,6 +44,7 @@ internal static class SortedSetCommands
         table.Add("zscan", -3, CommandFlags.ReadOnly | CommandFlags.Random, ZScan, 1, 1, 1);
         table.Add("zpopmin", -2, CommandFlags.Write | CommandFlags.Fast, ZPopMin, 1, 1, 1);
         table.Add("zpopmax", -2, CommandFlags.Write | CommandFlags.Fast, ZPopMax, 1, 1, 1);
+        RegisterRedis7(table);
     }
 
     // ------------------------------------------------------------------

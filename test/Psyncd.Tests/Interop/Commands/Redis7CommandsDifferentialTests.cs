@@ -42,5 +42,59 @@ public class Redis7CommandsDifferentialTests
         }
     }
 
+    /// <summary>
+    /// Clients blocked in BLMPOP, BZPOPMIN, BZMPOP and BLPOP on the same keys, served by pushes in turn: a
+    /// client waiting for a sorted set is passed over by a list push and served by a ZADD, in arrival order.
+    /// </summary>
+    [Test]
+    public void BlockedClientsAreServedAsRedisServesThem()
+    {
+        Assert.That(BlockingTranscript(_psyncd), Is.EqualTo(BlockingTranscript(_redis)));
+    }
+
+    private static List<string> BlockingTranscript(ServerProcess server)
+    {
+        var transcript = new List<string>();
+        using var control = server.Connect();
+        control.Command("FLUSHALL");
+        var waiters = new[]
+        {
+            new[] { "BLMPOP", "0", "2", "k1", "k2", "RIGHT", "COUNT", "2" },
+            new[] { "BZPOPMIN", "k2", "k1", "0" },
+            new[] { "BZMPOP", "0", "1", "k2", "MAX", "COUNT", "5" },
+            new[] { "BLPOP", "k2", "0" },
+            new[] { "BZPOPMAX", "k1", "0" },
+        };
+        var clients = new List<RawClient>();
+        try
+        {
+            foreach (var command in waiters)
+            {
+                var client = server.Connect();
+                clients.Add(client);
+                client.Send(command);
+                int blocked = clients.Count;
+                Eventually.True(() => ReplicationWatch.Info(server.Port, "clients")["blocked_clients"] == blocked.ToString(),
+                    TimeSpan.FromSeconds(10), "the client blocks");
+            }
+            transcript.Add(control.Command("RPUSH", "k2", "a", "b", "c"));   // BLMPOP takes c, b; BLPOP takes a
+            transcript.Add(clients[0].ReadReply());
+            transcript.Add(clients[3].ReadReply());
+            transcript.Add(control.Command("ZADD", "k1", "1", "x", "2", "y", "3", "z"));   // BZPOPMIN takes x, BZPOPMAX z
+            transcript.Add(clients[1].ReadReply());
+            transcript.Add(clients[4].ReadReply());
+            transcript.Add(control.Command("ZADD", "k2", "5", "m", "6", "n"));   // BZMPOP takes n, m
+            transcript.Add(clients[2].ReadReply());
+            transcript.Add(control.Command("ZRANGE", "k1", "0", "-1", "WITHSCORES"));
+            transcript.Add(control.Command("EXISTS", "k2"));
+        }
+        finally
+        {
+            foreach (var client in clients)
+                client.Dispose();
+        }
+        return transcript;
+    }
+
     private static IEnumerable<TestCaseData> Scripts() => Redis7Scripts.All.Select(s => new TestCaseData(s.Name).SetName("RepliesMatchRedis(" + s.Name + ")"));
 }

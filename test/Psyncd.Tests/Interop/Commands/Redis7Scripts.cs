@@ -123,6 +123,113 @@ public static class Redis7Scripts
         lcs k4 k3 idx withmatchlen
         lcs k3 k4
         """),
+        ("lists-sets-hashes", """
+        flushall
+        rpush l a b c 1 2 3 c c
+        lpos l c
+        lpos l c rank 2
+        lpos l c rank -1
+        lpos l c rank 0
+        lpos l c count 0
+        lpos l c count 2
+        lpos l c rank -2 count 0
+        lpos l c maxlen 3
+        lpos l c maxlen 0 count 0
+        lpos l c maxlen -1
+        lpos l c count -1
+        lpos l c rank x
+        lpos l c foo
+        lpos l c rank
+        lpos l z
+        lpos l z count 0
+        lpos nokey z
+        lpos nokey z count 1
+        lpos l c rank -9223372036854775808
+        set str x
+        lpos str c
+        lmpop
+        lmpop 1 l
+        lmpop 0 l left
+        lmpop -1 l left
+        lmpop 1 l middle
+        lmpop 2 l left
+        lmpop 1 l left
+        lmpop 1 l left count 2
+        lmpop 1 l right count 0
+        lmpop 1 l right count -1
+        lmpop 1 l right count x
+        lmpop 1 l right count 1 count 2
+        lmpop 1 l right foo
+        lmpop 2 nokey l right count 100
+        lmpop 2 nokey l right count 100
+        lmpop 1 str left
+        lmpop 2 nokey str left
+        lmpop 99999999999 l left
+        rpush l q
+        blmpop 0 1 l left
+        blmpop -1 1 l left
+        blmpop x 1 l left
+        blmpop 0.01 1 nokey left
+        blmpop 0.01 0 nokey left
+        sadd s1 a b c d
+        sadd s2 c d e
+        sintercard 2 s1 s2
+        sintercard 2 s1 s2 limit 1
+        sintercard 2 s1 s2 limit 0
+        sintercard 2 s1 s2 limit -1
+        sintercard 0 s1
+        sintercard 3 s1 s2
+        sintercard 1 s1 foo
+        sintercard 1 s1 limit
+        sintercard 2 s1 nokey
+        sintercard 2 s1 str
+        sintercard x s1
+        smismember s1 a z c
+        smismember nokey a
+        smismember str a
+        hset h a 1
+        hrandfield h 0
+        hrandfield h x
+        hrandfield nokey
+        hrandfield nokey 3
+        hrandfield nokey 3 withvalues
+        hrandfield str
+        hrandfield h -9223372036854775808
+        sort_ro l
+        sort_ro l store x
+        sort_ro l limit 0 1 alpha
+        blmpop x 0 l left
+        blmpop x 1 l left count 0
+        blmpop 0.01 2 nokey str left
+        rpush l a b c
+        blmpop 0 2 nokey l right count 2
+        blmpop 0 2 nokey l left count 5
+        exists l
+        zadd z 1 a 2 b 3 c 4 d 5 e 6 f
+        bzpopmin z 0
+        bzpopmax nokey z 0
+        bzpopmin nokey 0.01
+        bzpopmin str 0.01
+        bzpopmin z -1
+        bzpopmin z x
+        bzmpop 0 1 z min
+        bzmpop 0 1 z max count 10
+        bzmpop 0.01 1 z max count 10
+        zmpop 1 str min
+        zmpop 0 z min
+        zmpop 1 z med
+        zadd z 1 a 2 b 3 c
+        zmpop 2 nokey z min count 2
+        zmpop 2 nokey z max count 0
+        zmpop 2 nokey z max count 1 count 1
+        zmpop 1 z max
+        zmpop 1 z max
+        multi
+        blmpop 0 1 nokey left
+        bzpopmin nokey 0
+        bzmpop 0 1 nokey min
+        exec
+        """),
     ];
 
     public static string[] Lines(string name)
