@@ -34,7 +34,7 @@ internal sealed class ClientCommands
         if (Keyword.Is(sub, "LIST"u8))
             List(ctx, args);
         else if (Keyword.Is(sub, "INFO"u8) && Arity(ctx, args, "info", 2, 2))
-            ctx.Reply.WriteBulk(ClientListFormat.Line(ctx.Client) + "\n");
+            ctx.Reply.WriteVerbatim(ClientListFormat.Line(ctx.Client) + "\n");
         else if (Keyword.Is(sub, "KILL"u8) && Arity(ctx, args, "kill", 3, int.MaxValue))
             Kill(ctx, args);
         else if (Keyword.Is(sub, "SETNAME"u8) && Arity(ctx, args, "setname", 3, 3))
@@ -191,7 +191,7 @@ internal sealed class ClientCommands
                 continue;
             sb.Append(ClientListFormat.Line(client)).Append('\n');
         }
-        ctx.Reply.WriteBulk(sb.ToString());
+        ctx.Reply.WriteVerbatim(sb.ToString());
     }
 
     /// <summary>CLIENT KILL ip:port (old form: +OK or "No such client") or CLIENT KILL filter value ... (new form: the count killed).</summary>
@@ -307,18 +307,12 @@ internal sealed class ClientCommands
     }
 
     /// <summary>CLIENT SETNAME: printable ASCII without spaces; empty clears the name.</summary>
-    private void SetName(CommandContext ctx, ReadOnlySpan<byte> name)
+    private static void SetName(CommandContext ctx, ReadOnlySpan<byte> name)
     {
-        foreach (byte b in name)
-        {
-            if (b < '!' || b > '~')
-            {
-                ctx.Reply.WriteError("ERR Client names cannot contain spaces, newlines or special characters."u8);
-                return;
-            }
-        }
-        ctx.Client.Name = name.Length == 0 ? null : Encoding.ASCII.GetString(name);
-        ctx.Reply.WriteOk();
+        if (ctx.Client.TrySetName(name))
+            ctx.Reply.WriteOk();
+        else
+            ctx.Reply.WriteError(ErrorReplies.BadClientName);
     }
 
     /// <summary>

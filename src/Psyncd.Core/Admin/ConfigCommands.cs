@@ -113,7 +113,7 @@ internal sealed class ConfigCommands
                 }
             }
         }
-        ctx.Reply.WriteArrayHeader(matched.Count * 2);
+        ctx.Reply.WriteMapHeader(matched.Count);
         foreach (var (name, value) in matched)
         {
             ctx.Reply.WriteBulk(name);

@@ -83,7 +83,7 @@ internal sealed class InfoCommand
                 }
             }
         }
-        ctx.Reply.WriteBulk(Build(ctx.Client, wanted));
+        ctx.Reply.WriteVerbatim(Build(ctx.Client, wanted));
     }
 
     /// <summary>The report for the given sections, in redis-server's order; unknown names add nothing.</summary>

@@ -12,18 +12,34 @@ internal static class CollectionHelpers
     /// <summary>Largest integer that "%.17g" prints in plain notation (17 digits).</summary>
     private const double PlainIntegerLimit = 1e17;
 
-    /// <summary>A score as a bulk string, exactly as redis-server 7.0 prints it (%.17g, "inf", "-inf").</summary>
+    /// <summary>
+    /// A score as redis-server 7.0 replies with it (%.17g, "inf", "-inf"): a double under RESP3, a bulk string
+    /// under RESP2 (Redis's addReplyDouble).
+    /// </summary>
     public static void WriteScore(ReplyWriter reply, double score)
+    {
+        Span<byte> text = stackalloc byte[32];
+        reply.WriteDouble(text[..FormatScore(score, text)]);
+    }
+
+    /// <summary>A score as a bulk string whatever the protocol (ZSCAN's replies: scores are scanned as text).</summary>
+    public static void WriteScoreBulk(ReplyWriter reply, double score)
+    {
+        Span<byte> text = stackalloc byte[32];
+        reply.WriteBulk(text[..FormatScore(score, text)]);
+    }
+
+    /// <summary>Formats <paramref name="score"/> into <paramref name="destination"/> (32 bytes suffice) and returns the length.</summary>
+    private static int FormatScore(double score, Span<byte> destination)
     {
         // Integers below 1e17 print as their digits under %.17g: format those without allocating.
         if (score == Math.Floor(score) && Math.Abs(score) < PlainIntegerLimit && !(score == 0 && double.IsNegative(score)))
         {
-            Span<byte> digits = stackalloc byte[24];
-            Utf8Formatter.TryFormat((long)score, digits, out int n);
-            reply.WriteBulk(digits[..n]);
-            return;
+            Utf8Formatter.TryFormat((long)score, destination, out int n);
+            return n;
         }
-        reply.WriteBulk(Numbers.FormatDouble(score));
+        string text = Numbers.FormatDouble(score);
+        return System.Text.Encoding.ASCII.GetBytes(text, destination);
     }
 
     /// <summary>

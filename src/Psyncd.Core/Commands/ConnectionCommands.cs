@@ -1,9 +1,13 @@
+using System.Security.Cryptography;
+using System.Text;
+using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
-/// <summary>Connection commands: PING, ECHO, QUIT, AUTH, SELECT.</summary>
+/// <summary>Connection commands: PING, ECHO, QUIT, AUTH, HELLO, SELECT.</summary>
 internal static class ConnectionCommands
 {
     public static void Register(CommandTable table)
@@ -13,10 +17,11 @@ internal static class ConnectionCommands
         table.Add("quit", -1, CommandFlags.ReadOnly | CommandFlags.NoAuth | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NotQueued | CommandFlags.AllowedWhileSubscribed, Quit);
         // AUTH [username] password: Redis 7's form; "default" is the only user (requirepass is its password).
         table.Add("auth", -2, CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth | CommandFlags.SkipMonitor, Auth);
+        table.Add("hello", -1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth, Hello);
         table.Add("select", 2, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Fast, Select);
     }
 
-    /// <summary>PING [message]: PONG, or the message; in subscribed mode a ["pong", message] array.</summary>
+    /// <summary>PING [message]: PONG, or the message; in RESP2's subscribed mode a ["pong", message] array.</summary>
     private static void Ping(CommandContext ctx, in CommandArgs args)
     {
         if (args.Count > 2)
@@ -24,7 +29,7 @@ internal static class ConnectionCommands
             ctx.WrongArgCount();
             return;
         }
-        if (ctx.Client.SubscriptionCount > 0)
+        if (ctx.Client.SubscriptionCount > 0 && !ctx.Reply.Resp3)
         {
             ctx.Reply.WriteArrayHeader(2);
             ctx.Reply.WriteBulk("pong"u8);
@@ -53,25 +58,104 @@ internal static class ConnectionCommands
             ctx.SyntaxError();
             return;
         }
-        var password = ctx.Options.RequirePass;
-        if (password.Length == 0 && args.Count == 2)
+        if (ctx.Options.RequirePass.Length == 0 && args.Count == 2)
         {
             ctx.Reply.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             return;
         }
-        bool defaultUser = args.Count == 2 || args[1].SequenceEqual("default"u8);
-        // Without requirepass the default user takes any password (Redis's nopass).
-        if (defaultUser && (password.Length == 0
-            || System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(args[^1], System.Text.Encoding.UTF8.GetBytes(password))))
-        {
-            ctx.Client.Authenticated = true;
+        if (Authenticate(ctx, args.Count == 2 ? "default"u8 : args[1], args[^1]))
             ctx.Reply.WriteOk();
-        }
         else
+            ctx.Reply.WriteError(ErrorReplies.WrongPass);
+    }
+
+    /// <summary>
+    /// AUTH's and HELLO AUTH's check: "default" is the only user, requirepass its password; without requirepass
+    /// it takes any password (Redis's nopass). Sets the client's state either way.
+    /// </summary>
+    private static bool Authenticate(CommandContext ctx, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
+    {
+        var required = ctx.Options.RequirePass;
+        bool ok = user.SequenceEqual("default"u8)
+            && (required.Length == 0 || CryptographicOperations.FixedTimeEquals(password, Encoding.UTF8.GetBytes(required)));
+        ctx.Client.Authenticated = ok;
+        return ok;
+    }
+
+    /// <summary>
+    /// HELLO [protover [AUTH user pass] [SETNAME name]]: switches the connection's protocol (2 or 3) and answers
+    /// the server's handshake map. As in redis-server 7.0 the options act in order as they are read (a later
+    /// syntax error leaves an earlier AUTH or SETNAME done), and an unauthenticated client without AUTH gets
+    /// NOAUTH only after them; without a version the protocol stays as it is.
+    /// </summary>
+    private static void Hello(CommandContext ctx, in CommandArgs args)
+    {
+        var client = ctx.Client;
+        bool resp3 = client.Output.Resp3;
+        if (args.Count >= 2)
         {
-            ctx.Client.Authenticated = false;
-            ctx.Reply.WriteError("WRONGPASS invalid username-password pair or user is disabled."u8);
+            if (!Numbers.TryParseInt64(args[1], out long version))
+            {
+                ctx.Reply.WriteError("ERR Protocol version is not an integer or out of range"u8);
+                return;
+            }
+            if (version is < 2 or > 3)
+            {
+                ctx.Reply.WriteError("NOPROTO unsupported protocol version"u8);
+                return;
+            }
+            resp3 = version == 3;
         }
+        for (int i = 2; i < args.Count; i++)
+        {
+            int more = args.Count - 1 - i;
+            if (Keyword.Is(args[i], "AUTH"u8) && more >= 2)
+            {
+                if (!Authenticate(ctx, args[i + 1], args[i + 2]))
+                {
+                    ctx.Reply.WriteError(ErrorReplies.WrongPass);
+                    return;
+                }
+                i += 2;
+            }
+            else if (Keyword.Is(args[i], "SETNAME"u8) && more >= 1)
+            {
+                if (!client.TrySetName(args[i + 1]))
+                {
+                    ctx.Reply.WriteError(ErrorReplies.BadClientName);
+                    return;
+                }
+                i++;
+            }
+            else
+            {
+                ctx.Reply.WriteError("ERR Syntax error in HELLO option '" + Encoding.UTF8.GetString(args[i]) + "'");
+                return;
+            }
+        }
+        if (!client.Authenticated && ctx.Options.RequirePass.Length > 0)
+        {
+            ctx.Reply.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"u8);
+            return;
+        }
+        // The reply already speaks the chosen protocol: a map under RESP3, a flat array under RESP2.
+        var reply = ctx.Reply;
+        reply.Resp3 = resp3;
+        reply.WriteMapHeader(7);
+        reply.WriteBulk("server"u8);
+        reply.WriteBulk("redis"u8);
+        reply.WriteBulk("version"u8);
+        reply.WriteBulk(ServerIdentity.RedisVersion);
+        reply.WriteBulk("proto"u8);
+        reply.WriteInteger(resp3 ? 3 : 2);
+        reply.WriteBulk("id"u8);
+        reply.WriteInteger(client.Id);
+        reply.WriteBulk("mode"u8);
+        reply.WriteBulk("standalone"u8);
+        reply.WriteBulk("role"u8);
+        reply.WriteBulk(ctx.IsReplica ? "replica"u8 : "master"u8);
+        reply.WriteBulk("modules"u8);
+        reply.WriteArrayHeader(0);
     }
 
     private static void Select(CommandContext ctx, in CommandArgs args)

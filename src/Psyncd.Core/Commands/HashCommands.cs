@@ -291,13 +291,15 @@ internal static partial class HashCommands
         var hash = ForRead(ctx, key, out bool wrongType);
         if (wrongType)
             return;
+        long count = hash?.Count ?? 0;
+        // HGETALL is a map under RESP3; HKEYS and HVALS stay arrays.
+        if (fields && values)
+            ctx.Reply.WriteMapHeader(count);
+        else
+            ctx.Reply.WriteArrayHeader(count);
         if (hash is null)
-        {
-            ctx.Reply.WriteArrayHeader(0);
             return;
-        }
         var reply = ctx.Reply;
-        reply.WriteArrayHeader(fields && values ? hash.Count * 2 : hash.Count);
         int slots = hash.SlotCount;
         for (int i = 0; i < slots; i++)
         {

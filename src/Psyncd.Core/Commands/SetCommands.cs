@@ -156,12 +156,12 @@ internal static partial class SetCommands
         }
         if (!entry.Exists)
         {
-            ctx.Reply.WriteArrayHeader(0);
+            ctx.Reply.WriteSetHeader(0);
             return;
         }
         var set = entry.As<SetObject>();
         int count = (int)set.Count;
-        ctx.Reply.WriteArrayHeader(count);
+        ctx.Reply.WriteSetHeader(count);
         if (SortedIntegers(ctx, set) is { } integers)
         {
             foreach (long value in integers)
@@ -209,7 +209,7 @@ internal static partial class SetCommands
             if (count < 0)
                 ctx.Reply.WriteNullBulk();
             else
-                ctx.Reply.WriteArrayHeader(0);
+                ctx.Reply.WriteSetHeader(0);
             return;
         }
         if (entry.Kind != ValueKind.Set)
@@ -231,15 +231,16 @@ internal static partial class SetCommands
                 db.Delete(key);
             return;
         }
+        // SPOP with a count answers a set under RESP3 (SRANDMEMBER's count stays an array: it may repeat).
         if (count == 0)
         {
-            ctx.Reply.WriteArrayHeader(0);
+            ctx.Reply.WriteSetHeader(0);
             return;
         }
         if (count >= set.Count)
         {
             int all = (int)set.Count;
-            ctx.Reply.WriteArrayHeader(all);
+            ctx.Reply.WriteSetHeader(all);
             for (int i = 0; i < all; i++)
                 ctx.Reply.WriteBulk(set.MemberAt(i));
             var p = ctx.Propagate(2);
@@ -248,7 +249,7 @@ internal static partial class SetCommands
             db.Delete(key);
             return;
         }
-        ctx.Reply.WriteArrayHeader(count);
+        ctx.Reply.WriteSetHeader(count);
         long left = count;
         while (left > 0)
         {
@@ -387,7 +388,7 @@ internal static partial class SetCommands
         var result = Compute(sets, op);
         if (!store)
         {
-            ctx.Reply.WriteArrayHeader(result.Count);
+            ctx.Reply.WriteSetHeader(result.Count);
             for (int i = 0; i < result.Count; i++)
                 ctx.Reply.WriteBulk(result[i]);
             return;

@@ -398,7 +398,7 @@ internal static partial class SortedSetCommands
                     return;
                 }
                 long length = last - first + 1;
-                ctx.Reply.WriteArrayHeader(withScores ? length * 2 : length);
+                WriteRangeHeader(ctx.Reply, length, withScores);
                 var node = zset.ByRank(reverse ? zset.Count - 1 - first : first);
                 for (long i = 0; i < length; i++)
                 {
@@ -480,8 +480,17 @@ internal static partial class SortedSetCommands
         return true;
     }
 
+    /// <summary>
+    /// The header of a reply of <paramref name="members"/> members: with scores, RESP2 flattens the member/score
+    /// pairs into one array, RESP3 nests each pair (<see cref="WriteNode"/> writes the pair's own header).
+    /// </summary>
+    private static void WriteRangeHeader(ReplyWriter reply, long members, bool withScores)
+        => reply.WriteArrayHeader(withScores && !reply.Resp3 ? members * 2 : members);
+
     private static void WriteNode(ReplyWriter reply, Node node, bool withScores)
     {
+        if (withScores && reply.Resp3)
+            reply.WriteArrayHeader(2);
         reply.WriteBulk(node.Member);
         if (withScores)
             CollectionHelpers.WriteScore(reply, node.Score);
@@ -489,7 +498,7 @@ internal static partial class SortedSetCommands
 
     private static void WriteNodes(ReplyWriter reply, List<Node> nodes, bool withScores)
     {
-        reply.WriteArrayHeader(withScores ? nodes.Count * 2 : nodes.Count);
+        WriteRangeHeader(reply, nodes.Count, withScores);
         foreach (var node in nodes)
             WriteNode(reply, node, withScores);
         nodes.Clear();
@@ -685,11 +694,16 @@ internal static partial class SortedSetCommands
         }
         var zset = entry.As<SortedSetObject>();
         long n = Math.Min(count, zset.Count);
-        ctx.Reply.WriteArrayHeader(n * 2);
+        // Without a count, RESP3 too answers one flat [member, score]; with one, a pair per member.
+        bool flat = args.Count == 2 || !ctx.Reply.Resp3;
+        ctx.Reply.WriteArrayHeader(flat ? n * 2 : n);
         for (long i = 0; i < n; i++)
         {
             var node = max ? zset.Last! : zset.First!;
-            WriteNode(ctx.Reply, node, withScores: true);
+            if (!flat)
+                ctx.Reply.WriteArrayHeader(2);
+            ctx.Reply.WriteBulk(node.Member);
+            CollectionHelpers.WriteScore(ctx.Reply, node.Score);
             zset.Delete(node);
         }
         FinishRemoval(db, key, zset, n);
@@ -938,6 +952,9 @@ internal static partial class SortedSetCommands
         ctx.Reply.WriteBulk((long)cursor);
         ctx.Reply.WriteArrayHeader(found.Count * 2);
         foreach (var node in found)
-            WriteNode(ctx.Reply, node, withScores: true);
+        {
+            ctx.Reply.WriteBulk(node.Member);
+            CollectionHelpers.WriteScoreBulk(ctx.Reply, node.Score);
+        }
     }
 }

@@ -152,6 +152,24 @@ public sealed class Client
     public bool MayUse(ProtectedAccess access)
         => access == ProtectedAccess.Yes || (access == ProtectedAccess.Local && IsLocal);
 
+    /// <summary>
+    /// Sets CLIENT SETNAME's (or HELLO SETNAME's) name: printable ASCII without spaces; empty clears it. False,
+    /// and the name unchanged, when a byte is not allowed.
+    /// </summary>
+    public bool TrySetName(ReadOnlySpan<byte> name)
+    {
+        foreach (byte b in name)
+        {
+            if (b < '!' || b > '~')
+                return false;
+        }
+        Name = name.Length == 0 ? null : System.Text.Encoding.ASCII.GetString(name);
+        return true;
+    }
+
+    /// <summary>The protocol the connection speaks: 2, or 3 after HELLO 3 (CLIENT LIST's <c>resp=</c>).</summary>
+    public int Protocol => Output.Resp3 ? 3 : 2;
+
     /// <summary>A one-line description for log messages.</summary>
     public string Describe() => "id=" + Id + " addr=" + Address + " name=" + (Name ?? "") + " cmd=" + LastCommand;
 

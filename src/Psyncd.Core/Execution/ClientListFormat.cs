@@ -35,7 +35,7 @@ public static class ClientListFormat
           .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.UnsentBytes))
           .Append(" events=").Append(client.Output.IsEmpty ? "r" : "rw")
           .Append(" cmd=").Append(client.LastCommand)
-          .Append(" user=default redir=-1 resp=2");
+          .Append(" user=default redir=-1 resp=").Append(client.Protocol);
         return sb.ToString();
     }
 

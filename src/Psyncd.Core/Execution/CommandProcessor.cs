@@ -190,7 +190,8 @@ public sealed class CommandProcessor
                 return;
             }
         }
-        if (client.SubscriptionCount > 0 && !cmd.Has(CommandFlags.AllowedWhileSubscribed))
+        // Subscribed mode limits only RESP2 clients: under RESP3 messages are pushes, told apart from replies.
+        if (client.SubscriptionCount > 0 && !client.Output.Resp3 && !cmd.Has(CommandFlags.AllowedWhileSubscribed))
         {
             reply.WriteError("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;

@@ -28,6 +28,11 @@ public static class ErrorReplies
 
     public static ReadOnlySpan<byte> NoAuth => "NOAUTH Authentication required."u8;
 
+    public static ReadOnlySpan<byte> WrongPass => "WRONGPASS invalid username-password pair or user is disabled."u8;
+
+    /// <summary>CLIENT SETNAME and HELLO SETNAME with a byte outside printable ASCII or a space.</summary>
+    public static ReadOnlySpan<byte> BadClientName => "ERR Client names cannot contain spaces, newlines or special characters."u8;
+
     /// <summary>DEBUG refused by <c>enable-debug-command</c> (Redis 7's text).</summary>
     public static ReadOnlySpan<byte> DebugNotAllowed => "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."u8;
 

@@ -5,10 +5,16 @@ using System.Text;
 namespace Psyncd.Protocol;
 
 /// <summary>
-/// Writes RESP2 replies (and requests, which are arrays of bulk strings) into chunks of memory that a
-/// subclass supplies: a client's output (<c>Server.ClientOutput</c>) or a growable buffer
+/// Writes replies (and requests, which are arrays of bulk strings) into chunks of memory that a
+/// subclass supplies: a client's output (<c>Execution.ClientOutput</c>) or a growable buffer
 /// (<see cref="ByteBufferWriter"/>). Lengths are byte counts, numbers are formatted without allocation.
 /// </summary>
+/// <remarks>
+/// RESP2 by default; a connection that chose protocol 3 (HELLO 3) sets <see cref="Resp3"/>, and the typed
+/// writers (null, map, set, push, double, verbatim, boolean) then use RESP3's own types, each falling back
+/// to what redis-server 7.0 writes for them under RESP2. The protocol is a plain field read per reply, not a
+/// virtual call, so RESP2's path costs one predictable branch where a type differs.
+/// </remarks>
 public abstract class ReplyWriter
 {
     /// <summary>The memory being filled; bytes [0, <see cref="Position"/>) are written and not yet committed.</summary>
@@ -30,6 +36,12 @@ public abstract class ReplyWriter
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Advance(int count) => Position += count;
+
+    /// <summary>
+    /// True when the connection speaks RESP3 (HELLO 3). Only client outputs ever set it: the replication
+    /// stream, MONITOR lines and requests are RESP2 whatever the peer chose.
+    /// </summary>
+    public bool Resp3;
 
     /// <summary>Bytes written since this writer was created (only differences between two readings mean anything).</summary>
     public virtual long BytesWritten => Position;
@@ -107,11 +119,82 @@ public abstract class ReplyWriter
     /// <summary><c>*n\r\n</c></summary>
     public void WriteArrayHeader(long count) => WritePrefixedNumber((byte)'*', count);
 
-    /// <summary><c>$-1\r\n</c>, the nil bulk reply.</summary>
-    public void WriteNullBulk() => WriteRaw("$-1\r\n"u8);
+    /// <summary><c>$-1\r\n</c>, the nil bulk reply (RESP3: <c>_\r\n</c>).</summary>
+    public void WriteNullBulk() => WriteRaw(Resp3 ? "_\r\n"u8 : "$-1\r\n"u8);
 
-    /// <summary><c>*-1\r\n</c>, the nil multi-bulk reply.</summary>
-    public void WriteNullArray() => WriteRaw("*-1\r\n"u8);
+    /// <summary><c>*-1\r\n</c>, the nil multi-bulk reply (RESP3: <c>_\r\n</c>).</summary>
+    public void WriteNullArray() => WriteRaw(Resp3 ? "_\r\n"u8 : "*-1\r\n"u8);
+
+    /// <summary>A map of <paramref name="pairs"/> key/value pairs: RESP3 <c>%n</c>, RESP2 a flat array of 2n elements.</summary>
+    public void WriteMapHeader(long pairs)
+    {
+        if (Resp3)
+            WritePrefixedNumber((byte)'%', pairs);
+        else
+            WritePrefixedNumber((byte)'*', pairs * 2);
+    }
+
+    /// <summary>An unordered set of <paramref name="count"/> elements: RESP3 <c>~n</c>, RESP2 an array.</summary>
+    public void WriteSetHeader(long count) => WritePrefixedNumber(Resp3 ? (byte)'~' : (byte)'*', count);
+
+    /// <summary>An out-of-band push (pub/sub messages and confirmations): RESP3 <c>&gt;n</c>, RESP2 an array.</summary>
+    public void WritePushHeader(long count) => WritePrefixedNumber(Resp3 ? (byte)'>' : (byte)'*', count);
+
+    /// <summary>
+    /// A double already formatted as Redis formats it (<c>%.17g</c>, <c>inf</c>, <c>-inf</c>): RESP3
+    /// <c>,text\r\n</c>, RESP2 a bulk string of the same text.
+    /// </summary>
+    public void WriteDouble(ReadOnlySpan<byte> text)
+    {
+        if (!Resp3)
+        {
+            WriteBulk(text);
+            return;
+        }
+        var span = GetSpan(text.Length + 3);
+        span[0] = (byte)',';
+        text.CopyTo(span[1..]);
+        span[text.Length + 1] = (byte)'\r';
+        span[text.Length + 2] = (byte)'\n';
+        Position += text.Length + 3;
+    }
+
+    /// <summary>A boolean: RESP3 <c>#t</c>/<c>#f</c>, RESP2 the integer 1 or 0 (Redis's addReplyBool).</summary>
+    public void WriteBoolean(bool value)
+    {
+        if (Resp3)
+            WriteRaw(value ? "#t\r\n"u8 : "#f\r\n"u8);
+        else
+            WriteRaw(value ? ":1\r\n"u8 : ":0\r\n"u8);
+    }
+
+    /// <summary>
+    /// Human-readable text (INFO, CLIENT LIST, the DOCTORs): RESP3 a verbatim string of format <c>txt</c>
+    /// (<c>=len\r\ntxt:text\r\n</c>), RESP2 a bulk string.
+    /// </summary>
+    public void WriteVerbatim(ReadOnlySpan<byte> text)
+    {
+        if (!Resp3)
+        {
+            WriteBulk(text);
+            return;
+        }
+        WritePrefixedNumber((byte)'=', text.Length + 4);
+        WriteRaw("txt:"u8);
+        WriteRaw(text);
+        WriteRaw("\r\n"u8);
+    }
+
+    /// <summary><see cref="WriteVerbatim(ReadOnlySpan{byte})"/> of a text, UTF-8 encoded.</summary>
+    public void WriteVerbatim(string text)
+    {
+        if (!Resp3)
+        {
+            WriteBulk(text);
+            return;
+        }
+        WriteVerbatim(Encoding.UTF8.GetBytes(text));
+    }
 
     /// <summary><c>+OK\r\n</c></summary>
     public void WriteOk() => WriteRaw("+OK\r\n"u8);

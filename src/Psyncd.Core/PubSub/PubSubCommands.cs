@@ -185,7 +185,7 @@ internal sealed class PubSubCommands
 
     private static void WriteConfirmation(ReplyWriter reply, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> name, int count)
     {
-        reply.WriteArrayHeader(3);
+        reply.WritePushHeader(3);
         reply.WriteBulk(kind);
         reply.WriteBulk(name);
         reply.WriteInteger(count);
@@ -193,7 +193,7 @@ internal sealed class PubSubCommands
 
     private static void WriteNoneConfirmation(ReplyWriter reply, ReadOnlySpan<byte> kind, int count)
     {
-        reply.WriteArrayHeader(3);
+        reply.WritePushHeader(3);
         reply.WriteBulk(kind);
         reply.WriteNullBulk();
         reply.WriteInteger(count);

@@ -151,7 +151,7 @@ public sealed class PubSubRegistry : IClientLifecycle
             foreach (var client in subscribers)
             {
                 var output = client.Output;
-                output.WriteArrayHeader(3);
+                output.WritePushHeader(3);
                 output.WriteBulk("message"u8);
                 output.WriteBulk(channel);
                 output.WriteBulk(message);
@@ -168,7 +168,7 @@ public sealed class PubSubRegistry : IClientLifecycle
                 foreach (var client in patternSubscribers)
                 {
                     var output = client.Output;
-                    output.WriteArrayHeader(4);
+                    output.WritePushHeader(4);
                     output.WriteBulk("pmessage"u8);
                     output.WriteBulk(pattern);
                     output.WriteBulk(channel);

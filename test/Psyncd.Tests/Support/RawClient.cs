@@ -80,7 +80,10 @@ public sealed class RawClient : IDisposable
         return sb.ToString();
     }
 
-    /// <summary>Reads one reply and parses it: string, long, null, RespError, or object?[] for arrays.</summary>
+    /// <summary>
+    /// Reads one reply and parses it: string, long, null, RespError, or object?[] for arrays. RESP3's types fold
+    /// into those: a double, boolean or big number is its text, a set or push an array, a map a flat array.
+    /// </summary>
     public object? ReadValue()
     {
         var text = ReadReply();
@@ -117,9 +120,11 @@ public sealed class RawClient : IDisposable
         sb.Append(line).Append("\r\n");
         switch (line[0])
         {
-            case '+' or '-' or ':':
+            // RESP3's one-line types: null, double, boolean, big number.
+            case '+' or '-' or ':' or '_' or ',' or '#' or '(':
                 return;
-            case '$':
+            // Bulk-like: bulk string, verbatim string, bulk error.
+            case '$' or '=' or '!':
             {
                 int length = int.Parse(line.AsSpan(1));
                 if (length < 0)
@@ -127,11 +132,16 @@ public sealed class RawClient : IDisposable
                 sb.Append(s_latin1.GetString(ReadExactly(length + 2)));
                 return;
             }
-            case '*':
+            // Aggregates: array, set, push; a map or attribute has two values per entry.
+            case '*' or '~' or '>' or '%' or '|':
             {
                 int count = int.Parse(line.AsSpan(1));
+                if (line[0] is '%' or '|')
+                    count *= 2;
                 for (int i = 0; i < count; i++)
                     ReadValue(sb);
+                if (line[0] == '|')
+                    ReadValue(sb); // an attribute precedes the reply it describes
                 return;
             }
             default:
@@ -152,7 +162,11 @@ public sealed class RawClient : IDisposable
                 return new RespError(line[1..]);
             case ':':
                 return long.Parse(line.AsSpan(1));
-            case '$':
+            case '_':
+                return null;
+            case ',' or '#' or '(':
+                return line[1..];
+            case '$' or '=' or '!':
             {
                 int length = int.Parse(line.AsSpan(1));
                 if (length < 0)
@@ -166,6 +180,8 @@ public sealed class RawClient : IDisposable
                 int count = int.Parse(line.AsSpan(1));
                 if (count < 0)
                     return null;
+                if (line[0] == '%')
+                    count *= 2;
                 var items = new object?[count];
                 for (int i = 0; i < count; i++)
                     items[i] = Parse(text, ref pos);

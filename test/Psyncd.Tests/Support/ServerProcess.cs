@@ -8,7 +8,7 @@ namespace Psyncd.Tests.Support;
 /// A server process started by a test on 127.0.0.1 and a free port, in a directory of its own: psyncd
 /// (<see cref="StartPsyncd"/>) or a real redis-server (<see cref="StartRedis"/>). Stopped by its PID only.
 /// </summary>
-public sealed class ServerProcess : IDisposable
+public sealed partial class ServerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();

@@ -15,7 +15,7 @@ public static class Tools
         var path = Find(program);
         if (path is not null)
             return path;
-        string message = program + " is not installed (apt-get install -y redis-server redis-tools)";
+        string message = program + " is not installed (scripts/test installs it: apt-get install -y redis-server redis-tools redis-sentinel nutcracker)";
         if (IsCi)
             Assert.Fail(message);
         Assert.Ignore(message);

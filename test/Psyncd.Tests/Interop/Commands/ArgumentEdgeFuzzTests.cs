@@ -36,6 +36,7 @@ public class ArgumentEdgeFuzzTests
         ["exec"] = "the harness's own framing of the MULTI/EXEC mode (TransactionTests covers it)",
         ["discard"] = "the harness's own framing of the MULTI/EXEC mode (TransactionTests covers it)",
         ["quit"] = "closes the connection",
+        ["hello"] = "switches the connection's protocol; its map holds the version and the client id (Resp3DifferentialTests.HelloMatchesRedis compares it, those masked)",
         ["bgsave"] = "asynchronous: its reply depends on whether a save is still running",
         ["command"] = "psyncd's table is Redis 2.8's command set, redis-server 7's is larger: COMMAND differs by design",
         ["info"] = "its content is implementation-specific",
