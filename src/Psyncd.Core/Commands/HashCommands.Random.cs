@@ -50,10 +50,14 @@ internal static partial class HashCommands
             return;
         }
         long items = count < 0 ? -count : Math.Min(count, slots.Count);
-        reply.WriteArrayHeader(withValues ? items * 2 : items);
+        // With values, RESP2 flattens the field/value pairs, RESP3 nests each pair.
+        bool nested = withValues && reply.Resp3;
+        reply.WriteArrayHeader(withValues && !nested ? items * 2 : items);
         foreach (int position in CollectionHelpers.RandomPositions(slots.Count, count))
         {
             hash.TryGetSlot(slots[position], out var field, out var value);
+            if (nested)
+                reply.WriteArrayHeader(2);
             reply.WriteBulk(field);
             if (withValues)
                 reply.WriteBulk(value);

@@ -66,9 +66,11 @@ internal static partial class SortedSetCommands
         for (long i = 0; i < n; i++)
         {
             var node = max ? zset.Last! : zset.First!;
+            // Each member is a [member, score] pair in the multi form, flat after the key otherwise (both protocols).
             if (multi)
                 reply.WriteArrayHeader(2);
-            WriteNode(reply, node, withScores: true);
+            reply.WriteBulk(node.Member);
+            CollectionHelpers.WriteScore(reply, node.Score);
             zset.Delete(node);
         }
         FinishRemoval(db, key, zset, n);

@@ -314,7 +314,7 @@ internal static partial class StringCommands
             reply.WriteBulk(common);
             return;
         }
-        reply.WriteArrayHeader(4);
+        reply.WriteMapHeader(2);
         reply.WriteBulk("matches"u8);
         reply.WriteArrayHeader(ranges.Count);
         foreach (var (rangeAStart, rangeAEnd, rangeBStart, rangeBEnd) in ranges)

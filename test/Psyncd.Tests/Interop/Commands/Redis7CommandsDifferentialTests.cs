@@ -5,7 +5,7 @@ namespace Psyncd.Tests.Interop.Commands;
 /// <summary>
 /// The commands Redis 6.2 and 7.0 added for the types psyncd has, and 7.0's options of older ones: each script
 /// runs on psyncd and on a real redis-server 7.0.15 (after FLUSHALL, in database 0), and every reply must be
-/// the same bytes. Scripts hold only replies Redis specifies (no random picks, no hash field order).
+/// the same bytes, under RESP2 and RESP3. Scripts hold only replies Redis specifies (no random picks, no hash field order).
 /// </summary>
 [Category("Interop")]
 public class Redis7CommandsDifferentialTests
@@ -28,10 +28,15 @@ public class Redis7CommandsDifferentialTests
     }
 
     [TestCaseSource(nameof(Scripts))]
-    public void RepliesMatchRedis(string script)
+    public void RepliesMatchRedis(string script, int protocol)
     {
         using var p = _psyncd.Connect();
         using var r = _redis.Connect();
+        if (protocol == 3)
+        {
+            r.Command("HELLO", "3");
+            p.Command("HELLO", "3");
+        }
         var lines = Redis7Scripts.Lines(script);
         foreach (var line in lines.Prepend("FLUSHALL"))
         {
@@ -96,5 +101,8 @@ public class Redis7CommandsDifferentialTests
         return transcript;
     }
 
-    private static IEnumerable<TestCaseData> Scripts() => Redis7Scripts.All.Select(s => new TestCaseData(s.Name).SetName("RepliesMatchRedis(" + s.Name + ")"));
+    private static IEnumerable<TestCaseData> Scripts()
+        => from s in Redis7Scripts.All
+           from protocol in new[] { 2, 3 }
+           select new TestCaseData(s.Name, protocol).SetName("RepliesMatchRedis(" + s.Name + ", RESP" + protocol + ")");
 }

@@ -189,6 +189,10 @@ public static class Redis7Scripts
         smismember str a
         hset h a 1
         hrandfield h 0
+        hrandfield h -2 withvalues
+        hrandfield h 5 withvalues
+        hrandfield h 1
+        hrandfield h
         hrandfield h x
         hrandfield nokey
         hrandfield nokey 3
