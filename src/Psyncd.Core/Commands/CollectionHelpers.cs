@@ -94,12 +94,18 @@ internal static class CollectionHelpers
     }
 
     /// <summary>
-    /// The count of HRANDFIELD and ZRANDMEMBER with WITHVALUES/WITHSCORES (<paramref name="pairs"/>): within
-    /// ±LONG_MAX, and half that with pairs, since the reply holds twice as many items. False after the error.
+    /// The arguments of HRANDFIELD and ZRANDMEMBER (<c>key [count [WITHVALUES|WITHSCORES]]</c>) in Redis 7.0's
+    /// order: the count within ±LONG_MAX, then the option (<paramref name="pairsWord"/>), then, with pairs, half
+    /// that range, since the reply holds twice as many items. False after replying the error.
     /// </summary>
-    public static bool TryParseRandomCount(CommandContext ctx, ReadOnlySpan<byte> text, bool pairs, out long count)
+    public static bool TryParseRandomArgs(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> pairsWord, out bool hasCount, out long count, out bool pairs)
     {
-        if (!Numbers.TryParseInt64(text, out count))
+        hasCount = args.Count >= 3;
+        count = 0;
+        pairs = false;
+        if (!hasCount)
+            return true;
+        if (!Numbers.TryParseInt64(args[2], out count))
         {
             ctx.NotInteger();
             return false;
@@ -109,6 +115,12 @@ internal static class CollectionHelpers
             ctx.Reply.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"u8);
             return false;
         }
+        if (args.Count > 4 || (args.Count == 4 && !Keyword.Is(args[3], pairsWord)))
+        {
+            ctx.SyntaxError();
+            return false;
+        }
+        pairs = args.Count == 4;
         if (pairs && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
         {
             ctx.Reply.WriteError("ERR value is out of range"u8);

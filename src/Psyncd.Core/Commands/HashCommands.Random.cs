@@ -10,17 +10,7 @@ internal static partial class HashCommands
     /// <summary>HRANDFIELD key [count [WITHVALUES]]: random fields (see <see cref="CollectionHelpers.RandomPositions"/>).</summary>
     private static void HRandField(CommandContext ctx, in CommandArgs args)
     {
-        bool withValues = false;
-        long count = 0;
-        bool hasCount = args.Count >= 3;
-        if (args.Count == 4 && Keyword.Is(args[3], "WITHVALUES"u8))
-            withValues = true;
-        else if (args.Count > 3)
-        {
-            ctx.SyntaxError();
-            return;
-        }
-        if (hasCount && !CollectionHelpers.TryParseRandomCount(ctx, args[2], withValues, out count))
+        if (!CollectionHelpers.TryParseRandomArgs(ctx, args, "WITHVALUES"u8, out bool hasCount, out long count, out bool withValues))
             return;
         var hash = ForRead(ctx, args[1], out bool wrongType);
         if (wrongType)

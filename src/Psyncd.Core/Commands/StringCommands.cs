@@ -47,6 +47,8 @@ internal static partial class StringCommands
         table.Add("bitcount", -2, CommandFlags.ReadOnly, BitCount, 1, 1, 1);
         table.Add("bitop", -4, CommandFlags.Write | CommandFlags.DenyOom, BitOp, 2, -1, 1);
         table.Add("bitpos", -3, CommandFlags.ReadOnly, BitPos, 1, 1, 1);
+        table.Add("bitfield", -2, CommandFlags.Write | CommandFlags.DenyOom, BitField, 1, 1, 1);
+        table.Add("bitfield_ro", -2, CommandFlags.ReadOnly | CommandFlags.Fast, BitFieldReadOnly, 1, 1, 1);
     }
 
     /// <summary>Largest string a command may build (proto-max-bulk-len's default, 512 MB).</summary>

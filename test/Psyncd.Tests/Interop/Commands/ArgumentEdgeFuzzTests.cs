@@ -51,7 +51,10 @@ public class ArgumentEdgeFuzzTests
     };
 
     /// <summary>Commands whose last argument is a timeout: drawn from values that never block for long.</summary>
-    private static readonly HashSet<string> s_blocking = new() { "blpop", "brpop", "brpoplpush", "blmove", "wait" };
+    private static readonly HashSet<string> s_blocking = new() { "blpop", "brpop", "brpoplpush", "blmove", "bzpopmin", "bzpopmax", "wait" };
+
+    /// <summary>Commands whose first argument is a timeout (BLMPOP, BZMPOP): drawn from the same values.</summary>
+    private static readonly HashSet<string> s_blockingFirst = new() { "blmpop", "bzmpop" };
 
     private static readonly string[] s_safeTimeouts = { "0.01", "-1", "abc", "0.001", "-0.5", "9223372036854775808", "nan" };
 
@@ -61,11 +64,11 @@ public class ArgumentEdgeFuzzTests
     /// <summary>Commands whose reply is random or time-dependent: only its shape (type, length, error text) is compared.</summary>
     private static readonly HashSet<string> s_shapeOnly = new()
     {
-        "spop", "srandmember", "randomkey", "scan", "sscan", "hscan", "zscan", "dump", "time", "lastsave", "role",
+        "spop", "srandmember", "hrandfield", "zrandmember", "randomkey", "scan", "sscan", "hscan", "zscan", "dump", "time", "lastsave", "role",
     };
 
     /// <summary>Commands whose non-negative integer reply is a time (TTL, idle time): compared as "non-negative".</summary>
-    private static readonly HashSet<string> s_timeValued = new() { "ttl", "pttl" };
+    private static readonly HashSet<string> s_timeValued = new() { "ttl", "pttl", "expiretime", "pexpiretime" };
 
     /// <summary>
     /// Known differences from redis-server 7.0.15 in replies, each enforced (a case matching none of them
@@ -248,6 +251,8 @@ public class ArgumentEdgeFuzzTests
         }
         if (s_blocking.Contains(command.Name) && count > 1 && (arity < 0 ? count >= -arity : count == arity))
             args[^1] = s_safeTimeouts[random.Next(s_safeTimeouts.Length)];
+        if (s_blockingFirst.Contains(command.Name) && count > 1)
+            args[1] = s_safeTimeouts[random.Next(s_safeTimeouts.Length)];
         CapAllocation(args);
         return args;
     }
@@ -413,7 +418,7 @@ public class ArgumentEdgeFuzzTests
     }
 
     /// <summary>Commands that can give a key a time to live short enough to run out while the datasets are read.</summary>
-    private static readonly HashSet<string> s_setsTtl = new() { "set", "setex", "psetex", "expire", "pexpire", "expireat", "pexpireat", "restore" };
+    private static readonly HashSet<string> s_setsTtl = new() { "set", "setex", "psetex", "expire", "pexpire", "expireat", "pexpireat", "restore", "getex", "copy" };
 
     /// <summary>
     /// The dataset (all databases), read with the replication tests' helper. After a command with random
