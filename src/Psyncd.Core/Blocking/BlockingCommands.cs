@@ -1,4 +1,5 @@
 using Psyncd.Commands;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 
@@ -51,7 +52,7 @@ internal sealed class BlockingCommands
             reply.WriteArrayHeader(2);
             reply.WriteBulk(key);
             reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
-            ListCommands.AfterRemoval(db, key, list, 1);
+            CollectionHelpers.AfterRemoval(ctx.Notifier, db, key, list, 1, KeyspaceEventClass.List, ListCommands.PopEvent(left));
             var p = ctx.Propagate(2);
             p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
             p.WriteBulk(key);
@@ -86,7 +87,7 @@ internal sealed class BlockingCommands
             var target = ListCommands.ForWrite(ctx, destination, out wrongType);
             if (wrongType)
                 return;
-            ListCommands.MoveElement(ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
+            ListCommands.MoveElement(ctx.Notifier, ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
             // Propagated as received, as Redis 7.0 does: with a non-empty source it never blocks.
             return;
         }
@@ -135,7 +136,7 @@ internal sealed class BlockingCommands
             }
             if (!entry.Exists)
                 continue;
-            SortedSetCommands.PopForBlocked(ctx.Db, key, entry.As<Storage.Types.SortedSetObject>(), max, 1, multi: false, ctx.Reply);
+            SortedSetCommands.PopForBlocked(ctx.Notifier, ctx.Db, key, entry.As<Storage.Types.SortedSetObject>(), max, 1, multi: false, ctx.Reply);
             var p = ctx.Propagate(2);
             p.WriteBulk(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
             p.WriteBulk(key);

@@ -1,4 +1,5 @@
 using Psyncd.Commands;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Storage;
 using Psyncd.Storage.Types;
@@ -41,9 +42,13 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
     private List<(int Db, byte[] Key)> _serving = new();
     private readonly HashSet<(int, byte[])> _readySet = new(ReadyKeyComparer.Instance);
 
-    public BlockingRegistry(int databases, Keyspace keyspace, PropagationList propagation, IEffectsSink effects, ReplicationState role)
+    private readonly IKeyspaceNotifier _notifier;
+
+    public BlockingRegistry(int databases, Keyspace keyspace, PropagationList propagation, IEffectsSink effects, ReplicationState role,
+        IKeyspaceNotifier notifier)
     {
         _keyspace = keyspace;
+        _notifier = notifier;
         _propagation = propagation;
         _effects = effects;
         _role = role;
@@ -225,7 +230,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
             if (entry.Kind != ValueKind.SortedSet)
                 return Serve.OtherType;
             bool max = state.Kind == BlockKind.ZPopMax;
-            long popped = SortedSetCommands.PopForBlocked(db, key, entry.As<SortedSetObject>(), max, state.Count, state.Multi, output);
+            long popped = SortedSetCommands.PopForBlocked(_notifier, db, key, entry.As<SortedSetObject>(), max, state.Count, state.Multi, output);
             if (propagate)
             {
                 var p = propagation.Add(dbIndex, state.Multi ? 3 : 2, replacesRequest: false);
@@ -242,7 +247,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
         if (state.Multi)
         {
             bool left = state.Kind == BlockKind.PopLeft;
-            long popped = ListCommands.PopRange(db, key, list, left, state.Count, output);
+            long popped = ListCommands.PopRange(_notifier, db, key, list, left, state.Count, output);
             if (propagate)
             {
                 var p = propagation.Add(dbIndex, 3, replacesRequest: false);
@@ -264,10 +269,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
                 p.WriteBulk(key);
             }
-            if (list.Count == 0)
-                db.Delete(key);
-            else
-                db.Modified(key);
+            CollectionHelpers.AfterRemoval(_notifier, db, key, list, 1, KeyspaceEventClass.List, ListCommands.PopEvent(left));
         }
         else
         {
@@ -280,7 +282,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 Unblock(client, resume: true);
                 return Serve.Served;
             }
-            ListCommands.MoveElement(db, list, key, target.Exists ? target.As<ListObject>() : null, destination, state.FromLeft, state.ToLeft, output);
+            ListCommands.MoveElement(_notifier, db, list, key, target.Exists ? target.As<ListObject>() : null, destination, state.FromLeft, state.ToLeft, output);
             if (propagate)
             {
                 if (state.IsLMove)

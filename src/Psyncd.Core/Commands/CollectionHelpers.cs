@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -9,6 +10,42 @@ namespace Psyncd.Commands;
 /// <summary>What the set, sorted set and SORT commands share: score replies, SCAN options, storing results.</summary>
 internal static class CollectionHelpers
 {
+    /// <summary>
+    /// After elements were removed from the collection at <paramref name="key"/> (looked up for writing): the
+    /// command's event, then, when no element is left, the key deleted with a "del" event (Redis never keeps an
+    /// empty collection); otherwise the change is recorded.
+    /// </summary>
+    public static void AfterRemoval(IKeyspaceNotifier notifier, Database db, ReadOnlySpan<byte> key, RedisObject collection, long removed,
+        KeyspaceEventClass type, ReadOnlySpan<byte> eventName)
+    {
+        bool emptied = collection.Count == 0;
+        if (emptied)
+            db.Delete(key);
+        else
+            db.Modified(key, removed);
+        notifier.Notify(type, eventName, db.Index, key);
+        if (emptied)
+            notifier.Notify(KeyspaceEventClass.Generic, "del"u8, db.Index, key);
+    }
+
+    /// <summary>
+    /// The result of a *STORE command (SINTERSTORE, ZUNIONSTORE, SORT ... STORE): stored at
+    /// <paramref name="destination"/> with <paramref name="eventName"/>, or, when empty, the destination deleted
+    /// ("del" when it existed), as Redis does.
+    /// </summary>
+    public static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> destination, RedisObject result, KeyspaceEventClass type, ReadOnlySpan<byte> eventName)
+    {
+        var db = ctx.Db;
+        if (result.Count == 0)
+        {
+            if (db.Delete(destination))
+                ctx.Notify(KeyspaceEventClass.Generic, "del"u8, destination);
+            return;
+        }
+        db.SetObject(destination, result);
+        ctx.Notify(type, eventName, destination);
+    }
+
     /// <summary>Largest integer that "%.17g" prints in plain notation (17 digits).</summary>
     private const double PlainIntegerLimit = 1e17;
 

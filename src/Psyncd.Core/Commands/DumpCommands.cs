@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
@@ -136,6 +137,7 @@ internal static class DumpCommands
                     var del = ctx.Propagate(2);
                     del.WriteBulk("DEL"u8);
                     del.WriteBulk(key);
+                    ctx.Notify(KeyspaceEventClass.Generic, "del"u8, key);
                 }
                 ctx.Reply.WriteOk();
                 return;
@@ -145,6 +147,7 @@ internal static class DumpCommands
             db.SetString(key, text, expireAt);
         else
             db.SetObject(key, (RedisObject)value, expireAt);
+        ctx.Notify(KeyspaceEventClass.Generic, "restore"u8, key);
         if (ttl != 0 && !absTtl)
         {
             // Propagated with the absolute time, as 7.0 does.

@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -60,13 +61,14 @@ internal static partial class HashCommands
         return entry.Exists ? entry.As<HashObject>() : null;
     }
 
-    /// <summary>Stores a hash made by <see cref="ForWrite"/>, or records the change to an existing one.</summary>
-    private static void Commit(CommandContext ctx, ReadOnlySpan<byte> key, HashObject hash, bool created, long changes)
+    /// <summary>Stores a hash made by <see cref="ForWrite"/>, or records the change to an existing one; then the command's event.</summary>
+    private static void Commit(CommandContext ctx, ReadOnlySpan<byte> key, HashObject hash, bool created, long changes, ReadOnlySpan<byte> eventName)
     {
         if (created)
             ctx.Db.SetObject(key, hash);
         else
             ctx.Db.Modified(key, changes);
+        ctx.Notify(KeyspaceEventClass.Hash, eventName, key);
     }
 
     private static void HSet(CommandContext ctx, in CommandArgs args) => SetPairs(ctx, args, replyOk: false);
@@ -90,7 +92,7 @@ internal static partial class HashCommands
             if (hash.Set(args[i], args[i + 1]))
                 added++;
         }
-        Commit(ctx, key, hash, created, (args.Count - 2) / 2);
+        Commit(ctx, key, hash, created, (args.Count - 2) / 2, "hset"u8);
         if (replyOk)
             ctx.Reply.WriteOk();
         else
@@ -109,7 +111,7 @@ internal static partial class HashCommands
             return;
         }
         hash.Set(args[2], args[3]);
-        Commit(ctx, key, hash, created, 1);
+        Commit(ctx, key, hash, created, 1, "hset"u8);
         ctx.Reply.WriteInteger(1);
     }
 
@@ -165,12 +167,7 @@ internal static partial class HashCommands
             }
         }
         if (deleted > 0)
-        {
-            if (hash.Count == 0)
-                ctx.Db.Delete(key);
-            else
-                ctx.Db.Modified(key, deleted);
-        }
+            CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, hash, deleted, KeyspaceEventClass.Hash, "hdel"u8);
         ctx.Reply.WriteInteger(deleted);
     }
 
@@ -223,7 +220,7 @@ internal static partial class HashCommands
         Span<byte> text = stackalloc byte[20];
         Utf8Formatter.TryFormat(result, text, out int n);
         hash.Set(args[2], text[..n]);
-        Commit(ctx, key, hash, created, 1);
+        Commit(ctx, key, hash, created, 1, "hincrby"u8);
         ctx.Reply.WriteInteger(result);
     }
 
@@ -269,7 +266,7 @@ internal static partial class HashCommands
         for (int i = 0; i < text.Length; i++)
             bytes[i] = (byte)text[i];
         hash.Set(args[2], bytes);
-        Commit(ctx, key, hash, created, 1);
+        Commit(ctx, key, hash, created, 1, "hincrbyfloat"u8);
         ctx.Reply.WriteBulk(bytes);
 
         // The sum's text travels as an HSET, so replicas store exactly the same bytes.

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -69,6 +70,7 @@ internal static class HyperLogLogCommands
         {
             db.SetString(key, Encode(ctx, registers), in entry, keepTtl: true);
             ctx.Reply.WriteInteger(1);
+            ctx.Notify(KeyspaceEventClass.String, "pfadd"u8, key);
         }
         else
         {
@@ -132,6 +134,8 @@ internal static class HyperLogLogCommands
         var target = db.LookupWrite(key);
         db.SetString(key, Encode(ctx, registers), in target, keepTtl: true);
         ctx.Reply.WriteOk();
+        // PFMERGE reports itself as "pfadd", as Redis does.
+        ctx.Notify(KeyspaceEventClass.String, "pfadd"u8, key);
     }
 
     // ------------------------------------------------------------------

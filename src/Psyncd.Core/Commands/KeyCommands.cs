@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -141,6 +142,8 @@ internal static partial class KeyCommands
             return;
         }
         ctx.Keyspace.Rename(db.Index, key, target, key);
+        ctx.Notify(KeyspaceEventClass.Generic, "move_from"u8, db.Index, key);
+        ctx.Notify(KeyspaceEventClass.Generic, "move_to"u8, target, key);
         ctx.Reply.WriteInteger(1);
     }
 
@@ -292,6 +295,8 @@ internal static partial class KeyCommands
         var entry = db.LookupWrite(args[1]);
         bool removed = entry.Exists && entry.ExpireAt >= 0 && db.Persist(args[1]);
         ctx.Reply.WriteInteger(removed ? 1 : 0);
+        if (removed)
+            ctx.Notify(KeyspaceEventClass.Generic, "persist"u8, args[1]);
     }
 
     // ------------------------------------------------------------------

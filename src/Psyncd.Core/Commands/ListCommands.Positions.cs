@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -130,7 +131,7 @@ internal static partial class ListCommands
                 return true;
             if (list is null)
                 continue;
-            long popped = PopRange(ctx.Db, key, list, pop.First, pop.Count, ctx.Reply);
+            long popped = PopRange(ctx.Notifier, ctx.Db, key, list, pop.First, pop.Count, ctx.Reply);
             var p = ctx.Propagate(3);
             p.WriteBulk(pop.First ? "LPOP"u8 : "RPOP"u8);
             p.WriteBulk(key);
@@ -141,7 +142,7 @@ internal static partial class ListCommands
     }
 
     /// <summary>Pops up to <paramref name="count"/> elements replying [key, [elements]]; returns how many.</summary>
-    internal static long PopRange(Database db, ReadOnlySpan<byte> key, ListObject list, bool left, long count, ReplyWriter reply)
+    internal static long PopRange(IKeyspaceNotifier notifier, Database db, ReadOnlySpan<byte> key, ListObject list, bool left, long count, ReplyWriter reply)
     {
         long n = Math.Min(count, list.Count);
         reply.WriteArrayHeader(2);
@@ -149,7 +150,7 @@ internal static partial class ListCommands
         reply.WriteArrayHeader(n);
         for (long i = 0; i < n; i++)
             reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
-        AfterRemoval(db, key, list, n);
+        CollectionHelpers.AfterRemoval(notifier, db, key, list, n, KeyspaceEventClass.List, PopEvent(left));
         return n;
     }
 }

@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -58,14 +59,11 @@ internal static partial class ListCommands
         return entry.Exists ? entry.As<ListObject>() : null;
     }
 
-    /// <summary>After elements were removed: deletes the key when the list is empty, else records the change.</summary>
-    internal static void AfterRemoval(Database db, ReadOnlySpan<byte> key, ListObject list, long removed)
-    {
-        if (list.Count == 0)
-            db.Delete(key);
-        else
-            db.Modified(key, removed);
-    }
+    /// <summary>"lpop" or "rpop": the event of a pop from that end.</summary>
+    internal static ReadOnlySpan<byte> PopEvent(bool left) => left ? "lpop"u8 : "rpop"u8;
+
+    /// <summary>"lpush" or "rpush": the event of a push to that end.</summary>
+    internal static ReadOnlySpan<byte> PushEvent(bool left) => left ? "lpush"u8 : "rpush"u8;
 
     // ------------------------------------------------------------------
     // Push
@@ -107,6 +105,7 @@ internal static partial class ListCommands
         else
             ctx.Db.Modified(key, args.Count - 2);
         ctx.Reply.WriteInteger(list!.Count);
+        ctx.Notify(KeyspaceEventClass.List, PushEvent(left), key);
     }
 
     // ------------------------------------------------------------------
@@ -144,7 +143,7 @@ internal static partial class ListCommands
         if (!hasCount)
         {
             reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
-            AfterRemoval(ctx.Db, key, list, 1);
+            CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, list, 1, KeyspaceEventClass.List, PopEvent(left));
             return;
         }
         if (count == 0)
@@ -156,7 +155,7 @@ internal static partial class ListCommands
         reply.WriteArrayHeader(n);
         for (long i = 0; i < n; i++)
             reply.WriteBulk(left ? list.PopLeftSpan() : list.PopRightSpan());
-        AfterRemoval(ctx.Db, key, list, n);
+        CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, list, n, KeyspaceEventClass.List, PopEvent(left));
     }
 
     // ------------------------------------------------------------------
@@ -264,6 +263,7 @@ internal static partial class ListCommands
         list.Set(index, args[3]);
         ctx.Db.Modified(key);
         ctx.Reply.WriteOk();
+        ctx.Notify(KeyspaceEventClass.List, "lset"u8, key);
     }
 
     private static void LRem(CommandContext ctx, in CommandArgs args)
@@ -278,9 +278,9 @@ internal static partial class ListCommands
         if (wrongType)
             return;
         long removed = list is null ? 0 : list.Remove(args[3], count);
-        if (removed > 0)
-            AfterRemoval(ctx.Db, key, list!, removed);
         ctx.Reply.WriteInteger(removed);
+        if (removed > 0)
+            CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, list!, removed, KeyspaceEventClass.List, "lrem"u8);
     }
 
     private static void LTrim(CommandContext ctx, in CommandArgs args)
@@ -321,8 +321,9 @@ internal static partial class ListCommands
         }
         list.RemoveLeft(left);
         list.RemoveRight(right);
-        AfterRemoval(ctx.Db, key, list, left + right);
         ctx.Reply.WriteOk();
+        // Redis reports "ltrim" even when nothing was trimmed.
+        CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, list, left + right, KeyspaceEventClass.List, "ltrim"u8);
     }
 
     private static void LInsert(CommandContext ctx, in CommandArgs args)
@@ -353,6 +354,7 @@ internal static partial class ListCommands
         }
         ctx.Db.Modified(key);
         ctx.Reply.WriteInteger(list.Count);
+        ctx.Notify(KeyspaceEventClass.List, "linsert"u8, key);
     }
 
     // ------------------------------------------------------------------
@@ -391,15 +393,16 @@ internal static partial class ListCommands
         var target = ForWrite(ctx, destination, out wrongType);
         if (wrongType)
             return true;
-        MoveElement(ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
+        MoveElement(ctx.Notifier, ctx.Db, list, source, target, destination, fromLeft, toLeft, ctx.Reply);
         return true;
     }
 
     /// <summary>
     /// Pops from <paramref name="list"/> and pushes to <paramref name="target"/> (created when null), replying
-    /// the element as a bulk string; shared with the serving of blocked BRPOPLPUSH/BLMOVE clients.
+    /// the element as a bulk string; shared with the serving of blocked BRPOPLPUSH/BLMOVE clients. Events in
+    /// Redis's order: the push to the destination, the pop from the source, its "del" when emptied.
     /// </summary>
-    internal static void MoveElement(Database db, ListObject list, ReadOnlySpan<byte> source, ListObject? target, ReadOnlySpan<byte> destination,
+    internal static void MoveElement(IKeyspaceNotifier notifier, Database db, ListObject list, ReadOnlySpan<byte> source, ListObject? target, ReadOnlySpan<byte> destination,
         bool fromLeft, bool toLeft, ReplyWriter reply)
     {
         // A new destination is a new record: refused for a full store before the element leaves the source.
@@ -420,8 +423,11 @@ internal static partial class ListCommands
             db.SetObject(destination, target);
         else
             db.Modified(destination);
+        notifier.Notify(KeyspaceEventClass.List, PushEvent(toLeft), db.Index, destination);
         if (!ReferenceEquals(list, target))
-            AfterRemoval(db, source, list, 1);
+            CollectionHelpers.AfterRemoval(notifier, db, source, list, 1, KeyspaceEventClass.List, PopEvent(fromLeft));
+        else
+            notifier.Notify(KeyspaceEventClass.List, PopEvent(fromLeft), db.Index, source);
     }
 
 }

@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -53,6 +54,8 @@ internal static partial class SetCommands
         }
         CollectionHelpers.StoreChanges(db, key, set, isNew, added);
         ctx.Reply.WriteInteger(added);
+        if (added > 0)
+            ctx.Notify(KeyspaceEventClass.Set, "sadd"u8, key);
     }
 
     private static void SRem(CommandContext ctx, in CommandArgs args)
@@ -68,11 +71,7 @@ internal static partial class SetCommands
                 removed++;
         }
         if (removed > 0)
-        {
-            db.Modified(key, removed);
-            if (set.Count == 0)
-                db.Delete(key);
-        }
+            CollectionHelpers.AfterRemoval(ctx.Notifier, db, key, set, removed, KeyspaceEventClass.Set, "srem"u8);
         ctx.Reply.WriteInteger(removed);
     }
 
@@ -112,18 +111,18 @@ internal static partial class SetCommands
             ctx.Reply.WriteInteger(0);
             return;
         }
-        db.Modified(srcKey);
-        if (srcSet.Count == 0)
-            db.Delete(srcKey);
+        CollectionHelpers.AfterRemoval(ctx.Notifier, db, srcKey, srcSet, 1, KeyspaceEventClass.Set, "srem"u8);
         if (dstSet is null)
         {
             dstSet = new SetObject();
             dstSet.Add(member);
             db.SetObject(dstKey, dstSet);
+            ctx.Notify(KeyspaceEventClass.Set, "sadd"u8, dstKey);
         }
         else if (dstSet.Add(member))
         {
             db.Modified(dstKey);
+            ctx.Notify(KeyspaceEventClass.Set, "sadd"u8, dstKey);
         }
         ctx.Reply.WriteInteger(1);
     }
@@ -226,9 +225,7 @@ internal static partial class SetCommands
             p.WriteBulk("SREM"u8);
             p.WriteBulk(key);
             p.WriteBulk(member);
-            db.Modified(key);
-            if (set.Count == 0)
-                db.Delete(key);
+            CollectionHelpers.AfterRemoval(ctx.Notifier, db, key, set, 1, KeyspaceEventClass.Set, "spop"u8);
             return;
         }
         // SPOP with a count answers a set under RESP3 (SRANDMEMBER's count stays an array: it may repeat).
@@ -247,6 +244,8 @@ internal static partial class SetCommands
             p.WriteBulk("DEL"u8);
             p.WriteBulk(key);
             db.Delete(key);
+            ctx.Notify(KeyspaceEventClass.Set, "spop"u8, key);
+            ctx.Notify(KeyspaceEventClass.Generic, "del"u8, key);
             return;
         }
         ctx.Reply.WriteSetHeader(count);
@@ -266,6 +265,7 @@ internal static partial class SetCommands
             left -= batch;
         }
         db.Modified(key, count);
+        ctx.Notify(KeyspaceEventClass.Set, "spop"u8, key);
     }
 
     /// <summary>SRANDMEMBER key [count]: distinct members for a positive count, possibly repeated for a negative one.</summary>
@@ -395,18 +395,12 @@ internal static partial class SetCommands
         }
 
         var dstKey = args[1];
-        if (result.Count == 0)
-        {
-            if (db.LookupWrite(dstKey).Exists)
-                db.Delete(dstKey);
-            ctx.Reply.WriteInteger(0);
-            return;
-        }
         var stored = new SetObject();
         foreach (var member in result)
             stored.Add(member);
         db.LookupWrite(dstKey);
-        db.SetObject(dstKey, stored);
+        CollectionHelpers.StoreResult(ctx, dstKey, stored, KeyspaceEventClass.Set,
+            op switch { SetOp.Inter => "sinterstore"u8, SetOp.Union => "sunionstore"u8, _ => "sdiffstore"u8 });
         ctx.Reply.WriteInteger(stored.Count);
     }
 

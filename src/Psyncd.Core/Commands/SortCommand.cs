@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -227,10 +228,12 @@ internal static class SortCommand
             db.SetObject(dstKey, stored);
             if (outputLength > 1)
                 db.Modified(dstKey, outputLength - 1);
+            ctx.Notify(KeyspaceEventClass.List, "sortstore"u8, dstKey);
         }
         else if (dst.Exists)
         {
             db.Delete(dstKey);
+            ctx.Notify(KeyspaceEventClass.Generic, "del"u8, dstKey);
         }
         ctx.Reply.WriteInteger(outputLength);
     }

@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -35,7 +36,7 @@ internal static partial class SortedSetCommands
             }
             if (!entry.Exists)
                 continue;
-            long popped = PopForBlocked(db, key, entry.As<SortedSetObject>(), !pop.First, pop.Count, multi: true, ctx.Reply);
+            long popped = PopForBlocked(ctx.Notifier, db, key, entry.As<SortedSetObject>(), !pop.First, pop.Count, multi: true, ctx.Reply);
             var p = ctx.Propagate(3);
             p.WriteBulk(pop.First ? "ZPOPMIN"u8 : "ZPOPMAX"u8);
             p.WriteBulk(key);
@@ -49,7 +50,7 @@ internal static partial class SortedSetCommands
     /// Pops up to <paramref name="count"/> members, replying [key, member, score] (BZPOPMIN/BZPOPMAX) or with
     /// <paramref name="multi"/> [key, [[member, score] ...]] (ZMPOP, BZMPOP); returns how many.
     /// </summary>
-    internal static long PopForBlocked(Database db, ReadOnlySpan<byte> key, SortedSetObject zset, bool max, long count, bool multi, ReplyWriter reply)
+    internal static long PopForBlocked(IKeyspaceNotifier notifier, Database db, ReadOnlySpan<byte> key, SortedSetObject zset, bool max, long count, bool multi, ReplyWriter reply)
     {
         long n = Math.Min(count, zset.Count);
         if (multi)
@@ -73,7 +74,8 @@ internal static partial class SortedSetCommands
             CollectionHelpers.WriteScore(reply, node.Score);
             zset.Delete(node);
         }
-        FinishRemoval(db, key, zset, n);
+        if (n > 0)
+            CollectionHelpers.AfterRemoval(notifier, db, key, zset, n, KeyspaceEventClass.ZSet, max ? "zpopmax"u8 : "zpopmin"u8);
         return n;
     }
 }

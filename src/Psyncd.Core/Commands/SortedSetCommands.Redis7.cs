@@ -46,7 +46,7 @@ internal static partial class SortedSetCommands
         foreach (var node in nodes)
             result.Add(node.Member, node.Score);
         nodes.Clear();
-        StoreResult(ctx, dstKey, result);
+        StoreResult(ctx, dstKey, result, "zrangestore"u8);
     }
 
     /// <summary>ZMSCORE key member [member ...]: each member's score, or nil.</summary>

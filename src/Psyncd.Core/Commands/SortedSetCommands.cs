@@ -1,4 +1,5 @@
 using Node = Psyncd.Storage.Types.SortedSetObject.Node;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -196,6 +197,8 @@ internal static partial class SortedSetCommands
         }
         if (!isNew || zset.Count > 0)
             CollectionHelpers.StoreChanges(db, key, zset, isNew, added + updated);
+        if (added + updated > 0)
+            ctx.Notify(KeyspaceEventClass.ZSet, incr ? "zincr"u8 : "zadd"u8, key);
         if (incr)
         {
             if (processed > 0)
@@ -225,17 +228,15 @@ internal static partial class SortedSetCommands
             if (zset.Remove(args[i]))
                 removed++;
         }
-        FinishRemoval(db, key, zset, removed);
+        FinishRemoval(ctx, key, zset, removed, "zrem"u8);
         ctx.Reply.WriteInteger(removed);
     }
 
-    private static void FinishRemoval(Database db, ReadOnlySpan<byte> key, SortedSetObject zset, long removed)
+    /// <summary>After members were removed: the command's event, and the key's deletion when none is left (nothing when none was removed).</summary>
+    private static void FinishRemoval(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, long removed, ReadOnlySpan<byte> eventName)
     {
-        if (removed == 0)
-            return;
-        db.Modified(key, removed);
-        if (zset.Count == 0)
-            db.Delete(key);
+        if (removed > 0)
+            CollectionHelpers.AfterRemoval(ctx.Notifier, ctx.Db, key, zset, removed, KeyspaceEventClass.ZSet, eventName);
     }
 
     private static void ZCard(CommandContext ctx, in CommandArgs args)
@@ -642,7 +643,7 @@ internal static partial class SortedSetCommands
         var node = zset.ByRank(first);
         for (long i = first; i <= last; i++, node = node!.Next)
             nodes.Add(node!);
-        RemoveNodes(ctx, args[1], zset, nodes);
+        RemoveNodes(ctx, args[1], zset, nodes, "zremrangebyrank"u8);
     }
 
     private static void ZRemRangeByScore(CommandContext ctx, in CommandArgs args)
@@ -657,7 +658,7 @@ internal static partial class SortedSetCommands
         var nodes = ctx.Scratch.Nodes;
         for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Score); node = node.Next)
             nodes.Add(node);
-        RemoveNodes(ctx, args[1], zset, nodes);
+        RemoveNodes(ctx, args[1], zset, nodes, "zremrangebyscore"u8);
     }
 
     private static void ZRemRangeByLex(CommandContext ctx, in CommandArgs args)
@@ -672,16 +673,16 @@ internal static partial class SortedSetCommands
         var nodes = ctx.Scratch.Nodes;
         for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Member); node = node.Next)
             nodes.Add(node);
-        RemoveNodes(ctx, args[1], zset, nodes);
+        RemoveNodes(ctx, args[1], zset, nodes, "zremrangebylex"u8);
     }
 
-    private static void RemoveNodes(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, List<Node> nodes)
+    private static void RemoveNodes(CommandContext ctx, ReadOnlySpan<byte> key, SortedSetObject zset, List<Node> nodes, ReadOnlySpan<byte> eventName)
     {
         foreach (var node in nodes)
             zset.Delete(node);
         long removed = nodes.Count;
         nodes.Clear();
-        FinishRemoval(ctx.Db, key, zset, removed);
+        FinishRemoval(ctx, key, zset, removed, eventName);
         ctx.Reply.WriteInteger(removed);
     }
 
@@ -730,7 +731,7 @@ internal static partial class SortedSetCommands
             CollectionHelpers.WriteScore(ctx.Reply, node.Score);
             zset.Delete(node);
         }
-        FinishRemoval(db, key, zset, n);
+        FinishRemoval(ctx, key, zset, n, max ? "zpopmax"u8 : "zpopmin"u8);
     }
 
     // ------------------------------------------------------------------
@@ -876,7 +877,7 @@ internal static partial class SortedSetCommands
                 if (!elsewhere)
                     difference.Add(member, score);
             }
-            FinishOperation(ctx, args, difference, store, withScores);
+            FinishOperation(ctx, args, difference, store, withScores, "zdiffstore"u8);
             return;
         }
 
@@ -932,11 +933,11 @@ internal static partial class SortedSetCommands
             ctx.Reply.WriteInteger(limit == 0 ? result.Count : Math.Min(result.Count, limit));
             return;
         }
-        FinishOperation(ctx, args, result, store, withScores);
+        FinishOperation(ctx, args, result, store, withScores, operation == ZOperation.Union ? "zunionstore"u8 : "zinterstore"u8);
     }
 
     /// <summary>Replies the result of ZUNION, ZINTER or ZDIFF, or stores that of their STORE forms at argument 1.</summary>
-    private static void FinishOperation(CommandContext ctx, in CommandArgs args, SortedSetObject result, bool store, bool withScores)
+    private static void FinishOperation(CommandContext ctx, in CommandArgs args, SortedSetObject result, bool store, bool withScores, ReadOnlySpan<byte> storeEvent)
     {
         if (!store)
         {
@@ -946,30 +947,25 @@ internal static partial class SortedSetCommands
                 WriteNode(reply, node, withScores);
             return;
         }
-        StoreResult(ctx, args[1], result);
+        StoreResult(ctx, args[1], result, storeEvent);
     }
 
     /// <summary>
     /// Stores a computed sorted set at <paramref name="dstKey"/> (an empty one deletes the key), replying its
-    /// size: the result of ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and ZRANGESTORE.
+    /// size and notifying <paramref name="storeEvent"/>: ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and ZRANGESTORE.
     /// </summary>
-    private static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> dstKey, SortedSetObject result)
+    private static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> dstKey, SortedSetObject result, ReadOnlySpan<byte> storeEvent)
     {
-        var db = ctx.Db;
-        if (result.Count == 0)
+        if (result.Count > 0)
         {
-            if (db.LookupWrite(dstKey).Exists)
-                db.Delete(dstKey);
-            ctx.Reply.WriteInteger(0);
-            return;
+            // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
+            result.Compact = true;
+            result.Compact = result.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist";
+            if (result.Compact)
+                result.NormalizeZeros();
         }
-        // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
-        result.Compact = true;
-        result.Compact = result.EncodingName(CollectionHelpers.Limits(ctx)) == "ziplist";
-        if (result.Compact)
-            result.NormalizeZeros();
-        db.LookupWrite(dstKey);
-        db.SetObject(dstKey, result);
+        ctx.Db.LookupWrite(dstKey);
+        CollectionHelpers.StoreResult(ctx, dstKey, result, KeyspaceEventClass.ZSet, storeEvent);
         ctx.Reply.WriteInteger(result.Count);
     }
 

@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -167,7 +168,7 @@ internal static partial class StringCommands
         }
         // The resize above counted as the change (so the request is propagated); Redis notifies only real writes.
         if (changes > 0)
-            ctx.Notify(KeyspaceEventClass.String, "setbit"u8, db.Index, key);
+            ctx.Notify(KeyspaceEventClass.String, "setbit"u8, key);
     }
 
     /// <summary>i1..i64 or u1..u63.</summary>

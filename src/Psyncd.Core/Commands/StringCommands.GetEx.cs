@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -115,7 +116,8 @@ internal static partial class StringCommands
     {
         var db = ctx.Db;
         var key = args[1];
-        var entry = db.LookupWrite(key);
+        // A read lookup, as Redis's (a miss is a keymiss event); the writes below preserve the value for a snapshot.
+        var entry = db.LookupRead(key);
         if (!entry.Exists)
         {
             ctx.Reply.WriteNullBulk();
@@ -128,7 +130,7 @@ internal static partial class StringCommands
         }
         ctx.Reply.WriteBulk(entry.String);
         db.Delete(key);
-        ctx.Notify(KeyspaceEventClass.Generic, "del"u8, db.Index, key);
+        ctx.Notify(KeyspaceEventClass.Generic, "del"u8, key);
         var p = ctx.Propagate(2);
         p.WriteBulk("DEL"u8);
         p.WriteBulk(key);
@@ -145,7 +147,8 @@ internal static partial class StringCommands
             return;
         var db = ctx.Db;
         var key = args[1];
-        var entry = db.LookupWrite(key);
+        // A read lookup, as Redis's (a miss is a keymiss event); the writes below preserve the value for a snapshot.
+        var entry = db.LookupRead(key);
         if (!entry.Exists)
         {
             ctx.Reply.WriteNullBulk();
@@ -167,14 +170,14 @@ internal static partial class StringCommands
             if (expireAt <= ctx.Keyspace.NowMs && ctx.Keyspace.ExpiryMode == ExpiryMode.Delete)
             {
                 db.Delete(key);
-                ctx.Notify(KeyspaceEventClass.Generic, "del"u8, db.Index, key);
+                ctx.Notify(KeyspaceEventClass.Generic, "del"u8, key);
                 var del = ctx.Propagate(2);
                 del.WriteBulk("DEL"u8);
                 del.WriteBulk(key);
                 return;
             }
             db.SetExpire(key, expireAt);
-            ctx.Notify(KeyspaceEventClass.Generic, "expire"u8, db.Index, key);
+            ctx.Notify(KeyspaceEventClass.Generic, "expire"u8, key);
             var p = ctx.Propagate(3);
             p.WriteBulk("PEXPIREAT"u8);
             p.WriteBulk(key);
@@ -182,7 +185,7 @@ internal static partial class StringCommands
         }
         else if ((flags & SetFlags.Persist) != 0 && hadExpiry && db.Persist(key))
         {
-            ctx.Notify(KeyspaceEventClass.Generic, "persist"u8, db.Index, key);
+            ctx.Notify(KeyspaceEventClass.Generic, "persist"u8, key);
             var p = ctx.Propagate(2);
             p.WriteBulk("PERSIST"u8);
             p.WriteBulk(key);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Numerics;
 using System.Text;
+using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
@@ -200,6 +201,9 @@ internal static partial class StringCommands
     {
         var db = ctx.Db;
         var key = args[1];
+        // Redis reads the old value with a read lookup (a missing key is a key miss), then sets.
+        if (!db.LookupRead(key).Exists)
+            ctx.Reply.WriteNullBulk();
         var current = db.LookupWrite(key);
         if (current.IsNot(ValueKind.String))
         {
@@ -208,9 +212,8 @@ internal static partial class StringCommands
         }
         if (current.Exists)
             ctx.Reply.WriteBulk(current.String);
-        else
-            ctx.Reply.WriteNullBulk();
         db.SetString(key, args[2], in current);
+        ctx.Notify(KeyspaceEventClass.String, "set"u8, key);
         var p = ctx.Propagate(3);
         p.WriteBulk("SET"u8);
         p.WriteBulk(key);
@@ -306,6 +309,7 @@ internal static partial class StringCommands
         var value = db.ResizeString(key, length, in current, current.Exists ? StringEncodingHint.Raw : StringEncodingHint.ByContent);
         tail.CopyTo(value[oldLength..]);
         ctx.Reply.WriteInteger(length);
+        ctx.Notify(KeyspaceEventClass.String, "append"u8, key);
     }
 
     private static void StrLen(CommandContext ctx, in CommandArgs args)
@@ -387,6 +391,7 @@ internal static partial class StringCommands
         var value = db.ResizeString(key, length, in current, StringEncodingHint.Raw);
         patch.CopyTo(value[(int)offset..]);
         ctx.Reply.WriteInteger(length);
+        ctx.Notify(KeyspaceEventClass.String, "setrange"u8, key);
     }
 
     // ------------------------------------------------------------------
@@ -456,6 +461,7 @@ internal static partial class StringCommands
         var target = db.ResizeString(key, length, in current);
         digits[..length].CopyTo(target);
         ctx.Reply.WriteInteger(value);
+        ctx.Notify(KeyspaceEventClass.String, "incrby"u8, key);
     }
 
     /// <summary>
@@ -487,6 +493,7 @@ internal static partial class StringCommands
         var text = Encoding.ASCII.GetBytes(sum.ToHumanString());
         db.SetString(key, text, in current, keepTtl: true, hint: StringEncodingHint.NotInteger);
         ctx.Reply.WriteBulk(text);
+        ctx.Notify(KeyspaceEventClass.String, "incrbyfloat"u8, key);
         var p = ctx.Propagate(4);
         p.WriteBulk("SET"u8);
         p.WriteBulk(key);
@@ -561,6 +568,7 @@ internal static partial class StringCommands
         else
             value[index] &= (byte)~mask;
         ctx.Reply.WriteInteger(wasSet ? 1 : 0);
+        ctx.Notify(KeyspaceEventClass.String, "setbit"u8, key);
     }
 
     private static void GetBit(CommandContext ctx, in CommandArgs args)
@@ -838,7 +846,8 @@ internal static partial class StringCommands
         var destination = args[2];
         if (maxLength == 0)
         {
-            db.Delete(destination);
+            if (db.Delete(destination))
+                ctx.Notify(KeyspaceEventClass.Generic, "del"u8, destination);
             ctx.Reply.WriteInteger(0);
             return;
         }
@@ -870,6 +879,7 @@ internal static partial class StringCommands
             }
             var current = db.LookupWrite(destination);
             db.SetString(destination, result, in current, hint: StringEncodingHint.Raw);
+            ctx.Notify(KeyspaceEventClass.String, "set"u8, destination);
         }
         finally
         {

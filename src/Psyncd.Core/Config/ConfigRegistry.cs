@@ -160,10 +160,10 @@ public static class ConfigRegistry
         // ---- Events ----
         Add(new("notify-keyspace-events", (o, a) =>
         {
-            if (a[0].Any(c => "KEg$lshzxeA".IndexOf(c) < 0))
-                throw new ConfigException("Invalid event class character. Use 'g$lshzxeA'.");
-            o.NotifyKeyspaceEvents = a[0];
-        }, o => o.NotifyKeyspaceEvents));
+            if (!KeyspaceEventClasses.TryParse(a[0], out var classes))
+                throw new ConfigException("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+            o.NotifyKeyspaceEvents = classes;
+        }, o => KeyspaceEventClasses.Format(o.NotifyKeyspaceEvents)));
 
         // ---- Encodings ----
         AddLong("hash-max-ziplist-entries", o => o.HashMaxZiplistEntries, (o, v) => o.HashMaxZiplistEntries = v, "hash-max-listpack-entries");

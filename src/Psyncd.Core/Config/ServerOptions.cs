@@ -189,8 +189,8 @@ public sealed class ServerOptions
 
     // ---- Events ----
 
-    /// <summary><c>notify-keyspace-events</c> classes, as given (empty: off).</summary>
-    public string NotifyKeyspaceEvents { get; set; } = "";
+    /// <summary><c>notify-keyspace-events</c>: the classes published (none: off).</summary>
+    public KeyspaceEventClass NotifyKeyspaceEvents { get; set; }
 
     // ---- Encodings (used for OBJECT ENCODING and compact RDB encodings) ----
 

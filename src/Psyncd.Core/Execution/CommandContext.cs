@@ -74,6 +74,13 @@ public sealed class CommandContext
     public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
         => _notifier.Notify(type, eventName, db, key);
 
+    /// <summary>Where keyspace events go (for helpers shared with code that runs outside a command, as serving a blocked client).</summary>
+    public IKeyspaceNotifier Notifier => _notifier;
+
+    /// <summary>Reports a keyspace event about a key of the client's selected database.</summary>
+    public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key)
+        => _notifier.Notify(type, eventName, Client.Db, key);
+
     // ------------------------------------------------------------------
     // Reply helpers for the commonest errors
     // ------------------------------------------------------------------

@@ -1,3 +1,5 @@
+using Psyncd.Config;
+
 namespace Psyncd.Execution;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Psyncd.Config;
 using Psyncd.Storage;
 
 namespace Psyncd.Execution;
@@ -29,11 +30,15 @@ public sealed class KeyspaceEventRouter : IKeyspaceObserver
 
     public void KeyExpired(int db, ReadOnlySpan<byte> key)
     {
-            // A master propagates the deletion of an expired key as a DEL, so replicas delete it too.
-            _propagation.AddDel(db, key);
-            _notifier.Notify(KeyspaceEventClass.Expired, "expired"u8, db, key);
-            KeyModified(db, key);
+        // A master propagates the deletion of an expired key as a DEL, so replicas delete it too.
+        _propagation.AddDel(db, key);
+        _notifier.Notify(KeyspaceEventClass.Expired, "expired"u8, db, key);
+        KeyModified(db, key);
     }
+
+    public void KeyAdded(int db, ReadOnlySpan<byte> key) => _notifier.Notify(KeyspaceEventClass.New, "new"u8, db, key);
+
+    public void KeyMissed(int db, ReadOnlySpan<byte> key) => _notifier.Notify(KeyspaceEventClass.KeyMiss, "keymiss"u8, db, key);
 
     public void DatabaseFlushed(int db)
     {

@@ -68,6 +68,20 @@ public sealed class RdbReader
     /// </summary>
     public void Load(Keyspace keyspace, long nowMs, bool dropExpired, Action? pause = null, KeyEventHandler? onDropped = null)
     {
+        bool wasLoading = keyspace.Loading;
+        keyspace.Loading = true;
+        try
+        {
+            LoadKeys(keyspace, nowMs, dropExpired, pause, onDropped);
+        }
+        finally
+        {
+            keyspace.Loading = wasLoading;
+        }
+    }
+
+    private void LoadKeys(Keyspace keyspace, long nowMs, bool dropExpired, Action? pause, KeyEventHandler? onDropped)
+    {
         ReadMagic();
         int db = 0;
         long expireAt = -1;

@@ -47,7 +47,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             client => new CommandContext(client, Keyspace, options, propagation, notifier, Role, Processor!),
             client => Limiter.CheckOutputLimit(client));
         WatchRegistry = new WatchRegistry(Keyspace);
-        BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role);
+        BlockingRegistry = new BlockingRegistry(options.Databases, Keyspace, propagation, Stream, Role, notifier);
         Commands = new CommandTable();
         Processor = new CommandProcessor(options, log, Commands, Registry, Pause, Keyspace, Stats, SlowLog, Dataset, Memory, Role, Stream, propagation);
         // The features above it.

@@ -19,6 +19,7 @@ public sealed unsafe partial class Keyspace
         if (!TryReadLive(db, key, out var record))
         {
             KeyspaceMisses++;
+            Observer?.KeyMissed(db, key);
             return default;
         }
         KeyspaceHits++;
@@ -403,7 +404,8 @@ public sealed unsafe partial class Keyspace
         saved.CopyTo(new Span<byte>(prepared, size));
         ValueLayout.SetLru(prepared, LruClock);
         UpsertPrepared(dstDb, dstKey, size, dstExisted, destination);
-        FinishWrite(dstDb, dstKey, dstExisted, oldExpire, expire);
+        // Redis deletes a destination that exists and adds the key anew: "new" either way.
+        FinishWrite(dstDb, dstKey, dstExisted, oldExpire, expire, added: true);
         return true;
     }
 
@@ -434,10 +436,12 @@ public sealed unsafe partial class Keyspace
     }
 
     /// <summary>Counts, expiry index, dirty counter and observers after a key was written.</summary>
-    private void FinishWrite(int db, ReadOnlySpan<byte> key, bool existed, long oldExpire, long newExpire)
+    private void FinishWrite(int db, ReadOnlySpan<byte> key, bool existed, long oldExpire, long newExpire, bool added = false)
     {
         if (!existed)
             _keyCounts[db]++;
+        if ((!existed || added) && !Loading)
+            Observer?.KeyAdded(db, key);
         if (oldExpire >= 0 && newExpire < 0)
             _expiries[db].Remove(key);
         else if (newExpire >= 0 && oldExpire < 0)

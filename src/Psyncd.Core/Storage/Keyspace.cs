@@ -118,6 +118,12 @@ public sealed unsafe partial class Keyspace : IDisposable
     /// <summary>Told about every change to a key, and about keys deleted because they expired.</summary>
     public IKeyspaceObserver? Observer { get; set; }
 
+    /// <summary>
+    /// True while an RDB loads into this keyspace: the keys it adds are not reported as added (Redis's
+    /// dbAddRDBLoad publishes no "new" event).
+    /// </summary>
+    public bool Loading { get; set; }
+
     public long KeyspaceHits { get; set; }
 
     public long KeyspaceMisses { get; set; }
@@ -407,4 +413,10 @@ public interface IKeyspaceObserver
 
     /// <summary>Every key of database <paramref name="db"/> was deleted at once (FLUSHDB, FLUSHALL).</summary>
     void DatabaseFlushed(int db);
+
+    /// <summary>A key was added to a database that did not hold it (Redis's dbAdd; not while an RDB loads).</summary>
+    void KeyAdded(int db, ReadOnlySpan<byte> key);
+
+    /// <summary>A read lookup found no key (Redis's key miss, which <see cref="Keyspace.KeyspaceMisses"/> counts).</summary>
+    void KeyMissed(int db, ReadOnlySpan<byte> key);
 }
