@@ -5,7 +5,11 @@ using Psyncd.Protocol;
 
 namespace Psyncd.Blocking;
 
-/// <summary>BLPOP, BRPOP, BRPOPLPUSH, BLMOVE: a list command now, or the client waits in the <see cref="BlockingRegistry"/>.</summary>
+/// <summary>
+/// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP: a list or sorted set command now, or
+/// the client waits in the <see cref="BlockingRegistry"/>. Served at once, each is propagated as its
+/// non-blocking form (LPOP/RPOP key n, ZPOPMIN/ZPOPMAX key [n]), as Redis 7.0 does.
+/// </summary>
 internal sealed class BlockingCommands
 {
     private readonly BlockingRegistry _blocking;
@@ -21,6 +25,10 @@ internal sealed class BlockingCommands
         table.Add("brpop", -3, CommandFlags.Write | CommandFlags.NoScript, BRPop, 1, -2, 1);
         table.Add("brpoplpush", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.NoScript, BRPopLPush, 1, 2, 1);
         table.Add("blmove", 6, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.NoScript, BLMove, 1, 2, 1);
+        table.Add("blmpop", -5, CommandFlags.Write, BLMPop);
+        table.Add("bzpopmin", -3, CommandFlags.Write | CommandFlags.NoScript | CommandFlags.Fast, BZPopMin, 1, -2, 1);
+        table.Add("bzpopmax", -3, CommandFlags.Write | CommandFlags.NoScript | CommandFlags.Fast, BZPopMax, 1, -2, 1);
+        table.Add("bzmpop", -5, CommandFlags.Write, BZMPop);
     }
 
     private void BLPop(CommandContext ctx, in CommandArgs args) => BlockingPop(ctx, args, left: true);
@@ -50,21 +58,7 @@ internal sealed class BlockingCommands
             p.WriteBulk(key);
             return;
         }
-        if (!BlockingRegistry.CanBlock(ctx))
-        {
-            ctx.Reply.WriteNullArray();
-            return;
-        }
-        var keys = new List<byte[]>(args.Count - 2);
-        for (int i = 1; i < args.Count - 1; i++)
-        {
-            bool seen = false;
-            foreach (var k in keys)
-                seen |= k.AsSpan().SequenceEqual(args[i]);
-            if (!seen)
-                keys.Add(args[i].ToArray());
-        }
-        _blocking.Block(ctx.Client, new BlockedState(ctx.Client.Db, keys.ToArray(), left ? BlockKind.PopLeft : BlockKind.PopRight, timeoutMs));
+        BlockOrNil(ctx, args, 1, args.Count - 1, left ? BlockKind.PopLeft : BlockKind.PopRight, timeoutMs, multi: false, 1);
     }
 
     private void BRPopLPush(CommandContext ctx, in CommandArgs args) => BlockingMove(ctx, args, args[3], fromLeft: false, toLeft: true, lmove: false);
@@ -111,5 +105,78 @@ internal sealed class BlockingCommands
             IsLMove = lmove,
         };
         _blocking.Block(ctx.Client, state);
+    }
+
+    private void BLMPop(CommandContext ctx, in CommandArgs args)
+    {
+        if (!MultiPop.TryParse(ctx, args, 2, "LEFT"u8, "RIGHT"u8, out var pop)
+            || !BlockingRegistry.TryParseTimeout(ctx, args[1], out long timeoutMs))
+            return;
+        if (ListCommands.TryPopFromFirst(ctx, args, pop))
+            return;
+        BlockOrNil(ctx, args, pop.FirstKey, pop.FirstKey + pop.KeyCount, pop.First ? BlockKind.PopLeft : BlockKind.PopRight, timeoutMs, multi: true, pop.Count);
+    }
+
+    private void BZPopMin(CommandContext ctx, in CommandArgs args) => BlockingZPop(ctx, args, max: false);
+
+    private void BZPopMax(CommandContext ctx, in CommandArgs args) => BlockingZPop(ctx, args, max: true);
+
+    private void BlockingZPop(CommandContext ctx, in CommandArgs args, bool max)
+    {
+        if (!BlockingRegistry.TryParseTimeout(ctx, args[^1], out long timeoutMs))
+            return;
+        for (int i = 1; i < args.Count - 1; i++)
+        {
+            var key = args[i];
+            var entry = ctx.Db.LookupWrite(key);
+            if (entry.IsNot(Storage.ValueKind.SortedSet))
+            {
+                ctx.WrongType();
+                return;
+            }
+            if (!entry.Exists)
+                continue;
+            SortedSetCommands.PopForBlocked(ctx.Notifier, ctx.Db, key, entry.As<Storage.Types.SortedSetObject>(), max, 1, multi: false, ctx.Reply);
+            var p = ctx.Propagate(2);
+            p.WriteBulk(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
+            p.WriteBulk(key);
+            return;
+        }
+        BlockOrNil(ctx, args, 1, args.Count - 1, max ? BlockKind.ZPopMax : BlockKind.ZPopMin, timeoutMs, multi: false, 1);
+    }
+
+    private void BZMPop(CommandContext ctx, in CommandArgs args)
+    {
+        if (!MultiPop.TryParse(ctx, args, 2, "MIN"u8, "MAX"u8, out var pop)
+            || !BlockingRegistry.TryParseTimeout(ctx, args[1], out long timeoutMs))
+            return;
+        if (SortedSetCommands.TryPopFromFirst(ctx, args, pop))
+            return;
+        BlockOrNil(ctx, args, pop.FirstKey, pop.FirstKey + pop.KeyCount, pop.First ? BlockKind.ZPopMin : BlockKind.ZPopMax, timeoutMs, multi: true, pop.Count);
+    }
+
+    /// <summary>Blocks on the keys args[first..end) (without duplicates), or answers nil where blocking is not allowed.</summary>
+    private void BlockOrNil(CommandContext ctx, in CommandArgs args, int first, int end, BlockKind kind, long timeoutMs, bool multi, long count)
+    {
+        if (!BlockingRegistry.CanBlock(ctx))
+        {
+            ctx.Reply.WriteNullArray();
+            return;
+        }
+        _blocking.Block(ctx.Client, new BlockedState(ctx.Client.Db, DistinctKeys(args, first, end), kind, timeoutMs) { Multi = multi, Count = count });
+    }
+
+    private static byte[][] DistinctKeys(in CommandArgs args, int first, int end)
+    {
+        var keys = new List<byte[]>(end - first);
+        for (int i = first; i < end; i++)
+        {
+            bool seen = false;
+            foreach (var k in keys)
+                seen |= k.AsSpan().SequenceEqual(args[i]);
+            if (!seen)
+                keys.Add(args[i].ToArray());
+        }
+        return keys.ToArray();
     }
 }

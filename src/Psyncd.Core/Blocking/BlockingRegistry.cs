@@ -8,7 +8,7 @@ using Psyncd.Text;
 namespace Psyncd.Blocking;
 
 /// <summary>
-/// Clients blocked on list keys, as Redis's blocking.c keeps them: per (database, key) a queue of clients in
+/// Clients blocked on list and sorted set keys, as Redis's blocking.c keeps them: per (database, key) a queue of clients in
 /// arrival order. A blocked client has <see cref="ClientFlags.Blocked"/>, so its input waits unread.
 /// </summary>
 /// <remarks>
@@ -188,26 +188,75 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 _readySet.Remove((db, key));
                 if (!_waiters[db].TryGetValue(key, out var queue))
                     continue;
-                while (queue.Count > 0 && TryServe(queue[0], db, key))
+                // In arrival order; a client waiting for the other type (a list, a sorted set) is passed over
+                // and keeps waiting, as in Redis 7.0.
+                foreach (var client in queue.ToArray())
                 {
+                    if (client.BlockedOn is null || client.BlockedOn.Db != db)
+                        continue;
+                    var served = TryServe(client, db, key);
+                    if (served == Serve.KeyEmpty)
+                        break;
                 }
             }
             _serving.Clear();
         }
     }
 
-    /// <summary>Serves one client from a ready key; false when the key holds no list with elements (any more).</summary>
-    private bool TryServe(Client client, int dbIndex, byte[] key)
+    private enum Serve
+    {
+        Served,
+
+        /// <summary>The key holds the other type: this client waits on, the next may be served.</summary>
+        OtherType,
+
+        /// <summary>The key holds nothing (any more): nobody else can be served from it.</summary>
+        KeyEmpty,
+    }
+
+    /// <summary>Serves one client from a ready key.</summary>
+    private Serve TryServe(Client client, int dbIndex, byte[] key)
     {
         var db = new Database(_keyspace, dbIndex);
         var entry = db.LookupWrite(key);
-        if (!entry.Is(ValueKind.List))
-            return false;
-        var list = entry.As<ListObject>();
+        if (!entry.Exists)
+            return Serve.KeyEmpty;
         var state = client.BlockedOn!;
         var output = client.Output;
         var propagation = _propagation;
         bool propagate = !_role.IsReplica;
+        if (state.WantsSortedSet)
+        {
+            if (entry.Kind != ValueKind.SortedSet)
+                return Serve.OtherType;
+            bool max = state.Kind == BlockKind.ZPopMax;
+            long popped = SortedSetCommands.PopForBlocked(_notifier, db, key, entry.As<SortedSetObject>(), max, state.Count, state.Multi, output);
+            if (propagate)
+            {
+                var p = propagation.Add(dbIndex, state.Multi ? 3 : 2, replacesRequest: false);
+                p.WriteBulk(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
+                p.WriteBulk(key);
+                if (state.Multi)
+                    p.WriteBulk(popped);
+            }
+            return Finish(client, propagate);
+        }
+        if (entry.Kind != ValueKind.List)
+            return Serve.OtherType;
+        var list = entry.As<ListObject>();
+        if (state.Multi)
+        {
+            bool left = state.Kind == BlockKind.PopLeft;
+            long popped = ListCommands.PopRange(_notifier, db, key, list, left, state.Count, output);
+            if (propagate)
+            {
+                var p = propagation.Add(dbIndex, 3, replacesRequest: false);
+                p.WriteBulk(left ? "LPOP"u8 : "RPOP"u8);
+                p.WriteBulk(key);
+                p.WriteBulk(popped);
+            }
+            return Finish(client, propagate);
+        }
         if (state.Kind != BlockKind.Move)
         {
             bool left = state.Kind == BlockKind.PopLeft;
@@ -231,7 +280,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 // The element stays; the client learns why it could not be served.
                 output.WriteError(ErrorReplies.WrongType);
                 Unblock(client, resume: true);
-                return true;
+                return Serve.Served;
             }
             ListCommands.MoveElement(_notifier, db, list, key, target.Exists ? target.As<ListObject>() : null, destination, state.FromLeft, state.ToLeft, output);
             if (propagate)
@@ -254,12 +303,18 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
                 }
             }
         }
+        return Finish(client, propagate);
+    }
+
+    /// <summary>Sends the serving's propagation and ends the client's wait.</summary>
+    private Serve Finish(Client client, bool propagate)
+    {
         if (propagate)
-            propagation.FlushTo(_effects, wrap: true);
+            _propagation.FlushTo(_effects, wrap: true);
         else
-            propagation.Clear();
+            _propagation.Clear();
         Unblock(client, resume: true);
-        return true;
+        return Serve.Served;
     }
 
     /// <summary>Ends the waits whose timeout passed (a cron job): they get a nil multi-bulk.</summary>

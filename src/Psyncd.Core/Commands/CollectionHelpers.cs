@@ -79,6 +79,93 @@ internal static class CollectionHelpers
         return System.Text.Encoding.ASCII.GetBytes(text, destination);
     }
 
+    /// <summary>
+    /// The numkeys of SINTERCARD, ZINTERCARD, ZUNION, ZINTER, ZDIFF and ZDIFFSTORE (Redis 7.0's texts): at least 1
+    /// and no more than the arguments after it. False after replying the error.
+    /// </summary>
+    public static bool TryParseNumKeys(CommandContext ctx, in CommandArgs args, int index, out int numKeys)
+    {
+        numKeys = 0;
+        if (!Numbers.TryParseInt64(args[index], out long n) || n < 1)
+        {
+            ctx.Reply.WriteError("ERR numkeys should be greater than 0"u8);
+            return false;
+        }
+        if (n > args.Count - index - 1)
+        {
+            ctx.Reply.WriteError("ERR Number of keys can't be greater than number of args"u8);
+            return false;
+        }
+        numKeys = (int)n;
+        return true;
+    }
+
+    /// <summary>
+    /// The positions SRANDMEMBER-like commands (HRANDFIELD, ZRANDMEMBER) reply for <paramref name="count"/> of
+    /// <paramref name="size"/> elements, as Redis specifies them: a negative count picks that many with
+    /// repetition, a count of at least the size gives every element in order, else that many distinct ones.
+    /// </summary>
+    public static IEnumerable<int> RandomPositions(int size, long count)
+    {
+        if (count < 0)
+        {
+            for (long i = 0; i < -count; i++)
+                yield return Random.Shared.Next(size);
+            yield break;
+        }
+        if (count >= size)
+        {
+            for (int i = 0; i < size; i++)
+                yield return i;
+            yield break;
+        }
+        var positions = new int[size];
+        for (int i = 0; i < size; i++)
+            positions[i] = i;
+        for (int i = 0; i < count; i++)
+        {
+            int j = i + Random.Shared.Next(size - i);
+            (positions[i], positions[j]) = (positions[j], positions[i]);
+            yield return positions[i];
+        }
+    }
+
+    /// <summary>
+    /// The arguments of HRANDFIELD and ZRANDMEMBER (<c>key [count [WITHVALUES|WITHSCORES]]</c>) in Redis 7.0's
+    /// order: the count within ±LONG_MAX, then the option (<paramref name="pairsWord"/>), then, with pairs, half
+    /// that range, since the reply holds twice as many items. False after replying the error.
+    /// </summary>
+    public static bool TryParseRandomArgs(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> pairsWord, out bool hasCount, out long count, out bool pairs)
+    {
+        hasCount = args.Count >= 3;
+        count = 0;
+        pairs = false;
+        if (!hasCount)
+            return true;
+        if (!Numbers.TryParseInt64(args[2], out count))
+        {
+            ctx.NotInteger();
+            return false;
+        }
+        if (count == long.MinValue)
+        {
+            ctx.Reply.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"u8);
+            return false;
+        }
+        if (args.Count > 4 || (args.Count == 4 && !Keyword.Is(args[3], pairsWord)))
+        {
+            ctx.SyntaxError();
+            return false;
+        }
+        pairs = args.Count == 4;
+        if (pairs && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
+        {
+            ctx.Reply.WriteError("ERR value is out of range"u8);
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>The configured compact-encoding limits (which decide OBJECT ENCODING and whether SCAN returns all at once).</summary>
     public static EncodingLimits Limits(CommandContext ctx) => new(
         ctx.Options.HashMaxZiplistEntries,

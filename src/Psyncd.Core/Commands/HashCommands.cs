@@ -9,7 +9,7 @@ using Psyncd.Text;
 namespace Psyncd.Commands;
 
 /// <summary>Hash commands (Redis 7.0's replies and errors; HSET takes many pairs).</summary>
-internal static class HashCommands
+internal static partial class HashCommands
 {
     public static void Register(CommandTable table)
     {
@@ -30,6 +30,7 @@ internal static class HashCommands
         table.Add("hvals", 2, CommandFlags.ReadOnly | CommandFlags.SortForScript, HVals, 1, 1, 1);
         table.Add("hgetall", 2, CommandFlags.ReadOnly | CommandFlags.Random, HGetAll, 1, 1, 1);
         table.Add("hscan", -3, CommandFlags.ReadOnly | CommandFlags.Random, HScan, 1, 1, 1);
+        table.Add("hrandfield", -2, CommandFlags.ReadOnly | CommandFlags.Random, HRandField, 1, 1, 1);
     }
 
     /// <summary>The hash at the key for writing: null (and WRONGTYPE replied) when the key holds another type; a new, unstored hash when missing.</summary>

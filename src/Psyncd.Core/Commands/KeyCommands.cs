@@ -9,7 +9,7 @@ using Psyncd.Text;
 namespace Psyncd.Commands;
 
 /// <summary>Generic key commands.</summary>
-internal static class KeyCommands
+internal static partial class KeyCommands
 {
     public static void Register(CommandTable table)
     {
@@ -27,6 +27,10 @@ internal static class KeyCommands
         table.Add("ttl", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Ttl, 1, 1, 1);
         table.Add("pttl", 2, CommandFlags.ReadOnly | CommandFlags.Fast, PTtl, 1, 1, 1);
         table.Add("persist", 2, CommandFlags.Write | CommandFlags.Fast, Persist, 1, 1, 1);
+        table.Add("expiretime", 2, CommandFlags.ReadOnly | CommandFlags.Fast, ExpireTime, 1, 1, 1);
+        table.Add("pexpiretime", 2, CommandFlags.ReadOnly | CommandFlags.Fast, PExpireTime, 1, 1, 1);
+        table.Add("touch", -2, CommandFlags.ReadOnly | CommandFlags.Fast, Exists, 1, -1, 1);
+        table.Add("copy", -3, CommandFlags.Write | CommandFlags.DenyOom, Copy, 1, 2, 1);
         table.Add("keys", 2, CommandFlags.ReadOnly | CommandFlags.SortForScript | CommandFlags.TouchesArbitraryKeys, Keys);
         table.Add("scan", -2, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.TouchesArbitraryKeys, Scan);
         table.Add("randomkey", 1, CommandFlags.ReadOnly | CommandFlags.Random | CommandFlags.TouchesArbitraryKeys, RandomKey);

@@ -8,7 +8,7 @@ using Psyncd.Text;
 namespace Psyncd.Commands;
 
 /// <summary>List commands, blocking ones included (Redis 7.0's replies and errors; LPOP/RPOP take a count).</summary>
-internal static class ListCommands
+internal static partial class ListCommands
 {
     public static void Register(CommandTable table)
     {
@@ -29,6 +29,8 @@ internal static class ListCommands
         table.Add("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, LInsert, 1, 1, 1);
         table.Add("rpoplpush", 3, CommandFlags.Write | CommandFlags.DenyOom, RPopLPush, 1, 2, 1);
         table.Add("lmove", 5, CommandFlags.Write | CommandFlags.DenyOom, LMove, 1, 2, 1);
+        table.Add("lpos", -3, read, LPos, 1, 1, 1);
+        table.Add("lmpop", -4, CommandFlags.Write, LMPop);
     }
 
     /// <summary>The list at the key for reading: null when missing or (with WRONGTYPE replied) of another type.</summary>

@@ -8,7 +8,7 @@ using Psyncd.Text;
 namespace Psyncd.Commands;
 
 /// <summary>Set commands.</summary>
-internal static class SetCommands
+internal static partial class SetCommands
 {
     /// <summary>SPOP with a count propagates its pops as SREMs of at most this many members (as Redis 7 does).</summary>
     private const int SremBatch = 1024;
@@ -30,6 +30,8 @@ internal static class SetCommands
         table.Add("sdiffstore", -3, CommandFlags.Write | CommandFlags.DenyOom, SDiffStore, 1, -1, 1);
         table.Add("smembers", 2, CommandFlags.ReadOnly | CommandFlags.SortForScript, SMembers, 1, 1, 1);
         table.Add("sscan", -3, CommandFlags.ReadOnly | CommandFlags.Random, SScan, 1, 1, 1);
+        table.Add("sintercard", -3, CommandFlags.ReadOnly, SInterCard);
+        table.Add("smismember", -3, CommandFlags.ReadOnly | CommandFlags.Fast, SMIsMember, 1, 1, 1);
     }
 
     private static void SAdd(CommandContext ctx, in CommandArgs args)

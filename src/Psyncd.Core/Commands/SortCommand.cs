@@ -19,6 +19,7 @@ internal static class SortCommand
     public static void Register(CommandTable table)
     {
         table.Add("sort", -2, CommandFlags.Write | CommandFlags.DenyOom, Sort, 1, 1, 1);
+        table.Add("sort_ro", -2, CommandFlags.ReadOnly, SortReadOnly, 1, 1, 1);
     }
 
     private sealed class Item
@@ -32,7 +33,12 @@ internal static class SortCommand
         public byte[]? CompareBy;
     }
 
-    private static void Sort(CommandContext ctx, in CommandArgs args)
+    private static void Sort(CommandContext ctx, in CommandArgs args) => SortGeneric(ctx, args, readOnly: false);
+
+    /// <summary>SORT_RO (Redis 7.0): SORT without STORE, which is a syntax error there.</summary>
+    private static void SortReadOnly(CommandContext ctx, in CommandArgs args) => SortGeneric(ctx, args, readOnly: true);
+
+    private static void SortGeneric(CommandContext ctx, in CommandArgs args, bool readOnly)
     {
         bool desc = false, alpha = false, dontSort = false;
         long limitStart = 0, limitCount = -1;
@@ -63,7 +69,7 @@ internal static class SortCommand
                 }
                 j += 2;
             }
-            else if (Keyword.Is(a, "STORE"u8) && left >= 1)
+            else if (Keyword.Is(a, "STORE"u8) && left >= 1 && !readOnly)
             {
                 storeIndex = ++j;
             }

@@ -14,7 +14,7 @@ namespace Psyncd.Commands;
 /// lex, forward and reverse, with LIMIT and WITHSCORES, for ZRANGE*, ZREVRANGE*, ZCOUNT, ZLEXCOUNT and
 /// ZREMRANGEBY*) parses the same bounds and writes the same replies; it stays beside the commands that use it.
 /// </remarks>
-internal static class SortedSetCommands
+internal static partial class SortedSetCommands
 {
     private const string NotFloatRange = "ERR min or max is not a float";
     private const string NotLexRange = "ERR min or max not valid string range item";
@@ -45,6 +45,7 @@ internal static class SortedSetCommands
         table.Add("zscan", -3, CommandFlags.ReadOnly | CommandFlags.Random, ZScan, 1, 1, 1);
         table.Add("zpopmin", -2, CommandFlags.Write | CommandFlags.Fast, ZPopMin, 1, 1, 1);
         table.Add("zpopmax", -2, CommandFlags.Write | CommandFlags.Fast, ZPopMax, 1, 1, 1);
+        RegisterRedis7(table);
     }
 
     // ------------------------------------------------------------------
@@ -321,16 +322,22 @@ internal static class SortedSetCommands
     /// ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] (Redis 6.2's form), and
     /// the older commands, which fix the range type and direction.
     /// </summary>
-    private static void RangeGeneric(CommandContext ctx, in CommandArgs args, RangeType type, Direction direction)
+    /// <summary>
+    /// ZRANGE and its older forms, and with <paramref name="store"/> ZRANGESTORE (whose arguments are one further
+    /// on, after the destination, and which takes no WITHSCORES): the members in range are collected, then
+    /// replied or stored.
+    /// </summary>
+    private static void RangeGeneric(CommandContext ctx, in CommandArgs args, RangeType type, Direction direction, bool store = false)
     {
+        int shift = store ? 1 : 0;
         bool withScores = false;
         long offset = 0, limit = -1;
         bool hasLimit = false;
-        for (int j = 4; j < args.Count; j++)
+        for (int j = 4 + shift; j < args.Count; j++)
         {
             int left = args.Count - j - 1;
             var a = args[j];
-            if (Keyword.Is(a, "WITHSCORES"u8))
+            if (!store && Keyword.Is(a, "WITHSCORES"u8))
             {
                 withScores = true;
             }
@@ -377,9 +384,11 @@ internal static class SortedSetCommands
             return;
         }
         bool reverse = direction == Direction.Reverse;
-        int minIndex = 2, maxIndex = 3;
+        int minIndex = 2 + shift, maxIndex = 3 + shift;
         if (reverse && type != RangeType.Rank)
             (minIndex, maxIndex) = (maxIndex, minIndex);
+        var source = args[1 + shift];
+        var nodes = ctx.Scratch.Nodes;
 
         switch (type)
         {
@@ -390,22 +399,19 @@ internal static class SortedSetCommands
                     ctx.NotInteger();
                     return;
                 }
-                if (!LookupOrEmpty(ctx, args[1], out var zset))
+                if (!LookupForRange(ctx, source, store, out var zset))
                     return;
-                if (!CollectionHelpers.ClampRange(start, end, zset.Count, out long first, out long last))
+                if (CollectionHelpers.ClampRange(start, end, zset.Count, out long first, out long last))
                 {
-                    ctx.Reply.WriteArrayHeader(0);
-                    return;
+                    long length = last - first + 1;
+                    var node = zset.ByRank(reverse ? zset.Count - 1 - first : first);
+                    for (long i = 0; i < length; i++)
+                    {
+                        nodes.Add(node!);
+                        node = reverse ? node!.Backward : node!.Next;
+                    }
                 }
-                long length = last - first + 1;
-                WriteRangeHeader(ctx.Reply, length, withScores);
-                var node = zset.ByRank(reverse ? zset.Count - 1 - first : first);
-                for (long i = 0; i < length; i++)
-                {
-                    WriteNode(ctx.Reply, node!, withScores);
-                    node = reverse ? node!.Backward : node!.Next;
-                }
-                return;
+                break;
             }
             case RangeType.Score:
             {
@@ -414,9 +420,8 @@ internal static class SortedSetCommands
                     ctx.Reply.WriteError(NotFloatRange);
                     return;
                 }
-                if (!LookupOrEmpty(ctx, args[1], out var zset))
+                if (!LookupForRange(ctx, source, store, out var zset))
                     return;
-                var nodes = ctx.Scratch.Nodes;
                 var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
                 node = Skip(node, offset, reverse);
                 for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
@@ -425,8 +430,7 @@ internal static class SortedSetCommands
                         break;
                     nodes.Add(node);
                 }
-                WriteNodes(ctx.Reply, nodes, withScores);
-                return;
+                break;
             }
             default:
             {
@@ -435,9 +439,8 @@ internal static class SortedSetCommands
                     ctx.Reply.WriteError(NotLexRange);
                     return;
                 }
-                if (!LookupOrEmpty(ctx, args[1], out var zset))
+                if (!LookupForRange(ctx, source, store, out var zset))
                     return;
-                var nodes = ctx.Scratch.Nodes;
                 var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
                 node = Skip(node, offset, reverse);
                 for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
@@ -446,10 +449,32 @@ internal static class SortedSetCommands
                         break;
                     nodes.Add(node);
                 }
-                WriteNodes(ctx.Reply, nodes, withScores: false);
-                return;
+                break;
             }
         }
+        if (store)
+            StoreNodes(ctx, args[1], nodes);
+        else
+            WriteNodes(ctx.Reply, nodes, withScores);
+    }
+
+    /// <summary>
+    /// The source of a range: false after WRONGTYPE, or (replying) after an empty reply for a missing key; a
+    /// missing key is an empty sorted set when the range is to be stored.
+    /// </summary>
+    private static bool LookupForRange(CommandContext ctx, ReadOnlySpan<byte> key, bool store, out SortedSetObject zset)
+    {
+        if (!store)
+            return LookupOrEmpty(ctx, key, out zset);
+        zset = null!;
+        var entry = ctx.Db.LookupRead(key);
+        if (entry.IsNot(ValueKind.SortedSet))
+        {
+            ctx.WrongType();
+            return false;
+        }
+        zset = entry.Exists ? entry.As<SortedSetObject>() : new SortedSetObject();
+        return true;
     }
 
     /// <summary>Steps over LIMIT's offset (a negative offset leaves nothing, as in redis-server).</summary>
@@ -720,9 +745,17 @@ internal static class SortedSetCommands
         Max,
     }
 
-    private static void ZUnionStore(CommandContext ctx, in CommandArgs args) => UnionInterGeneric(ctx, args, union: true);
+    /// <summary>The operations of ZUNION*, ZINTER*, ZDIFF* and ZINTERCARD.</summary>
+    private enum ZOperation
+    {
+        Union,
+        Inter,
+        Diff,
+    }
 
-    private static void ZInterStore(CommandContext ctx, in CommandArgs args) => UnionInterGeneric(ctx, args, union: false);
+    private static void ZUnionStore(CommandContext ctx, in CommandArgs args) => UnionInterGeneric(ctx, args, ZOperation.Union, 2, store: true);
+
+    private static void ZInterStore(CommandContext ctx, in CommandArgs args) => UnionInterGeneric(ctx, args, ZOperation.Inter, 2, store: true);
 
     /// <summary>A source of ZUNIONSTORE/ZINTERSTORE: a sorted set, a set (every score 1), or nothing.</summary>
     private readonly record struct Source(SortedSetObject? Zset, SetObject? Set, double Weight)
@@ -738,9 +771,16 @@ internal static class SortedSetCommands
         }
     }
 
-    private static void UnionInterGeneric(CommandContext ctx, in CommandArgs args, bool union)
+    /// <summary>
+    /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE (<paramref name="store"/>: the destination is argument 1), ZUNION,
+    /// ZINTER, ZDIFF and ZINTERCARD (<paramref name="cardinality"/>), as Redis 7.0's
+    /// zunionInterDiffGenericCommand reads and computes them: numkeys at <paramref name="numKeysIndex"/>, the
+    /// keys (sets count as sorted sets of score 1), then WEIGHTS and AGGREGATE (not for ZDIFF), WITHSCORES (not
+    /// when storing) or LIMIT (ZINTERCARD only).
+    /// </summary>
+    private static void UnionInterGeneric(CommandContext ctx, in CommandArgs args, ZOperation operation, int numKeysIndex, bool store, bool cardinality = false)
     {
-        if (!Numbers.TryParseInt64(args[2], out long numKeys))
+        if (!Numbers.TryParseInt64(args[numKeysIndex], out long numKeys))
         {
             ctx.NotInteger();
             return;
@@ -750,7 +790,7 @@ internal static class SortedSetCommands
             ctx.Reply.WriteError("ERR at least 1 input key is needed for '" + ctx.Command.Name + "' command");
             return;
         }
-        if (numKeys > args.Count - 3)
+        if (numKeys > args.Count - numKeysIndex - 1)
         {
             ctx.SyntaxError();
             return;
@@ -759,7 +799,7 @@ internal static class SortedSetCommands
         var sources = new Source[numKeys];
         for (int i = 0; i < numKeys; i++)
         {
-            var entry = db.LookupRead(args[3 + i]);
+            var entry = db.LookupRead(args[numKeysIndex + 1 + i]);
             if (entry.Exists && entry.Kind is not (ValueKind.SortedSet or ValueKind.Set))
             {
                 ctx.WrongType();
@@ -770,10 +810,13 @@ internal static class SortedSetCommands
                 : new Source(entry.As<SortedSetObject>(), null, 1);
         }
         var aggregate = Aggregate.Sum;
-        for (int j = 3 + (int)numKeys; j < args.Count; j++)
+        bool withScores = false;
+        long limit = 0;
+        bool weighted = operation != ZOperation.Diff && !cardinality;
+        for (int j = numKeysIndex + 1 + (int)numKeys; j < args.Count; j++)
         {
             int left = args.Count - j - 1;
-            if (Keyword.Is(args[j], "WEIGHTS"u8) && left >= numKeys)
+            if (weighted && Keyword.Is(args[j], "WEIGHTS"u8) && left >= numKeys)
             {
                 for (int i = 0; i < numKeys; i++)
                 {
@@ -786,7 +829,7 @@ internal static class SortedSetCommands
                 }
                 j += (int)numKeys;
             }
-            else if (Keyword.Is(args[j], "AGGREGATE"u8) && left >= 1)
+            else if (weighted && Keyword.Is(args[j], "AGGREGATE"u8) && left >= 1)
             {
                 var a = args[j + 1];
                 if (Keyword.Is(a, "SUM"u8))
@@ -802,6 +845,18 @@ internal static class SortedSetCommands
                 }
                 j++;
             }
+            else if (!store && !cardinality && Keyword.Is(args[j], "WITHSCORES"u8))
+            {
+                withScores = true;
+            }
+            else if (cardinality && Keyword.Is(args[j], "LIMIT"u8) && left >= 1)
+            {
+                if (!Numbers.TryParseInt64(args[++j], out limit) || limit < 0)
+                {
+                    ctx.Reply.WriteError("ERR LIMIT can't be negative"u8);
+                    return;
+                }
+            }
             else
             {
                 ctx.SyntaxError();
@@ -809,11 +864,28 @@ internal static class SortedSetCommands
             }
         }
 
+        // ZDIFF keeps the first key first: the others are removed from it.
+        if (operation == ZOperation.Diff)
+        {
+            var first = sources[0];
+            var difference = new SortedSetObject { Compact = false };
+            foreach (var (member, score) in Elements(first))
+            {
+                bool elsewhere = false;
+                for (int i = 1; i < sources.Length && !elsewhere; i++)
+                    elsewhere = sources[i].TryGetScore(member, out _);
+                if (!elsewhere)
+                    difference.Add(member, score);
+            }
+            FinishOperation(ctx, args, difference, store, withScores, "zdiffstore"u8);
+            return;
+        }
+
         // Inputs are taken smallest first (a stable order, as redis-server's sort of them is): the order of
         // the aggregation decides rounding, and whether inf + -inf (NaN, hence 0) happens at all.
         var ordered = sources.OrderBy(s => s.Count).ToArray();
         var result = new SortedSetObject { Compact = false };
-        if (union)
+        if (operation == ZOperation.Union)
         {
             var scores = new Dictionary<byte[], double>(ByteArrayComparer.Instance);
             var order = new List<byte[]>();
@@ -856,8 +928,34 @@ internal static class SortedSetCommands
                 }
             }
         }
+        if (cardinality)
+        {
+            ctx.Reply.WriteInteger(limit == 0 ? result.Count : Math.Min(result.Count, limit));
+            return;
+        }
+        FinishOperation(ctx, args, result, store, withScores, operation == ZOperation.Union ? "zunionstore"u8 : "zinterstore"u8);
+    }
 
-        var dstKey = args[1];
+    /// <summary>Replies the result of ZUNION, ZINTER or ZDIFF, or stores that of their STORE forms at argument 1.</summary>
+    private static void FinishOperation(CommandContext ctx, in CommandArgs args, SortedSetObject result, bool store, bool withScores, ReadOnlySpan<byte> storeEvent)
+    {
+        if (!store)
+        {
+            var reply = ctx.Reply;
+            WriteRangeHeader(reply, result.Count, withScores);
+            for (var node = result.First; node is not null; node = node.Next)
+                WriteNode(reply, node, withScores);
+            return;
+        }
+        StoreResult(ctx, args[1], result, storeEvent);
+    }
+
+    /// <summary>
+    /// Stores a computed sorted set at <paramref name="dstKey"/> (an empty one deletes the key), replying its
+    /// size and notifying <paramref name="storeEvent"/>: ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and ZRANGESTORE.
+    /// </summary>
+    private static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> dstKey, SortedSetObject result, ReadOnlySpan<byte> storeEvent)
+    {
         if (result.Count > 0)
         {
             // The result takes the compact encoding when it fits (and keeps its -0 scores when it does not).
@@ -866,8 +964,8 @@ internal static class SortedSetCommands
             if (result.Compact)
                 result.NormalizeZeros();
         }
-        db.LookupWrite(dstKey);
-        CollectionHelpers.StoreResult(ctx, dstKey, result, KeyspaceEventClass.ZSet, union ? "zunionstore"u8 : "zinterstore"u8);
+        ctx.Db.LookupWrite(dstKey);
+        CollectionHelpers.StoreResult(ctx, dstKey, result, KeyspaceEventClass.ZSet, storeEvent);
         ctx.Reply.WriteInteger(result.Count);
     }
 

@@ -17,7 +17,7 @@ namespace Psyncd.Commands;
 /// as absolute ones; split, those helpers would become a shared internal surface for no reader's benefit.
 /// The BIT section is the first candidate to leave for a partial file of its own if the family grows.
 /// </remarks>
-internal static class StringCommands
+internal static partial class StringCommands
 {
     public static void Register(CommandTable table)
     {
@@ -29,6 +29,9 @@ internal static class StringCommands
         table.Add("mget", -2, CommandFlags.ReadOnly | CommandFlags.Fast, MGet, 1, -1, 1);
         table.Add("mset", -3, CommandFlags.Write | CommandFlags.DenyOom, MSet, 1, -1, 2);
         table.Add("msetnx", -3, CommandFlags.Write | CommandFlags.DenyOom, MSetNx, 1, -1, 2);
+        table.Add("getdel", 2, CommandFlags.Write | CommandFlags.Fast, GetDel, 1, 1, 1);
+        table.Add("getex", -2, CommandFlags.Write | CommandFlags.Fast, GetEx, 1, 1, 1);
+        table.Add("lcs", -3, CommandFlags.ReadOnly, Lcs, 1, 2, 1);
         table.Add("getset", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, GetSet, 1, 1, 1);
         table.Add("append", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, Append, 1, 1, 1);
         table.Add("strlen", 2, CommandFlags.ReadOnly | CommandFlags.Fast, StrLen, 1, 1, 1);
@@ -45,6 +48,8 @@ internal static class StringCommands
         table.Add("bitcount", -2, CommandFlags.ReadOnly, BitCount, 1, 1, 1);
         table.Add("bitop", -4, CommandFlags.Write | CommandFlags.DenyOom, BitOp, 2, -1, 1);
         table.Add("bitpos", -3, CommandFlags.ReadOnly, BitPos, 1, 1, 1);
+        table.Add("bitfield", -2, CommandFlags.Write | CommandFlags.DenyOom, BitField, 1, 1, 1);
+        table.Add("bitfield_ro", -2, CommandFlags.ReadOnly | CommandFlags.Fast, BitFieldReadOnly, 1, 1, 1);
     }
 
     /// <summary>Largest string a command may build (proto-max-bulk-len's default, 512 MB).</summary>
@@ -65,76 +70,14 @@ internal static class StringCommands
             ctx.Reply.WriteBulk(entry.String);
     }
 
-    [Flags]
-    private enum SetFlags
-    {
-        None = 0,
-        Nx = 1,
-        Xx = 2,
-        Get = 4,
-        KeepTtl = 8,
-        Ex = 16,
-        Px = 32,
-        ExAt = 64,
-        PxAt = 128,
-        AnyExpire = Ex | Px | ExAt | PxAt,
-    }
-
     /// <summary>SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] (Redis 7's options).</summary>
     private static void Set(CommandContext ctx, in CommandArgs args)
     {
-        var flags = SetFlags.None;
-        int expireArg = 0;
-        for (int i = 3; i < args.Count; i++)
-        {
-            var a = args[i];
-            bool hasNext = i + 1 < args.Count;
-            if (Keyword.Is(a, "NX"u8) && (flags & SetFlags.Xx) == 0)
-                flags |= SetFlags.Nx;
-            else if (Keyword.Is(a, "XX"u8) && (flags & SetFlags.Nx) == 0)
-                flags |= SetFlags.Xx;
-            else if (Keyword.Is(a, "GET"u8))
-                flags |= SetFlags.Get;
-            else if (Keyword.Is(a, "KEEPTTL"u8) && (flags & SetFlags.AnyExpire) == 0)
-                flags |= SetFlags.KeepTtl;
-            else if (hasNext && (flags & (SetFlags.AnyExpire | SetFlags.KeepTtl)) == 0 && ExpireUnit(a) is var unit && unit != SetFlags.None)
-            {
-                flags |= unit;
-                expireArg = ++i;
-            }
-            else
-            {
-                ctx.SyntaxError();
-                return;
-            }
-        }
-
+        if (!TryParseStringOptions(ctx, args, 3, forSet: true, out var flags, out int expireArg))
+            return;
         long expireAt = -1;
-        if (expireArg != 0)
-        {
-            if (!Numbers.TryParseInt64(args[expireArg], out long amount))
-            {
-                ctx.NotInteger();
-                return;
-            }
-            bool seconds = (flags & (SetFlags.Ex | SetFlags.ExAt)) != 0;
-            if (amount <= 0 || (seconds && amount > long.MaxValue / 1000))
-            {
-                ctx.Reply.WriteError(ErrorReplies.InvalidExpire);
-                return;
-            }
-            long ms = seconds ? amount * 1000 : amount;
-            if ((flags & (SetFlags.Ex | SetFlags.Px)) != 0)
-            {
-                if (ms > long.MaxValue - ctx.Keyspace.NowMs)
-                {
-                    ctx.Reply.WriteError(ErrorReplies.InvalidExpire);
-                    return;
-                }
-                ms += ctx.Keyspace.NowMs;
-            }
-            expireAt = ms;
-        }
+        if (expireArg != 0 && !TryParseExpireAt(ctx, args[expireArg], flags, out expireAt))
+            return;
 
         var db = ctx.Db;
         var key = args[1];
@@ -191,19 +134,6 @@ internal static class StringCommands
                     p.WriteBulk(args[i]);
             }
         }
-    }
-
-    private static SetFlags ExpireUnit(ReadOnlySpan<byte> arg)
-    {
-        if (Keyword.Is(arg, "EX"u8))
-            return SetFlags.Ex;
-        if (Keyword.Is(arg, "PX"u8))
-            return SetFlags.Px;
-        if (Keyword.Is(arg, "EXAT"u8))
-            return SetFlags.ExAt;
-        if (Keyword.Is(arg, "PXAT"u8))
-            return SetFlags.PxAt;
-        return SetFlags.None;
     }
 
     // ------------------------------------------------------------------

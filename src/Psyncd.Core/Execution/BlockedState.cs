@@ -11,6 +11,12 @@ public enum BlockKind
 
     /// <summary>BRPOPLPUSH / BLMOVE: move an element to <see cref="BlockedState.Destination"/>.</summary>
     Move,
+
+    /// <summary>BZPOPMIN / BZMPOP MIN: pop the lowest scores of the first key to hold a sorted set.</summary>
+    ZPopMin,
+
+    /// <summary>BZPOPMAX / BZMPOP MAX: pop the highest scores.</summary>
+    ZPopMax,
 }
 
 /// <summary>A blocked client's request: its database, the keys it waits on, and what to do when one fills.</summary>
@@ -39,6 +45,18 @@ public sealed class BlockedState
     public bool FromLeft { get; init; }
 
     public bool ToLeft { get; init; }
+
+    /// <summary>
+    /// True for BLMPOP and BZMPOP: up to <see cref="Count"/> elements, replied as [key, [elements]] and
+    /// propagated with the number popped; false for BLPOP, BRPOP, BZPOPMIN, BZPOPMAX (one element, flat reply).
+    /// </summary>
+    public bool Multi { get; init; }
+
+    /// <summary>Elements a <see cref="Multi"/> pop takes at most.</summary>
+    public long Count { get; init; } = 1;
+
+    /// <summary>True when the client waits for sorted sets rather than lists.</summary>
+    public bool WantsSortedSet => Kind is BlockKind.ZPopMin or BlockKind.ZPopMax;
 
     /// <summary>True for BLMOVE (propagated as LMOVE), false for BRPOPLPUSH (as RPOPLPUSH).</summary>
     public bool IsLMove { get; init; }

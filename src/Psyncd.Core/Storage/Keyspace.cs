@@ -164,9 +164,11 @@ public sealed unsafe partial class Keyspace : IDisposable
         _store = new FasterKV<SpanByte, SpanByte>(settings);
         _session = _store.For(_functions).NewSession<StoreFunctions>();
         _heap = new ObjectHeap();
-        _keyCounts = new long[_databases];
-        _expiries = new ExpiryIndex[_databases];
-        for (int i = 0; i < _databases; i++)
+        // One slot more than the databases while the database byte allows it: SwapDatabases parks keys there.
+        int slots = Math.Min(_databases + 1, 256);
+        _keyCounts = new long[slots];
+        _expiries = new ExpiryIndex[slots];
+        for (int i = 0; i < slots; i++)
             _expiries[i] = new ExpiryIndex();
     }
 

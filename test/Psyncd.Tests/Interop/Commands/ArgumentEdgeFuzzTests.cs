@@ -56,7 +56,10 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
     };
 
     /// <summary>Commands whose last argument is a timeout: drawn from values that never block for long.</summary>
-    private static readonly HashSet<string> s_blocking = new() { "blpop", "brpop", "brpoplpush", "blmove", "wait" };
+    private static readonly HashSet<string> s_blocking = new() { "blpop", "brpop", "brpoplpush", "blmove", "bzpopmin", "bzpopmax", "wait" };
+
+    /// <summary>Commands whose first argument is a timeout (BLMPOP, BZMPOP): drawn from the same values.</summary>
+    private static readonly HashSet<string> s_blockingFirst = new() { "blmpop", "bzmpop" };
 
     private static readonly string[] s_safeTimeouts = { "0.01", "-1", "abc", "0.001", "-0.5", "9223372036854775808", "nan" };
 
@@ -66,11 +69,11 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
     /// <summary>Commands whose reply is random or time-dependent: only its shape (type, length, error text) is compared.</summary>
     private static readonly HashSet<string> s_shapeOnly = new()
     {
-        "spop", "srandmember", "randomkey", "scan", "sscan", "hscan", "zscan", "dump", "time", "lastsave", "role",
+        "spop", "srandmember", "hrandfield", "zrandmember", "randomkey", "scan", "sscan", "hscan", "zscan", "dump", "time", "lastsave", "role",
     };
 
     /// <summary>Commands whose non-negative integer reply is a time (TTL, idle time): compared as "non-negative".</summary>
-    private static readonly HashSet<string> s_timeValued = new() { "ttl", "pttl" };
+    private static readonly HashSet<string> s_timeValued = new() { "ttl", "pttl", "expiretime", "pexpiretime" };
 
     /// <summary>
     /// Known differences from redis-server 7.0.15 in replies, each enforced (a case matching none of them
@@ -236,6 +239,8 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
         }
         if (s_blocking.Contains(command.Name) && count > 1 && (arity < 0 ? count >= -arity : count == arity))
             args[^1] = s_safeTimeouts[random.Next(s_safeTimeouts.Length)];
+        if (s_blockingFirst.Contains(command.Name) && count > 1)
+            args[1] = s_safeTimeouts[random.Next(s_safeTimeouts.Length)];
         CapAllocation(args);
         return args;
     }
@@ -250,9 +255,21 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
     /// </summary>
     private static void CapAllocation(string[] args)
     {
+        string name = args[0];
+        // A count of billions asks both servers for a reply of billions of random picks.
+        if (name is "hrandfield" or "zrandmember" && args.Length >= 3 && long.TryParse(args[2], out long picks) && Math.Abs(picks) > 1000)
+            args[2] = picks < 0 ? "-5" : "5";
+        // A field past 64 MB makes both servers build a string that large.
+        if (name is "bitfield" or "bitfield_ro")
+        {
+            for (int i = 2; i < args.Length; i++)
+            {
+                if (long.TryParse(args[i], out long bits) && bits >= 8L << 20 && bits < 4L << 30)
+                    args[i] = "1000";
+            }
+        }
         if (args.Length < 4)
             return;
-        string name = args[0];
         if (!long.TryParse(args[2], out long offset))
             return;
         if (name == "setrange" && offset >= 1 << 20 && offset + args[3].Length <= 512L << 20)
@@ -401,7 +418,7 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
     }
 
     /// <summary>Commands that can give a key a time to live short enough to run out while the datasets are read.</summary>
-    private static readonly HashSet<string> s_setsTtl = new() { "set", "setex", "psetex", "expire", "pexpire", "expireat", "pexpireat", "restore" };
+    private static readonly HashSet<string> s_setsTtl = new() { "set", "setex", "psetex", "expire", "pexpire", "expireat", "pexpireat", "restore", "getex", "copy" };
 
     /// <summary>
     /// The dataset (all databases), read with the replication tests' helper. After a command with random

@@ -300,6 +300,50 @@ public class KeyspaceEventsDifferentialTests
         SCAN 0
         FLUSHDB
         """,
+        ["redis7"] = """
+        SET g1 v
+        COPY g1 g2
+        COPY g1 g2 REPLACE
+        COPY g1 g9 DB 1
+        COPY nosuch g3
+        GETDEL g2
+        GETDEL g2
+        SET g4 v
+        GETEX g4 EX 100
+        GETEX g4 PERSIST
+        GETEX g4 PERSIST
+        GETEX g4 PXAT 1
+        GETEX nosuch EX 10
+        SWAPDB 0 1
+        SWAPDB 0 1
+        TOUCH g1 nosuch
+        RPUSH l1 a b c
+        LMPOP 1 l1 LEFT COUNT 2
+        LMPOP 2 nosuch l1 RIGHT COUNT 5
+        BLMPOP 0.01 1 l1 LEFT
+        ZADD z1 1 a 2 b 3 c
+        ZMPOP 1 z1 MIN
+        BZPOPMAX z1 0
+        BZMPOP 0 1 z1 MIN COUNT 9
+        ZADD z2 1 a 2 b
+        ZRANGESTORE z3 z2 0 -1
+        ZRANGESTORE z3 nosuch 0 -1
+        ZDIFFSTORE z4 1 z2
+        ZDIFFSTORE z4 2 z2 z2
+        ZUNION 1 z2
+        ZINTERCARD 1 z2
+        HSET h a 1
+        HRANDFIELD h
+        SADD s a
+        SINTERCARD 1 s
+        SMISMEMBER s a
+        BITFIELD bf SET u8 0 1 GET u8 0
+        BITFIELD bf GET u8 0
+        BITFIELD bf OVERFLOW FAIL INCRBY u8 0 300
+        LCS g1 g1
+        LPOS nosuch a
+        FLUSHALL
+        """,
     };
 
     private static readonly string[] s_flags =
