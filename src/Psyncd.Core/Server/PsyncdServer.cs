@@ -33,7 +33,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         // The data plane and its state.
         Memory = new MemoryMonitor(log);
         Loop = new CommandLoop();
-        Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
+        Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases, options);
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);
         Stream = new ReplicationStream();
@@ -67,8 +67,8 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             KeyCommands.Register,
             DatabaseCommands.Register,
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
-            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands).Register,
-            new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
+            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Processor.Eviction).Register,
+            new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory, Processor.Eviction).Register,
             new ClientCommands(Registry, Pause, log).Register,
             new DebugCommands(log, debugExtras).Register,
             persistenceCommands.Register,

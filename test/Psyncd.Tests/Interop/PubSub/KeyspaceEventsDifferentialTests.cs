@@ -73,6 +73,7 @@ public class KeyspaceEventsDifferentialTests
         GET ex1
         SET ex2 v EX 0
         SET ex3 v PXAT 1
+        GET ex3
         SUBSTR nosuch 0 1
         """,
         ["lists"] = """
