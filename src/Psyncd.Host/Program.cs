@@ -26,6 +26,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        RestartIfSigIntIgnored();
         // Socket completions run on the I/O thread that received them, which then runs the command
         // loop: no hand-off to the thread pool. Read once by the sockets engine, before its first use.
         if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
@@ -249,9 +250,66 @@ public static class Program
             options.PidFile = "/var/run/psyncd.pid";
     }
 
+    /// <summary>
+    /// A process started in the background by a non-interactive shell (<c>psyncd &amp;</c>, nohup, init
+    /// scripts) inherits SIGINT ignored, and the .NET runtime, which records the disposition before Main,
+    /// then never installs its handler: SIGINT would do nothing. redis-server installs its handler whatever
+    /// it inherited, so SIGINT shuts it down cleanly. To behave the same, the process gives SIGINT its
+    /// default disposition back and executes itself again (same PID, arguments and environment), so that
+    /// the new runtime sees SIGINT as not ignored and the registration in Main takes effect.
+    /// </summary>
+    private static void RestartIfSigIntIgnored()
+    {
+        const string Guard = "PSYNCD_SIGINT_RESTORED";
+        if (Environment.GetEnvironmentVariable(Guard) is not null || !SignalIgnored(Posix.SIGINT))
+            return;
+        string[] argv;
+        try
+        {
+            argv = File.ReadAllText("/proc/self/cmdline").TrimEnd('\0').Split('\0');
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        // The runtime keeps its environment apart from the C library's: pass it explicitly, with the guard
+        // that stops a second restart should SIGINT be ignored again for a reason of its own.
+        var env = new List<string?> { Guard + "=1" };
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            env.Add(entry.Key + "=" + entry.Value);
+        env.Add(null);
+        _ = Posix.signal(Posix.SIGINT, Posix.SIG_DFL);
+        _ = Posix.execve("/proc/self/exe", [.. argv, null], [.. env]);
+        // execve returns only on failure: go on with SIGINT as it was.
+    }
+
+    /// <summary>True when <paramref name="signal"/> is in this process's ignored set (/proc/self/status's SigIgn mask).</summary>
+    private static bool SignalIgnored(int signal)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                    return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << (signal - 1))) != 0;
+        }
+        catch (IOException)
+        {
+            // No procfs: nothing to correct.
+        }
+        return false;
+    }
+
     private static class Posix
     {
         public const int O_RDWR = 2;
+        public const int SIGINT = 2;
+        public static readonly IntPtr SIG_DFL = IntPtr.Zero;
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern IntPtr signal(int signum, IntPtr handler);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int execve([MarshalAs(UnmanagedType.LPStr)] string path, string?[] argv, string?[] envp);
 
         [DllImport("libc", SetLastError = true)]
         public static extern int setsid();

@@ -5,6 +5,7 @@ namespace Psyncd.Tests.Support;
 /// <summary>Signals to processes the tests started (by PID only).</summary>
 public static class Posix
 {
+    public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int SIGCONT = 18;

@@ -57,6 +57,20 @@ public sealed partial class ServerProcess : IDisposable
         return Launch(start, port, dir, "psyncd", waitReady: true);
     }
 
+    /// <summary>
+    /// Starts psyncd the way a non-interactive shell starts a background job: through bash with SIGINT
+    /// ignored, which the child inherits (bash then executes psyncd in its place, so the PID is psyncd's).
+    /// </summary>
+    public static ServerProcess StartPsyncdWithSigIntIgnored(params string[] args) => StartOnFreePort((dir, port) =>
+    {
+        var start = new ProcessStartInfo("bash") { UseShellExecute = false };
+        foreach (var arg in new[] { "-c", "trap '' INT; exec \"$0\" \"$@\"", "dotnet", PsyncdBuild.HostDll })
+            start.ArgumentList.Add(arg);
+        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        AddDefaults(start, port, dir, args);
+        return Launch(start, port, dir, "psyncd", waitReady: true);
+    });
+
     /// <summary>True when the directory was made for this process and goes with it.</summary>
     private bool _ownsDir;
 

@@ -3,24 +3,9 @@ using Psyncd.Tests.Support;
 namespace Psyncd.Tests.Interop.Admin;
 
 /// <summary>Administrative commands' replies and errors, compared with redis-server 7.0 byte for byte.</summary>
-public class AdminDifferentialTests
+public class AdminDifferentialTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
-        _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd.Dispose();
-        _redis.Dispose();
-    }
+    protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
 
     private static readonly string[][] s_sameReplies =
     {

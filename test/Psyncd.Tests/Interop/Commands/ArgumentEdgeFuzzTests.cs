@@ -13,8 +13,10 @@ namespace Psyncd.Tests.Interop.Commands;
 /// </summary>
 [Category("Interop")]
 [Category("Slow")]
-public class ArgumentEdgeFuzzTests
+public class ArgumentEdgeFuzzTests : DifferentialFixture
 {
+    protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
+
     private const int CasesPerCommand = 24;
 
     /// <summary>Commands not fuzzed, each with why it cannot be compared safely.</summary>
@@ -93,23 +95,6 @@ public class ArgumentEdgeFuzzTests
         "LEFT", "RIGHT", "MATCH", "COUNT", "TYPE", "REPLACE", "ABSTTL", "IDLETIME", "FREQ", "BYSCORE", "BYLEX",
         "REV", "(1", "[a", "-", "+", "(inf", "BIT", "BYTE", "AND", "OR", "XOR", "NOT", "ENCODING", "REFCOUNT",
     };
-
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
-        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
 
     private sealed record CommandInfo(string Name, int Arity, int FirstKey, int LastKey, int Step);
 

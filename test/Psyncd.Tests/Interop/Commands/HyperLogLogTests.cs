@@ -4,25 +4,8 @@ namespace Psyncd.Tests.Interop.Commands;
 
 /// <summary>PFADD/PFCOUNT/PFMERGE compared with redis-server: same counts, and each reads the other's HyperLogLog strings.</summary>
 [Category("Interop")]
-public class HyperLogLogTests
+public class HyperLogLogTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
-
     [Test]
     public void CountsMatchRedisAtEverySize()
     {

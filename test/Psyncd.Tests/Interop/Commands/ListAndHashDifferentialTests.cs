@@ -8,25 +8,8 @@ namespace Psyncd.Tests.Interop.Commands;
 /// must be identical (replies whose order is unspecified, HKEYS/HVALS/HGETALL/HSCAN, are compared sorted).
 /// </summary>
 [Category("Interop")]
-public class ListAndHashDifferentialTests
+public class ListAndHashDifferentialTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
-
     private static readonly string[] s_values =
     {
         "a", "b", "c", "d", "", "1", "-5", "10", "0", "x y", "hello", "a*", "9223372036854775807", "-9223372036854775808",

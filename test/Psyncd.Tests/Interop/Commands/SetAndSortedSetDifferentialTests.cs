@@ -9,30 +9,13 @@ namespace Psyncd.Tests.Interop.Commands;
 /// SRANDMEMBER's picks must be members, distinct for a positive count, as many as the count says.
 /// </summary>
 [Category("Interop")]
-public class SetAndSortedSetDifferentialTests
+public class SetAndSortedSetDifferentialTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
     private static readonly string[] s_setKeys = ["s1", "s2", "s3", "s4"];
     private static readonly string[] s_zsetKeys = ["z1", "z2", "z3", "z4"];
     private static readonly string[] s_scores = ["0", "1", "2", "3", "-1", "-2", "5", "10", "0.5", "1.5", "-2.5", "7", "100", "0.25"];
     private static readonly string[] s_bounds = ["-inf", "+inf", "0", "1", "(1", "2", "(2", "3", "-1", "(-1", "5", "(5", "0.5", "abc", "(", "10"];
     private static readonly string[] s_lexBounds = ["-", "+", "[a", "(a", "[c", "(c", "[m1", "(m3", "[z", "[", "(", "a", "[3"];
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
 
     [TestCase(1, 12)]
     [TestCase(2, 12)]

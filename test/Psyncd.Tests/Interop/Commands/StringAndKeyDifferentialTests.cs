@@ -11,19 +11,14 @@ namespace Psyncd.Tests.Interop.Commands;
 /// of KEYS and SCAN, which key RANDOMKEY picks, the milliseconds a TTL has left).
 /// </summary>
 [Category("Interop")]
-public class StringAndKeyDifferentialTests
+public class StringAndKeyDifferentialTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
     /// <summary>Commands that create keys of other types (for WRONGTYPE cases).</summary>
     private readonly string[] _collectionWriters = { "LPUSH", "SADD", "HSET", "ZADD" };
 
     [OneTimeSetUp]
-    public void Start()
+    public void Prepare()
     {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
         // The collection writers the random sequences use to make WRONGTYPE cases: each must work on both
         // servers (a writer missing from psyncd must fail here, not silently drop those cases).
         using var psyncd = _psyncd.Connect();
@@ -39,13 +34,6 @@ public class StringAndKeyDifferentialTests
             Assert.That(psyncd.Command(args), Does.Not.StartWith("-"), "psyncd " + writer);
             Assert.That(redis.Command(args), Does.Not.StartWith("-"), "redis-server " + writer);
         }
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
     }
 
     [TestCase(1, 2500)]

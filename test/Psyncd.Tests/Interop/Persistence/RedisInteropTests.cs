@@ -47,7 +47,7 @@ public class RedisInteropTests
         Assert.That(File.ReadAllBytes(psyncdDump)[..9], Is.EqualTo("REDIS0006"u8.ToArray()));
 
         // 4. redis-check-rdb accepts psyncd's file.
-        var check = Run(Tools.Require("redis-check-rdb"), psyncdDump);
+        var check = ChildProcess.Run(Tools.Require("redis-check-rdb"), [psyncdDump], TimeSpan.FromSeconds(60));
         Assert.That(check.ExitCode, Is.EqualTo(0), check.Output);
         Assert.That(check.Output, Does.Contain("RDB looks OK"));
         Assert.That(check.Output, Does.Contain("Checksum OK"));
@@ -136,21 +136,5 @@ public class RedisInteropTests
     {
         var text = contents[key];
         return text[(text.IndexOf(' ', text.IndexOf(' ') + 1) + 1)..];
-    }
-
-    internal static (int ExitCode, string Output) Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill();
-            Assert.Fail(program + " did not finish");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }

@@ -15,25 +15,8 @@ namespace Psyncd.Tests.Interop.Protocol;
 /// arrays are unordered (sorted at every level before comparing); a leading <c>?</c> one compared by shape.
 /// </remarks>
 [Category("Interop")]
-public class Resp3DifferentialTests
+public class Resp3DifferentialTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
-
     private static readonly Dictionary<string, string[]> s_families = new()
     {
         ["string"] =

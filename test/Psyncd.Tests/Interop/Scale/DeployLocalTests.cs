@@ -95,21 +95,8 @@ public class DeployLocalTests
 
     private static string Run(params string[] args)
     {
-        var start = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(PsyncdBuild.RepoRoot, "scripts", "deploy-local"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(180)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("scripts/deploy-local " + string.Join(' ', args) + " did not finish within 180 s");
-        }
-        process.WaitForExit();
-        string output = stdout.Result + stderr.Result;
-        Assert.That(process.ExitCode, Is.Zero, "scripts/deploy-local " + string.Join(' ', args) + ":\n" + output);
+        var (exit, output) = ChildProcess.Run("bash", [Path.Combine(PsyncdBuild.RepoRoot, "scripts", "deploy-local"), .. args], TimeSpan.FromSeconds(180));
+        Assert.That(exit, Is.Zero, "scripts/deploy-local " + string.Join(' ', args) + ":\n" + output);
         return output;
     }
 }

@@ -11,25 +11,8 @@ namespace Psyncd.Tests.Interop.Server;
 /// normal clients (hard, and soft with its seconds), client-query-buffer-limit, proto-max-bulk-len. Each
 /// test sets the limit it needs with CONFIG SET on both servers (tests of a fixture run one at a time).
 /// </summary>
-public class LimitTests
+public class LimitTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _psyncd = ServerProcess.StartPsyncd();
-        _redis = ServerProcess.StartRedis();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
-
     private IEnumerable<ServerProcess> Both => new[] { _psyncd, _redis };
 
     private static void ConfigSet(ServerProcess server, string name, string value)

@@ -44,20 +44,8 @@ public sealed class TortureHarnessTests
         string dll = Path.Combine(PsyncdBuild.RepoRoot, "test", "Psyncd.Torture", "bin", configuration, "net10.0", "psyncd-torture.dll");
         Assert.That(File.Exists(dll), "the harness is built at " + dll);
         string runDir = ServerProcess.NewDir();
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args.Concat(new[] { "--write-seconds", "1", "--run-dir", runDir }))
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(180)))
-        {
-            // The harness and the servers it started, by PID.
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("the harness did not finish within 180 s:\n" + stdout.Result);
-        }
-        string output = stdout.Result + stderr.Result;
+        // A harness that hangs is killed with the servers it started (they are its children).
+        var (exitCode, output) = ChildProcess.Run("dotnet", [dll, .. args, "--write-seconds", "1", "--run-dir", runDir], TimeSpan.FromSeconds(180));
         try
         {
             Directory.Delete(runDir, recursive: true);
@@ -66,6 +54,6 @@ public sealed class TortureHarnessTests
         {
             // A run that passed deleted it itself.
         }
-        return (process.ExitCode, output);
+        return (exitCode, output);
     }
 }

@@ -362,25 +362,8 @@ public class TransactionTests
 
 /// <summary>Seeded random transaction scripts on two connections, replayed on psyncd and on redis-server: same replies.</summary>
 [Category("Interop")]
-public class TransactionDifferentialTests
+public class TransactionDifferentialTests : DifferentialFixture
 {
-    private ServerProcess _psyncd = null!;
-    private ServerProcess _redis = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _psyncd?.Dispose();
-        _redis?.Dispose();
-    }
-
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(3)]

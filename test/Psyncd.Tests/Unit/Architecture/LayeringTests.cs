@@ -16,20 +16,8 @@ public class LayeringTests
     {
         Tools.Require("python3");
         // scripts/depgraph holds the order of the folders and runs scripts/depgraph.py --check with it.
-        var start = new ProcessStartInfo(Tools.Require("bash"))
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = PsyncdBuild.RepoRoot,
-        };
-        start.ArgumentList.Add(Path.Combine("scripts", "depgraph"));
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.That(process.WaitForExit(60_000), Is.True, "depgraph.py finished within a minute");
-        Assert.That(process.ExitCode, Is.EqualTo(0),
-            "an upward reference, a folder cycle or a namespace that is not its folder:\n" + stdout.Result + stderr.Result);
+        var (exit, output) = ChildProcess.Run(Tools.Require("bash"), [Path.Combine("scripts", "depgraph")], TimeSpan.FromSeconds(60), PsyncdBuild.RepoRoot);
+        Assert.That(exit, Is.EqualTo(0), "an upward reference, a folder cycle or a namespace that is not its folder:\n" + output);
     }
 
     [Test]
