@@ -10,24 +10,9 @@ namespace Psyncd.Tests.Interop.Execution;
 /// data get Redis's OOM error.
 /// </summary>
 [Category("Interop")]
-public class EvictionDifferentialTests
+public class EvictionDifferentialTests : DifferentialFixture
 {
-    private ServerProcess _redis = null!;
-    private ServerProcess _psyncd = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
-        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _redis.Dispose();
-        _psyncd.Dispose();
-    }
+    protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
 
     [TearDown]
     public void Reset()
@@ -190,30 +175,13 @@ public class EvictionDifferentialTests
 /// (the same test passing on both shows it asks no more than Redis gives).
 /// </summary>
 [Category("Interop")]
-public class EvictionPolicyTests
+public class EvictionPolicyTests : DifferentialFixture
 {
     /// <summary>Bytes of each value: values live in the record log, so its memory is counted.</summary>
     private const int ValueBytes = 2000;
 
     /// <summary>Memory allowed beyond what the empty server uses.</summary>
     private const long Budget = 16L << 20;
-
-    private ServerProcess _redis = null!;
-    private ServerProcess _psyncd = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis();
-        _psyncd = ServerProcess.StartPsyncd();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _redis.Dispose();
-        _psyncd.Dispose();
-    }
 
     private ServerProcess Server(string kind) => kind == "redis" ? _redis : _psyncd;
 
