@@ -69,44 +69,32 @@ internal sealed class ClientCommands
         return false;
     }
 
-    private void Help(CommandContext ctx)
+    private static void Help(CommandContext ctx) => HelpReply.Write(ctx.Reply, "CLIENT", s_help);
+
+    private static readonly string[] s_help =
     {
-        string[] help =
-        {
-            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "GETNAME",
-            "    Return the name of the current connection.",
-            "ID",
-            "    Return the ID of the current connection.",
-            "INFO",
-            "    Return information about the current client connection.",
-            "KILL <ip:port>",
-            "    Kill connection made from <ip:port>.",
-            "KILL <option> <value> [<option> <value> [...]]",
-            "    Kill connections. Options are:",
-            "    * ADDR (<ip:port>|<unixsocket>:0)",
-            "      Kill connections made from the specified address",
-            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-            "      Kill connections by type.",
-            "    * ID <client-id>",
-            "      Kill connections by client id.",
-            "    * SKIPME (YES|NO)",
-            "      Skip killing current connection (default: yes).",
-            "LIST [options ...]",
-            "    Return information about client connections. Options:",
-            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-            "      Return clients of specified type.",
-            "PAUSE <timeout> [WRITE|ALL]",
-            "    Suspend all, or just write, clients for <timeout> milliseconds.",
-            "SETNAME <name>",
-            "    Assign the name <name> to the current connection.",
-            "HELP",
-            "    Print this help.",
-        };
-        ctx.Reply.WriteArrayHeader(help.Length);
-        foreach (var line in help)
-            ctx.Reply.WriteSimpleString(line);
-    }
+        "GETNAME",
+        "    Answer this connection's name.",
+        "ID",
+        "    Answer this connection's id.",
+        "INFO",
+        "    Describe this connection, as CLIENT LIST does.",
+        "KILL <ip:port>",
+        "    Close the connection from <ip:port>.",
+        "KILL <filter> <value> [<filter> <value> ...]",
+        "    Close the connections that match every filter:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)   the peer's address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)  the server side's address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)  the kind of connection",
+        "    * ID <client-id>                    the connection's id",
+        "    * SKIPME (YES|NO)                   spare this connection (yes unless told)",
+        "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)]",
+        "    Describe every connection (or those of one kind), one line each.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Hold back the clients' commands for <timeout> milliseconds.",
+        "SETNAME <name>",
+        "    Name this connection.",
+    };
 
     private enum ClientType
     {

@@ -68,23 +68,7 @@ internal sealed class ConfigCommands
         }
         else if (Keyword.Is(sub, "HELP"u8) && args.Count == 2)
         {
-            string[] help =
-            {
-                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>",
-                "    Return parameters matching the glob-like <pattern> and their values.",
-                "SET <directive> <value>",
-                "    Set the configuration <directive> to <value>.",
-                "RESETSTAT",
-                "    Reset statistics reported by the INFO command.",
-                "REWRITE",
-                "    Rewrite the configuration file.",
-                "HELP",
-                "    Print this help.",
-            };
-            ctx.Reply.WriteArrayHeader(help.Length);
-            foreach (var line in help)
-                ctx.Reply.WriteSimpleString(line);
+            HelpReply.Write(ctx.Reply, "CONFIG", s_help);
         }
         else
         {
@@ -94,6 +78,18 @@ internal sealed class ConfigCommands
 
     /// <summary>True for directives CONFIG GET shows (not rename-command, not the compatibility-only ones).</summary>
     private static bool Visible(ConfigDirective d) => d.Name != "rename-command" && !ConfigRegistry.IsIgnored(d.Name);
+
+    private static readonly string[] s_help =
+    {
+        "GET <pattern> [<pattern> ...]",
+        "    Answer every parameter whose name matches a glob <pattern>, with its value.",
+        "SET <parameter> <value> [<parameter> <value> ...]",
+        "    Change parameters while the server runs (all of them, or none when one is refused).",
+        "RESETSTAT",
+        "    Clear the statistics INFO reports.",
+        "REWRITE",
+        "    Write the running configuration back into the configuration file.",
+    };
 
     /// <summary>CONFIG GET pattern [pattern ...]: name/value pairs of every matching directive and alias, each once.</summary>
     private void Get(CommandContext ctx, in CommandArgs args)

@@ -67,6 +67,8 @@ internal sealed class DebugCommands
         }
         else if (Keyword.Is(sub, "FAIL-AFTER-SET"u8))
             FailAfterSet(ctx, args);
+        else if (Keyword.Is(sub, "HELP"u8) && args.Count == 2)
+            HelpReply.Write(ctx.Reply, "DEBUG", s_help);
         else if (Keyword.Is(sub, "LOG"u8) && args.Count == 3)
         {
             _log.Warning("DEBUG LOG: " + Encoding.UTF8.GetString(args[2]));
@@ -81,6 +83,31 @@ internal sealed class DebugCommands
                 ctx.Reply.WriteError(UnknownSubcommand(name));
         }
     }
+
+    private static readonly string[] s_help =
+    {
+        "DIGEST",
+        "    Answer a hex digest of the whole dataset (equal data, equal digest).",
+        "DIGEST-VALUE <key> [<key> ...]",
+        "    Answer a hex digest of each key's value.",
+        "ERROR <string>",
+        "    Answer an error reply carrying <string> (for testing clients).",
+        "FAIL-AFTER-SET <key> <value>",
+        "    Set <key>, then fail as a broken command would (psyncd's own, for testing the failure path).",
+        "LOG <message>",
+        "    Write <message> to the server log.",
+        "OBJECT <key>",
+        "    Describe how the value of <key> is stored.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named <prefix>:<n> (prefix 'key'), of <size> bytes when given;",
+        "    they are not propagated to replicas.",
+        "RELOAD",
+        "    Save the dataset to disk, empty it and load it back.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Stop (0) or resume (1) expiring keys in the background.",
+        "SLEEP <seconds>",
+        "    Stop the whole server for <seconds> (decimals allowed).",
+    };
 
     /// <summary>Redis 7's reply to an unknown DEBUG subcommand, or a known one with the wrong number of arguments.</summary>
     public static string UnknownSubcommand(string name) => "ERR unknown subcommand or wrong number of arguments for '" + name + "'. Try DEBUG HELP.";

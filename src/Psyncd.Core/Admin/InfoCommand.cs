@@ -205,7 +205,7 @@ internal sealed class InfoCommand
         var keyspace = _keyspace;
         long used = _memory.SampleUsedMemory();
         long peak = Math.Max(_memory.UsedMemoryPeak, used);
-        long rss = ResidentSetBytes();
+        long rss = MemoryMonitor.ResidentSetBytes();
         long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         sb.Append("# Memory\r\n");
         Line(sb, "used_memory", used);
@@ -231,23 +231,6 @@ internal sealed class InfoCommand
         Line(sb, "store_index_bytes", keyspace.IndexBytes);
         Line(sb, "store_heap_objects", keyspace.HeapObjects);
         Line(sb, "store_compactions", keyspace.Compactions);
-    }
-
-    /// <summary>Resident set size from /proc/self/statm (pages); falls back to the process's working set.</summary>
-    private static long ResidentSetBytes()
-    {
-        try
-        {
-            string text = File.ReadAllText("/proc/self/statm");
-            var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length > 1 && long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out long pages))
-                return pages * Environment.SystemPageSize;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Not Linux: use what the runtime knows.
-        }
-        return Environment.WorkingSet;
     }
 
     /// <summary>redis-server's bytesToHuman: B, then K/M/G/T/P with two decimals.</summary>

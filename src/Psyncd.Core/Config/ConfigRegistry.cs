@@ -15,7 +15,7 @@ public static class ConfigRegistry
     /// <summary>Directives psyncd accepts for compatibility with redis.conf files but that have no effect here.</summary>
     private static readonly HashSet<string> s_ignored = new(StringComparer.OrdinalIgnoreCase)
     {
-        "activerehashing", "lua-time-limit", "latency-monitor-threshold", "aof-rewrite-incremental-fsync",
+        "activerehashing", "lua-time-limit", "aof-rewrite-incremental-fsync",
         "syslog-ident", "syslog-facility", "appendfilename", "appendfsync", "no-appendfsync-on-rewrite",
         "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "aof-load-truncated", "watchdog-period",
     };
@@ -161,6 +161,7 @@ public static class ConfigRegistry
         // ---- Slow log ----
         Add(new("slowlog-log-slower-than", (o, a) => o.SlowlogLogSlowerThan = ConfigValues.ParseLong(a[0]), o => Fmt(o.SlowlogLogSlowerThan)));
         Add(new("slowlog-max-len", (o, a) => o.SlowlogMaxLen = ConfigValues.ParseLong(a[0], 0, long.MaxValue), o => Fmt(o.SlowlogMaxLen)));
+        Add(new("latency-monitor-threshold", (o, a) => o.LatencyMonitorThreshold = ConfigValues.ParseLong(a[0], 0, long.MaxValue), o => Fmt(o.LatencyMonitorThreshold)));
 
         // ---- Events ----
         Add(new("notify-keyspace-events", (o, a) =>

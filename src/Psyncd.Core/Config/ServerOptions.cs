@@ -213,6 +213,15 @@ public sealed class ServerOptions
 
     public long SlowlogMaxLen { get; set; } = 128;
 
+    // ---- Latency monitor ----
+
+    /// <summary>
+    /// <c>latency-monitor-threshold</c>: events (commands, expiry cycles) that take at least this many
+    /// milliseconds are recorded for LATENCY; 0 turns the monitor off.
+    /// </summary>
+    /// <remarks>Defaults to 0, as in Redis.</remarks>
+    public long LatencyMonitorThreshold { get; set; }
+
     // ---- Events ----
 
     /// <summary><c>notify-keyspace-events</c>: the classes published (none: off).</summary>

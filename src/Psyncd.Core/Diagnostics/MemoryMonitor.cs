@@ -144,4 +144,21 @@ public sealed class MemoryMonitor
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
+
+    /// <summary>Resident set size from /proc/self/statm (pages); falls back to the process's working set.</summary>
+    public static long ResidentSetBytes()
+    {
+        try
+        {
+            string text = File.ReadAllText("/proc/self/statm");
+            var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 1 && long.TryParse(fields[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long pages))
+                return pages * Environment.SystemPageSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not Linux: use what the runtime knows.
+        }
+        return Environment.WorkingSet;
+    }
 }

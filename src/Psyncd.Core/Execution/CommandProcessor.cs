@@ -70,6 +70,9 @@ public sealed class CommandProcessor
     /// <summary>Work to do after every top-level command (serving clients blocked on keys); set by the root.</summary>
     public IAfterCommand? AfterCommand { get; set; }
 
+    /// <summary>Where commands that reach <c>latency-monitor-threshold</c> are recorded ("command", "fast-command").</summary>
+    public LatencyMonitor? Latency { get; set; }
+
     /// <summary>
     /// Executes every complete request at the start of <paramref name="input"/>; returns the bytes consumed.
     /// Stops early when the client blocks or is closing. After a protocol error the error is replied, the
@@ -263,6 +266,8 @@ public sealed class CommandProcessor
         _stats.TotalCommandsProcessed++;
         if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
             _slowLog.Record(client.Address, client.Name, args, micros);
+        if (_options.LatencyMonitorThreshold > 0)
+            Latency?.AddSampleIfNeeded(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", micros / 1000);
 
         if (fromMaster || _role.IsReplica)
         {

@@ -74,15 +74,7 @@ public abstract class ReplyWriter
     }
 
     /// <summary><c>+text\r\n</c></summary>
-    public void WriteSimpleString(ReadOnlySpan<byte> text)
-    {
-        var span = GetSpan(text.Length + 3);
-        span[0] = (byte)'+';
-        text.CopyTo(span[1..]);
-        span[text.Length + 1] = (byte)'\r';
-        span[text.Length + 2] = (byte)'\n';
-        Position += text.Length + 3;
-    }
+    public void WriteSimpleString(ReadOnlySpan<byte> text) => WriteLine((byte)'+', text);
 
     public void WriteSimpleString(string text) => WriteLine((byte)'+', text);
 
@@ -104,12 +96,7 @@ public abstract class ReplyWriter
     {
         if (TrackErrors)
             LastError = Encoding.UTF8.GetString(text);
-        var span = GetSpan(text.Length + 3);
-        span[0] = (byte)'-';
-        text.CopyTo(span[1..]);
-        span[text.Length + 1] = (byte)'\r';
-        span[text.Length + 2] = (byte)'\n';
-        Position += text.Length + 3;
+        WriteLine((byte)'-', text);
     }
 
     /// <summary><c>:n\r\n</c></summary>
@@ -146,17 +133,10 @@ public abstract class ReplyWriter
     /// </summary>
     public void WriteDouble(ReadOnlySpan<byte> text)
     {
-        if (!Resp3)
-        {
+        if (Resp3)
+            WriteLine((byte)',', text);
+        else
             WriteBulk(text);
-            return;
-        }
-        var span = GetSpan(text.Length + 3);
-        span[0] = (byte)',';
-        text.CopyTo(span[1..]);
-        span[text.Length + 1] = (byte)'\r';
-        span[text.Length + 2] = (byte)'\n';
-        Position += text.Length + 3;
     }
 
     /// <summary>A boolean: RESP3 <c>#t</c>/<c>#f</c>, RESP2 the integer 1 or 0 (Redis's addReplyBool).</summary>
@@ -242,6 +222,17 @@ public abstract class ReplyWriter
         Span<byte> digits = stackalloc byte[20];
         Utf8Formatter.TryFormat(value, digits, out int n);
         WriteBulk(digits[..n]);
+    }
+
+    /// <summary><c>{prefix}text\r\n</c>: a status, an error or a RESP3 double; the text holds no line break.</summary>
+    private void WriteLine(byte prefix, ReadOnlySpan<byte> text)
+    {
+        var span = GetSpan(text.Length + 3);
+        span[0] = prefix;
+        text.CopyTo(span[1..]);
+        span[text.Length + 1] = (byte)'\r';
+        span[text.Length + 2] = (byte)'\n';
+        Position += text.Length + 3;
     }
 
     private void WriteLine(byte prefix, string text)

@@ -36,6 +36,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases, options);
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);
+        Latency = new LatencyMonitor(options);
         Stream = new ReplicationStream();
         Pause = new ClientPause(Loop);
         Limiter = new OutputLimiter(options, log);
@@ -67,6 +68,8 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             KeyCommands.Register,
             DatabaseCommands.Register,
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
+            new MemoryCommands(Memory, Registry, Stream, Keyspace).Register,
+            new LatencyCommands(Latency, options).Register,
             new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Processor.Eviction).Register,
             new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory, Processor.Eviction).Register,
             new ClientCommands(Registry, Pause, log).Register,
@@ -96,6 +99,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Registry.AddLifecycle(ReplicationManager);
         Processor.AfterCommand = BlockingRegistry;
         Processor.MasterStream = ReplicationManager;
+        Processor.Latency = Latency;
         RdbPersistence.History = ReplicationManager;
         // The loop's own extension points (beforeSleep): keyspace enter/exit, replication, output limits.
         Loop.AddEnterHook(Keyspace.EnterLoop);
@@ -127,6 +131,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
     public ServerStats Stats { get; }
 
     public SlowLog SlowLog { get; }
+
+    /// <summary>The latency monitor's samples (LATENCY), recorded by the dispatcher and the cron.</summary>
+    public LatencyMonitor Latency { get; }
 
     /// <summary>The replication stream every executed write is appended to.</summary>
     public ReplicationStream Stream { get; }

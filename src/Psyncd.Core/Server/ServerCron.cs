@@ -69,7 +69,9 @@ internal sealed class ServerCron
         // Active expiry may use a quarter of the cron period, as Redis's slow cycle does. A replica
         // never expires keys on its own: it waits for its master's DELs.
         s.Keyspace.ExpiryMode = s.Role.IsReplica ? ExpiryMode.Hide : ExpiryMode.Delete;
+        long expireStart = Stopwatch.GetTimestamp();
         s.Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
+        s.Latency.AddSampleIfNeeded("expire-cycle", (long)Stopwatch.GetElapsedTime(expireStart).TotalMilliseconds);
         s.Processor.Propagation.FlushTo(s.Stream, wrap: false);
         // A round of evictions that ran out of time goes on here too, as Redis's eviction time event does.
         s.Processor.Eviction.Perform();

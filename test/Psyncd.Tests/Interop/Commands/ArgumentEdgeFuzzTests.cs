@@ -42,6 +42,8 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
         ["bgsave"] = "asynchronous: its reply depends on whether a save is still running",
         ["command"] = "psyncd's table is Redis 2.8's command set, redis-server 7's is larger: COMMAND differs by design",
         ["info"] = "its content is implementation-specific",
+        ["memory"] = "STATS, DOCTOR and MALLOC-STATS describe each server's own process, PURGE runs a full collection (IntrospectionTests and MemoryAndLatencyTests compare its shapes, errors and USAGE)",
+        ["latency"] = "records each server's own timings (IntrospectionTests compares its errors, MemoryAndLatencyTests its samples)",
     };
 
     /// <summary>Commands whose first argument (a subcommand) is drawn from the edges only, never a real subcommand.</summary>

@@ -234,76 +234,19 @@ public class Resp3DifferentialTests : DifferentialFixture
     // Canonical forms
     // ------------------------------------------------------------------
 
-    private sealed record Node(char Type, string Text, List<Node> Children);
-
     private static string Canonical(string reply, bool unordered, bool shapeOnly, bool pairs = false)
     {
-        int pos = 0;
-        var node = Parse(reply, ref pos);
-        if (pairs && node.Type == '*' && node.Children.Count % 2 == 0)
+        var tree = RespTree.Parse(reply);
+        if (pairs && tree.Type == '*' && tree.Items.Count % 2 == 0)
         {
             // RESP2's flat map: compare its pairs as RESP3's map is compared.
             var text = new List<string>();
-            for (int i = 0; i < node.Children.Count; i += 2)
-                text.Add(Write(node.Children[i], unordered, shapeOnly) + "=>" + Write(node.Children[i + 1], unordered, shapeOnly));
+            for (int i = 0; i < tree.Items.Count; i += 2)
+                text.Add(tree.Items[i].Canonical(unordered, shapeOnly) + "=>" + tree.Items[i + 1].Canonical(unordered, shapeOnly));
             text.Sort(StringComparer.Ordinal);
-            return node.Text + "(" + string.Join(",", text) + ")";
+            return tree.Text + "(" + string.Join(",", text) + ")";
         }
-        return Write(node, unordered, shapeOnly);
-    }
-
-    private static Node Parse(string text, ref int pos)
-    {
-        int eol = text.IndexOf("\r\n", pos, StringComparison.Ordinal);
-        string line = text[pos..eol];
-        pos = eol + 2;
-        char type = line[0];
-        var children = new List<Node>();
-        switch (type)
-        {
-            case '$' or '=' or '!':
-            {
-                int length = int.Parse(line.AsSpan(1));
-                if (length < 0)
-                    return new Node(type, line, children);
-                string value = text.Substring(pos, length);
-                pos += length + 2;
-                return new Node(type, value, children);
-            }
-            case '*' or '~' or '>' or '%':
-            {
-                int count = int.Parse(line.AsSpan(1));
-                if (type == '%')
-                    count *= 2;
-                for (int i = 0; i < count; i++)
-                    children.Add(Parse(text, ref pos));
-                return new Node(type, line, children);
-            }
-            default:
-                return new Node(type, line, children);
-        }
-    }
-
-    private static string Write(Node node, bool unordered, bool shapeOnly)
-    {
-        if (node.Children.Count == 0)
-        {
-            if (!shapeOnly)
-                return node.Type == '$' || node.Type == '=' ? node.Type + "[" + node.Text + "]" : node.Text;
-            // The shape: the type, and a number's sign or a null's form.
-            return node.Type + (node.Text.StartsWith("$-1") || node.Text.StartsWith("*-1") ? "-1" : "");
-        }
-        var parts = node.Children.Select(child => Write(child, unordered, shapeOnly)).ToList();
-        if (node.Type == '%')
-        {
-            var pairs = new List<string>();
-            for (int i = 0; i < parts.Count; i += 2)
-                pairs.Add(parts[i] + "=>" + parts[i + 1]);
-            parts = pairs;
-        }
-        if (node.Type is '%' or '~' || unordered)
-            parts.Sort(StringComparer.Ordinal);
-        return node.Text + "(" + string.Join(",", parts) + ")";
+        return tree.Canonical(unordered, shapeOnly);
     }
 
     private static string Show(string reply)
