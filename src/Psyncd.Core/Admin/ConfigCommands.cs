@@ -20,9 +20,12 @@ internal sealed class ConfigCommands
     private readonly CommandTable _table;
     private readonly Keyspace _keyspace;
     private readonly MemoryMonitor _memory;
+    private readonly MemoryEviction _eviction;
 
-    public ConfigCommands(ServerLog log, ReplicationStream stream, ReplicationManager replication, ServerStats stats, CommandLoop loop, CommandTable table, Keyspace keyspace, MemoryMonitor memory)
+    public ConfigCommands(ServerLog log, ReplicationStream stream, ReplicationManager replication, ServerStats stats, CommandLoop loop, CommandTable table, Keyspace keyspace,
+        MemoryMonitor memory, MemoryEviction eviction)
     {
+        _eviction = eviction;
         _log = log;
         _stream = stream;
         _replication = replication;
@@ -221,6 +224,22 @@ internal sealed class ConfigCommands
                     options.AppendOnly = false;
                 else if (!options.AppendOnly)
                     _stream.Aof?.Disable();
+                break;
+            case "maxmemory":
+                if (options.MaxMemory > 0)
+                {
+                    // Garbage the collector has not freed yet would count as data and be evicted for: a full
+                    // collection first (CONFIG SET maxmemory is rare, and Redis's figure has no garbage).
+                    GC.Collect();
+                    long used = _eviction.CountedMemory();
+                    if (options.MaxMemory < used)
+                    {
+                        _log.Warning("WARNING: the new maxmemory value set via CONFIG SET (" + options.MaxMemory + ") is smaller than the current memory usage ("
+                            + used + "). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
+                    }
+                    // Evicted now, as Redis 7 does, not only at the next command.
+                    _eviction.Perform();
+                }
                 break;
             case "requirepass":
                 // Connections already open stay authenticated (as with Redis 6+'s default user); new ones must AUTH.

@@ -36,9 +36,12 @@ internal sealed class InfoCommand
     private readonly ReplicationStream _stream;
     private readonly CommandTable _table;
 
-    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, AppendOnlyFile aof, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table, ScriptingEngine scripting)
+    private readonly MemoryEviction _eviction;
+
+    public InfoCommand(ServerOptions options, ServerIdentity identity, ClientRegistry clients, MemoryMonitor memory, DatasetState dataset, RdbPersistence persistence, AppendOnlyFile aof, ServerStats stats, Keyspace keyspace, CommandLoop loop, PubSubRegistry pubSub, ReplicationManager replication, ReplicationStream stream, CommandTable table, ScriptingEngine scripting, MemoryEviction eviction)
     {
         _scripting = scripting;
+        _eviction = eviction;
         _options = options;
         _identity = identity;
         _clients = clients;
@@ -240,6 +243,7 @@ internal sealed class InfoCommand
         Line(sb, "maxmemory_policy", ConfigRegistry.FormatPolicy(options.MaxMemoryPolicy));
         Line(sb, "mem_fragmentation_ratio", F2(used == 0 ? 0 : (double)rss / used));
         Line(sb, "mem_fragmentation_bytes", rss - used);
+        Line(sb, "mem_not_counted_for_evict", _eviction.NotCounted());
         Line(sb, "mem_replication_backlog", _stream.Backlog?.Size ?? 0);
         Line(sb, "mem_allocator", "dotnet-gc");
         Line(sb, "store_log_bytes", keyspace.LogBytes);

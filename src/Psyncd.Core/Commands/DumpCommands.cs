@@ -34,6 +34,8 @@ internal static class DumpCommands
     private static void Restore(CommandContext ctx, in CommandArgs args)
     {
         bool replace = false, absTtl = false, idleSeen = false, freqSeen = false;
+        long idleSeconds = -1;
+        int frequency = -1;
         for (int i = 4; i < args.Count; i++)
         {
             int additional = args.Count - i - 1;
@@ -58,6 +60,7 @@ internal static class DumpCommands
                     return;
                 }
                 idleSeen = true;
+                idleSeconds = idle;
                 i++;
             }
             else if (Keyword.Is(args[i], "FREQ"u8) && additional >= 1 && !idleSeen)
@@ -73,6 +76,7 @@ internal static class DumpCommands
                     return;
                 }
                 freqSeen = true;
+                frequency = (int)freq;
                 i++;
             }
             else
@@ -147,6 +151,8 @@ internal static class DumpCommands
             db.SetString(key, text, expireAt);
         else
             db.SetObject(key, (RedisObject)value, expireAt);
+        if (idleSeen || freqSeen)
+            ctx.Keyspace.SetAccess(db.Index, key, idleSeconds, frequency);
         ctx.Notify(KeyspaceEventClass.Generic, "restore"u8, key);
         if (ttl != 0 && !absTtl)
         {

@@ -60,7 +60,7 @@ internal static partial class KeyCommands
         long count = 0;
         for (int i = 1; i < args.Count; i++)
         {
-            if (db.LookupRead(args[i]).Exists)
+            if (db.LookupReadNoTouch(args[i]).Exists)
                 count++;
         }
         ctx.Reply.WriteInteger(count);
@@ -68,7 +68,7 @@ internal static partial class KeyCommands
 
     private static void Type(CommandContext ctx, in CommandArgs args)
     {
-        var entry = ctx.Db.LookupRead(args[1]);
+        var entry = ctx.Db.LookupReadNoTouch(args[1]);
         ctx.Reply.WriteSimpleString(!entry.Exists ? "none"u8 : entry.Kind switch
         {
             ValueKind.String => "string"u8,
@@ -274,7 +274,7 @@ internal static partial class KeyCommands
 
     private static void TimeToLive(CommandContext ctx, ReadOnlySpan<byte> key, bool milliseconds)
     {
-        var entry = ctx.Db.LookupRead(key);
+        var entry = ctx.Db.LookupReadNoTouch(key);
         if (!entry.Exists)
         {
             ctx.Reply.WriteInteger(-2);
@@ -448,7 +448,14 @@ internal static partial class KeyCommands
         }
         else if (Keyword.Is(sub, "IDLETIME"u8))
         {
-            ctx.Reply.WriteInteger(ctx.Keyspace.IdleSeconds(entry));
+            if (ctx.Options.MaxMemoryPolicy.IsLfu())
+                ctx.Reply.WriteError("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."u8);
+            else
+                ctx.Reply.WriteInteger(ctx.Keyspace.IdleSeconds(entry));
+        }
+        else if (ctx.Options.MaxMemoryPolicy.IsLfu())
+        {
+            ctx.Reply.WriteInteger(ctx.Keyspace.Frequency(entry));
         }
         else
         {

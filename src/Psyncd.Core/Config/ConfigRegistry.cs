@@ -144,6 +144,11 @@ public static class ConfigRegistry
         Add(new("maxmemory", (o, a) => o.MaxMemory = ConfigValues.ParseMemory(a[0]), o => Fmt(o.MaxMemory)));
         Add(new("maxmemory-policy", (o, a) => o.MaxMemoryPolicy = ParsePolicy(a[0]), o => FormatPolicy(o.MaxMemoryPolicy)));
         Add(new("maxmemory-samples", (o, a) => o.MaxMemorySamples = ConfigValues.ParseInt(a[0], 1, int.MaxValue, "maxmemory-samples must be 1 or greater"), o => Fmt(o.MaxMemorySamples)));
+        Add(new("maxmemory-eviction-tenacity", (o, a) => o.MaxMemoryEvictionTenacity = ConfigValues.ParseInt(a[0], 0, 100), o => Fmt(o.MaxMemoryEvictionTenacity)));
+        Add(new("lfu-log-factor", (o, a) => o.LfuLogFactor = ConfigValues.ParseInt(a[0], 0, int.MaxValue), o => Fmt(o.LfuLogFactor)));
+        Add(new("lfu-decay-time", (o, a) => o.LfuDecayTime = ConfigValues.ParseInt(a[0], 0, int.MaxValue), o => Fmt(o.LfuDecayTime)));
+        Add(new("replica-ignore-maxmemory", (o, a) => o.ReplicaIgnoreMaxMemory = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.ReplicaIgnoreMaxMemory),
+            aliases: new[] { "slave-ignore-maxmemory" }));
 
         // ---- Append only file (the durable replication log) ----
         Add(new("appendonly", (o, a) => o.AppendOnly = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.AppendOnly)));
@@ -303,7 +308,9 @@ public static class ConfigRegistry
         "volatile-random" => MaxMemoryPolicy.VolatileRandom,
         "allkeys-random" => MaxMemoryPolicy.AllKeysRandom,
         "volatile-ttl" => MaxMemoryPolicy.VolatileTtl,
-        _ => throw new ConfigException("argument(s) must be one of the following: volatile-lru, volatile-random, volatile-ttl, allkeys-lru, allkeys-random, noeviction"),
+        "volatile-lfu" => MaxMemoryPolicy.VolatileLfu,
+        "allkeys-lfu" => MaxMemoryPolicy.AllKeysLfu,
+        _ => throw new ConfigException("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"),
     };
 
     public static string FormatPolicy(MaxMemoryPolicy policy) => policy switch
@@ -314,6 +321,8 @@ public static class ConfigRegistry
         MaxMemoryPolicy.VolatileRandom => "volatile-random",
         MaxMemoryPolicy.AllKeysRandom => "allkeys-random",
         MaxMemoryPolicy.VolatileTtl => "volatile-ttl",
+        MaxMemoryPolicy.VolatileLfu => "volatile-lfu",
+        MaxMemoryPolicy.AllKeysLfu => "allkeys-lfu",
         _ => throw new ArgumentOutOfRangeException(nameof(policy)),
     };
 

@@ -26,6 +26,19 @@ public enum MaxMemoryPolicy
     VolatileRandom,
     AllKeysRandom,
     VolatileTtl,
+    VolatileLfu,
+    AllKeysLfu,
+}
+
+/// <summary>What a <see cref="MaxMemoryPolicy"/> means: which keys it may evict and how it ranks them.</summary>
+public static class MaxMemoryPolicies
+{
+    /// <summary>True for the LFU policies: a key's access field holds a frequency counter instead of an LRU clock.</summary>
+    public static bool IsLfu(this MaxMemoryPolicy policy) => policy is MaxMemoryPolicy.VolatileLfu or MaxMemoryPolicy.AllKeysLfu;
+
+    /// <summary>True for the volatile-* policies: only keys with a time to live may be evicted.</summary>
+    public static bool IsVolatile(this MaxMemoryPolicy policy)
+        => policy is MaxMemoryPolicy.VolatileLru or MaxMemoryPolicy.VolatileLfu or MaxMemoryPolicy.VolatileRandom or MaxMemoryPolicy.VolatileTtl;
 }
 
 /// <summary>
@@ -222,6 +235,7 @@ public sealed class ServerOptions
     /// <summary><c>maxmemory-policy</c>. Defaults to noeviction (Redis 3.0's default; 2.8 defaulted to volatile-lru).</summary>
     public MaxMemoryPolicy MaxMemoryPolicy { get; set; } = MaxMemoryPolicy.NoEviction;
 
+    /// <summary><c>maxmemory-samples</c>: keys sampled per database to choose each victim.</summary>
     public int MaxMemorySamples { get; set; } = 5;
 
     // ---- Lua scripting ----
@@ -232,6 +246,18 @@ public sealed class ServerOptions
     /// </summary>
     /// <remarks>Defaults to 5000.</remarks>
     public long LuaTimeLimit { get; set; } = 5000;
+
+    /// <summary><c>maxmemory-eviction-tenacity</c> (0-100): how long one round of evictions may run (Redis 7.0's scale).</summary>
+    public int MaxMemoryEvictionTenacity { get; set; } = 10;
+
+    /// <summary><c>lfu-log-factor</c>: how hard the LFU counter's logarithmic increment gets.</summary>
+    public int LfuLogFactor { get; set; } = 10;
+
+    /// <summary><c>lfu-decay-time</c>: minutes for the LFU counter to lose one (0: never decays).</summary>
+    public int LfuDecayTime { get; set; } = 1;
+
+    /// <summary><c>replica-ignore-maxmemory</c>: a replica does not evict (its master's DELs do), and refuses nothing for memory.</summary>
+    public bool ReplicaIgnoreMaxMemory { get; set; } = true;
 
     // ---- Slow log ----
 

@@ -24,7 +24,6 @@ public sealed class CommandProcessor
     private readonly ServerStats _stats;
     private readonly SlowLog _slowLog;
     private readonly DatasetState _dataset;
-    private readonly MemoryMonitor _memory;
     private readonly ReplicationState _role;
     private readonly IEffectsSink _effects;
 
@@ -54,10 +53,13 @@ public sealed class CommandProcessor
         _stats = stats;
         _slowLog = slowLog;
         _dataset = dataset;
-        _memory = memory;
         _role = role;
         _effects = effects;
+        Eviction = new MemoryEviction(options, keyspace, memory, stats, role, propagation, effects, () => InExec);
     }
+
+    /// <summary>maxmemory's evictions (run before each command; the cron and CONFIG SET maxmemory run them too).</summary>
+    public MemoryEviction Eviction { get; }
 
     /// <summary>Replication's side of requests from replicas and from our master (set by the root once replication exists).</summary>
     public IMasterStream? MasterStream { get; set; }
@@ -532,9 +534,12 @@ public sealed class CommandProcessor
         if (_dataset.Loading && !cmd.Has(CommandFlags.Loading))
             return ErrorReplies.Loading;
         bool write = cmd.Has(CommandFlags.Write);
+        // As Redis's processCommand, every command first evicts what maxmemory asks; only those that may add
+        // data are refused when that is not enough.
+        bool outOfMemory = _options.MaxMemory > 0 && !Eviction.Perform();
         if (cmd.Has(CommandFlags.DenyOom))
         {
-            if (_options.MaxMemory > 0 && _memory.UsedMemory() > _options.MaxMemory && !FreeMemoryIfNeeded())
+            if (outOfMemory)
                 return ErrorReplies.Oom;
             long estimate = 64L * args.Count;
             for (int i = 1; i < args.Count; i++)
@@ -556,12 +561,6 @@ public sealed class CommandProcessor
         }
         return default;
     }
-
-    /// <summary>
-    /// Frees memory per maxmemory-policy until under maxmemory; false when it can't. Only noeviction exists
-    /// (eviction policies are not implemented): nothing can be freed.
-    /// </summary>
-    private static bool FreeMemoryIfNeeded() => false;
 
     /// <summary>A command refused inside MULTI makes EXEC fail (Redis's flagTransaction).</summary>
     private static void RejectInMulti(Client client)

@@ -36,6 +36,14 @@ public sealed class KeyspaceEventRouter : IKeyspaceObserver
         KeyModified(db, key);
     }
 
+    public void KeyEvicted(int db, ReadOnlySpan<byte> key)
+    {
+        // Replicas and the stream learn of an eviction as of an expiry: a DEL.
+        _propagation.AddDel(db, key);
+        _notifier.Notify(KeyspaceEventClass.Evicted, "evicted"u8, db, key);
+        KeyModified(db, key);
+    }
+
     public void KeyAdded(int db, ReadOnlySpan<byte> key) => _notifier.Notify(KeyspaceEventClass.New, "new"u8, db, key);
 
     public void KeyMissed(int db, ReadOnlySpan<byte> key) => _notifier.Notify(KeyspaceEventClass.KeyMiss, "keymiss"u8, db, key);

@@ -34,7 +34,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         // The data plane and its state.
         Memory = new MemoryMonitor(log);
         Loop = new CommandLoop();
-        Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases);
+        Keyspace = new Keyspace(StoreSettingsFrom(options), options.Databases, options);
         Stats = new ServerStats();
         SlowLog = new SlowLog(options);
         Latency = new LatencyMonitor(options);
@@ -73,8 +73,8 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
             new MemoryCommands(Memory, Registry, Stream, Keyspace).Register,
             new LatencyCommands(Latency, options).Register,
-            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Aof, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Scripting).Register,
-            new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory).Register,
+            new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Aof, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Scripting, Processor.Eviction).Register,
+            new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory, Processor.Eviction).Register,
             new ClientCommands(Registry, Pause, log).Register,
             new DebugCommands(log, debugExtras).Register,
             persistenceCommands.Register,

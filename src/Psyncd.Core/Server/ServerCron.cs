@@ -77,6 +77,8 @@ internal sealed class ServerCron
         s.Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
         s.Latency.AddSampleIfNeeded("expire-cycle", (long)Stopwatch.GetElapsedTime(expireStart).TotalMilliseconds);
         s.Processor.Propagation.FlushTo(s.Stream, wrap: false);
+        // A round of evictions that ran out of time goes on here too, as Redis's eviction time event does.
+        s.Processor.Eviction.Perform();
         s.Keyspace.CompactStep(maxBytes: 4 * s.Options.StoreLogPageSize, minimumLogBytes: 64L << 20);
         s.Memory.CheckReleasedMemory();
         s.Limiter.CheckAllOutputLimits(s.Registry.Clients.Values);

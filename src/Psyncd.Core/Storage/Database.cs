@@ -20,6 +20,8 @@ public readonly struct Database
 
     public Entry LookupRead(ReadOnlySpan<byte> key) => _keyspace.LookupRead(Index, key);
 
+    public Entry LookupReadNoTouch(ReadOnlySpan<byte> key) => _keyspace.LookupReadNoTouch(Index, key);
+
     public Entry LookupWrite(ReadOnlySpan<byte> key) => _keyspace.LookupWrite(Index, key);
 
     public Entry Peek(ReadOnlySpan<byte> key) => _keyspace.Peek(Index, key);

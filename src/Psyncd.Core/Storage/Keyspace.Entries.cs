@@ -28,6 +28,22 @@ public sealed unsafe partial class Keyspace
     }
 
     /// <summary>
+    /// As <see cref="LookupRead"/> without recording an access (Redis's LOOKUP_NOTOUCH): EXISTS, TYPE, TTL read
+    /// a key's metadata without making it recently or frequently used.
+    /// </summary>
+    public Entry LookupReadNoTouch(int db, ReadOnlySpan<byte> key)
+    {
+        if (!TryReadLive(db, key, out var record))
+        {
+            KeyspaceMisses++;
+            Observer?.KeyMissed(db, key);
+            return default;
+        }
+        KeyspaceHits++;
+        return MakeEntry(record);
+    }
+
+    /// <summary>
     /// Looks a key up before writing it (Redis's lookupKeyWrite): expiry is handled as for reads, no hit
     /// or miss is counted, and while a snapshot runs the value is first preserved for it.
     /// </summary>
@@ -79,13 +95,6 @@ public sealed unsafe partial class Keyspace
         ExpiredKeys++;
         Observer?.KeyExpired(db, copy);
         return true;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void TouchLru(RecordRef record)
-    {
-        if (record.Address >= _store.Log.ReadOnlyAddress)
-            ValueLayout.SetLru(record.Value, LruClock);
     }
 
     private Entry MakeEntry(RecordRef record)
@@ -159,13 +168,13 @@ public sealed unsafe partial class Keyspace
         }
         else if (existed && record.Capacity >= size && record.Address >= _store.Log.ReadOnlyAddress)
         {
-            int offset = ValueLayout.WriteHeader(record.Value, ValueKind.String, false, newExpire, value.Length, LruClock, hint);
+            int offset = ValueLayout.WriteHeader(record.Value, ValueKind.String, false, newExpire, value.Length, AccessFieldReplacing(existed, record), hint);
             value.CopyTo(new Span<byte>(record.Value + offset, value.Length));
         }
         else
         {
             byte* prepared = PrepareValue(size);
-            int offset = ValueLayout.WriteHeader(prepared, ValueKind.String, false, newExpire, value.Length, LruClock, hint);
+            int offset = ValueLayout.WriteHeader(prepared, ValueKind.String, false, newExpire, value.Length, AccessFieldReplacing(existed, record), hint);
             value.CopyTo(new Span<byte>(prepared + offset, value.Length));
             UpsertPrepared(db, key, size, existed, record);
         }
@@ -213,7 +222,7 @@ public sealed unsafe partial class Keyspace
         {
             target = record.Value;
             *(int*)(target + 4) = length;
-            ValueLayout.SetLru(target, LruClock);
+            ValueLayout.SetLru(target, AccessFieldReplacing(true, record));
             ValueLayout.SetEncodingHint(target, hint);
         }
         else
@@ -221,7 +230,7 @@ public sealed unsafe partial class Keyspace
             // Grow with spare room, as Redis's sds does, so that repeated APPENDs stay in place.
             int capacity = existed ? Math.Max(size, ValueLayout.InlineSize(Math.Min(length * 2, MaxInlineStringLength), expire >= 0)) : size;
             byte* prepared = PrepareValue(capacity);
-            int payload = ValueLayout.WriteHeader(prepared, ValueKind.String, false, expire, length, LruClock, hint);
+            int payload = ValueLayout.WriteHeader(prepared, ValueKind.String, false, expire, length, AccessFieldReplacing(existed, record), hint);
             if (existed)
                 current.String[..Math.Min(oldLength, length)].CopyTo(new Span<byte>(prepared + payload, length));
             target = UpsertPrepared(db, key, capacity, existed, record).Value;
@@ -348,12 +357,12 @@ public sealed unsafe partial class Keyspace
             var payload = new Span<byte>(value + oldOffset, payloadLength);
             int newOffset = ValueLayout.HeaderSize + (expireAt >= 0 ? ValueLayout.ExpirySize : 0);
             payload.CopyTo(new Span<byte>(value + newOffset, payloadLength));
-            ValueLayout.WriteHeader(value, kind, heapString, expireAt, lengthOrHandle, LruClock, hint);
+            ValueLayout.WriteHeader(value, kind, heapString, expireAt, lengthOrHandle, ValueLayout.Lru(value), hint);
         }
         else
         {
             byte* prepared = PrepareValue(size);
-            int newOffset = ValueLayout.WriteHeader(prepared, kind, heapString, expireAt, lengthOrHandle, LruClock, hint);
+            int newOffset = ValueLayout.WriteHeader(prepared, kind, heapString, expireAt, lengthOrHandle, ValueLayout.Lru(value), hint);
             new ReadOnlySpan<byte>(value + oldOffset, payloadLength).CopyTo(new Span<byte>(prepared + newOffset, payloadLength));
             UpsertPrepared(db, key, size, true, record);
         }
@@ -402,7 +411,8 @@ public sealed unsafe partial class Keyspace
         }
         byte* prepared = PrepareValue(size);
         saved.CopyTo(new Span<byte>(prepared, size));
-        ValueLayout.SetLru(prepared, LruClock);
+        if (!IsLfu)
+            ValueLayout.SetLru(prepared, LruClock);
         UpsertPrepared(dstDb, dstKey, size, dstExisted, destination);
         // Redis deletes a destination that exists and adds the key anew: "new" either way.
         FinishWrite(dstDb, dstKey, dstExisted, oldExpire, expire, added: true);
@@ -417,13 +427,14 @@ public sealed unsafe partial class Keyspace
     private void WriteHandleRecord(int db, ReadOnlySpan<byte> key, ValueKind kind, bool heapString, int handle, long expireAt, RecordRef existing, bool existed)
     {
         int size = ValueLayout.InlineSize(0, expireAt >= 0);
+        int access = AccessFieldReplacing(existed, existing);
         if (existed && existing.Capacity >= size && existing.Address >= _store.Log.ReadOnlyAddress)
         {
-            ValueLayout.WriteHeader(existing.Value, kind, heapString, expireAt, handle, LruClock);
+            ValueLayout.WriteHeader(existing.Value, kind, heapString, expireAt, handle, access);
             return;
         }
         byte* prepared = PrepareValue(size);
-        ValueLayout.WriteHeader(prepared, kind, heapString, expireAt, handle, LruClock);
+        ValueLayout.WriteHeader(prepared, kind, heapString, expireAt, handle, access);
         UpsertPrepared(db, key, size, existed, existing);
     }
 

@@ -168,6 +168,7 @@ public sealed unsafe partial class Keyspace
             _session.UnsafeContext.EndUnsafe();
             _inEpoch = false;
         }
+        ReleasedLogBytes += LogMemoryBytes;
         _session.Dispose();
         _store.Dispose();
         CreateGeneration();

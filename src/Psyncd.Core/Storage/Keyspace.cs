@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FASTER.core;
+using Psyncd.Config;
 
 namespace Psyncd.Storage;
 
@@ -79,10 +80,14 @@ public sealed unsafe partial class Keyspace : IDisposable
     /// <summary>Room kept for deletions: other writes are refused before the log is this close to full.</summary>
     private readonly long _writeReserve;
 
-    public Keyspace(StoreSettings settings, int databases)
+    /// <param name="settings">Sizes of the store.</param>
+    /// <param name="databases">Number of databases.</param>
+    /// <param name="options">The server's options, read live (maxmemory policy, LFU parameters); defaults when null.</param>
+    public Keyspace(StoreSettings settings, int databases, ServerOptions? options = null)
     {
         if (databases is < 1 or > 256)
             throw new ArgumentOutOfRangeException(nameof(databases));
+        _options = options ?? new ServerOptions();
         _settings = settings;
         _databases = databases;
         // FASTER starts moving its head once the log spans its buffer minus one page; two pages of margin
@@ -228,6 +233,15 @@ public sealed unsafe partial class Keyspace : IDisposable
 
     /// <summary>Bytes of log in use (live records and not yet compacted garbage).</summary>
     public long LogBytes => _store.Log.TailAddress - _store.Log.BeginAddress;
+
+    /// <summary>Bytes of the record log's pages allocated in memory (live records, garbage and room not used yet).</summary>
+    public long LogMemoryBytes => _store.Log.MemorySizeBytes;
+
+    /// <summary>Bytes of the record log holding live records.</summary>
+    public long LiveBytes => _liveBytes;
+
+    /// <summary>Log memory given up by FLUSHALL so far (the old store's pages, which the collector frees later).</summary>
+    public long ReleasedLogBytes { get; private set; }
 
     /// <summary>Bytes of log that may be used before writes are refused.</summary>
     public long LogCapacity => _usableLogBytes;
@@ -416,6 +430,9 @@ public interface IKeyspaceObserver
 
     /// <summary>A key was added to a database that did not hold it (Redis's dbAdd; not while an RDB loads).</summary>
     void KeyAdded(int db, ReadOnlySpan<byte> key);
+
+    /// <summary>A key was deleted to free memory (maxmemory-policy): propagate a DEL (and treat it as modified).</summary>
+    void KeyEvicted(int db, ReadOnlySpan<byte> key);
 
     /// <summary>A read lookup found no key (Redis's key miss, which <see cref="Keyspace.KeyspaceMisses"/> counts).</summary>
     void KeyMissed(int db, ReadOnlySpan<byte> key);

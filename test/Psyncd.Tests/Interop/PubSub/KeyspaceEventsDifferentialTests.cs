@@ -10,7 +10,7 @@ namespace Psyncd.Tests.Interop.PubSub;
 /// and commands that change nothing.
 /// </summary>
 [Category("Interop")]
-public class KeyspaceEventsDifferentialTests
+public class KeyspaceEventsDifferentialTests : DifferentialFixture
 {
     /// <summary>
     /// One command a line, arguments split at spaces; <c>""</c> is an empty argument and <c>$LAST</c> the last
@@ -73,6 +73,7 @@ public class KeyspaceEventsDifferentialTests
         GET ex1
         SET ex2 v EX 0
         SET ex3 v PXAT 1
+        GET ex3
         SUBSTR nosuch 0 1
         """,
         ["lists"] = """
@@ -361,22 +362,7 @@ public class KeyspaceEventsDifferentialTests
         }
     }
 
-    private ServerProcess _redis = null!;
-    private ServerProcess _psyncd = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _redis = ServerProcess.StartRedis("--enable-debug-command", "yes");
-        _psyncd = ServerProcess.StartPsyncd("--enable-debug-command", "yes");
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _redis.Dispose();
-        _psyncd.Dispose();
-    }
+    protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
 
     [TestCaseSource(nameof(Cases))]
     public void EventsMatchRedis(string family, string flags)
