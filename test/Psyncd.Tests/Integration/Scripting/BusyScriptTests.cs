@@ -56,9 +56,10 @@ public class BusyScriptTests
         using var other = _server.Connect();
         using var watcher = _server.Connect();
         Assert.That(watcher.Command("DEL", "busy:w", "busy:n"), Does.StartWith(":"));
-        // Runs about 600 ms, writing first: unkillable, and every write lands once it ends.
+        // Runs about two seconds, writing first: unkillable, and every write lands once it ends. (With 600 ms a
+        // loaded machine saw the script end before a PING found the server busy.)
         const string script = "redis.call('set', KEYS[1], 'start') local t = redis.call('time') local start = t[1] * 1000000 + t[2] "
-            + "local n = 0 repeat n = n + 1 local now = redis.call('time') until (now[1] * 1000000 + now[2]) - start > 600000 "
+            + "local n = 0 repeat n = n + 1 local now = redis.call('time') until (now[1] * 1000000 + now[2]) - start > 2000000 "
             + "redis.call('set', KEYS[2], n) return 'done'";
         caller.SendRaw(RawClient.Encode(new[] { "EVAL"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes(script), "2"u8.ToArray(), "busy:w"u8.ToArray(), "busy:n"u8.ToArray() }));
         WaitBusy(other);
