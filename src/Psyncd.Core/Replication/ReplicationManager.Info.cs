@@ -28,6 +28,9 @@ public sealed partial class ReplicationManager
             Field("master_port", master.Port);
             Field("master_link_status", master.IsConnected ? "up" : "down");
             Field("master_last_io_seconds_ago", master.MasterClient is null ? -1 : (now - master.LastIoMs) / 1000);
+            // psyncd's own: only the replica's part of the lag (bytes read from the master until applied). The
+            // stream carries no clock of the master's and nothing answers an ACK, so the time the bytes spent in
+            // the master's output and on the network is seen only by the master (lag_ms, ReplicaLink.LagMs).
             Field("master_lag_ms", master.LagMs);
             Field("master_sync_in_progress", master.State == MasterLinkState.Transfer ? 1 : 0);
             long offset = master.MasterClient is null && master.Cached is null ? 1 : stream.MasterReplOffset;

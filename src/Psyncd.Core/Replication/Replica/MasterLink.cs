@@ -559,30 +559,15 @@ public sealed class MasterLink
         }
     }
 
-    /// <summary>
-    /// INFO's <c>master_lag_ms</c> (a psyncd field): the longest time, in milliseconds, that bytes of the master's
-    /// stream waited on this replica between being read from the socket and being applied, over the last
-    /// whole second and the current one; -1 while the link is down.
-    /// </summary>
-    /// <remarks>
-    /// Only the replica's part of the lag: the stream carries no clock of the master's and nothing comes back
-    /// for an ACK, so the time the bytes spent in the master's output and on the network is visible only on
-    /// the master, whose <c>lag_ms</c> for this replica covers the whole way (see <c>ReplicaLink.LagMs</c>).
-    /// </remarks>
-    public long LagMs => _masterClient is { } master && IsConnected
-        ? Math.Max(_lastSecondLagMs, master.MaxApplyDelayTicks / (Stopwatch.Frequency / 1000))
-        : -1;
-
+    /// <summary>INFO's <c>master_lag_ms</c>: the longest read-to-applied wait of the stream, this second and the last; -1 while down (see AppendInfo).</summary>
+    public long LagMs => _masterClient is { } master && IsConnected ? Math.Max(_lastSecondLagMs, master.MaxApplyDelayTicks * 1000 / Stopwatch.Frequency) : -1;
     private long _lastSecondLagMs;
 
     /// <summary>Once a second, inside the loop: ACK, and give up on a master silent for repl-timeout.</summary>
     internal void Cron(long now)
     {
         if (_masterClient is { } master)
-        {
-            _lastSecondLagMs = master.MaxApplyDelayTicks / (Stopwatch.Frequency / 1000);
-            master.MaxApplyDelayTicks = 0;
-        }
+            (_lastSecondLagMs, master.MaxApplyDelayTicks) = (master.MaxApplyDelayTicks * 1000 / Stopwatch.Frequency, 0);
         if (State == MasterLinkState.Connected)
         {
             SendAck();
