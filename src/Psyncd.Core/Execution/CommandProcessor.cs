@@ -311,6 +311,8 @@ public sealed class CommandProcessor
         long micros = elapsedTicks * 1_000_000 / Stopwatch.Frequency;
         cmd.Calls++;
         cmd.Microseconds += micros;
+        if (_options.LatencyTracking)
+            cmd.RecordLatency(args, micros);
         _stats.TotalCommandsProcessed++;
         if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
             _slowLog.Record(client.Address, client.Name, args, micros);
