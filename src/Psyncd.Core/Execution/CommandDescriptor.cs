@@ -170,6 +170,9 @@ public sealed class CommandDescriptor
             histogram.Record(microseconds);
             return;
         }
-        (Histogram ??= new LatencyHistogram()).Record(microseconds);
+        RecordLatency(microseconds);
     }
+
+    /// <summary>Records a call's duration in the command's own histogram (a blocking command's, when its wait ends).</summary>
+    public void RecordLatency(long microseconds) => (Histogram ??= new LatencyHistogram()).Record(microseconds);
 }

@@ -312,7 +312,13 @@ public sealed class CommandProcessor
         cmd.Calls++;
         cmd.Microseconds += micros;
         if (_options.LatencyTracking)
-            cmd.RecordLatency(args, micros);
+        {
+            // A command that blocked is recorded when its wait ends (BlockingRegistry.Unblock), as in Redis 7.0.
+            if (client.Has(ClientFlags.Blocked) && client.BlockedOn is { } blocked)
+                blocked.PendingLatency = (cmd, micros);
+            else
+                cmd.RecordLatency(args, micros);
+        }
         _stats.TotalCommandsProcessed++;
         if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
             _slowLog.Record(client.Address, client.Name, args, micros);

@@ -116,4 +116,28 @@ public class LatencyHistogramTests : DifferentialFixture
         Assert.That(replies[0], Does.Contain("*0\r\n"));
         Assert.That(replies[1], Is.EqualTo(replies[0]));
     }
+
+    /// <summary>A command that blocks is counted when it is served, not when it blocks, nor when its wait times out.</summary>
+    [Test]
+    public void ABlockedCommandCountsWhenItsWaitEnds()
+    {
+        var transcripts = new List<string>();
+        foreach (var server in new[] { _redis, _psyncd })
+        {
+            using var c = server.Connect();
+            using var waiter = server.Connect();
+            c.Command("CONFIG", "RESETSTAT");
+            waiter.Send("BLPOP", "lh:list", "0");
+            Eventually.True(() => ReplicationWatch.Info(server.Port, "clients")["blocked_clients"] == "1", TimeSpan.FromSeconds(10), "the client blocks");
+            string whileBlocked = c.Command("LATENCY", "HISTOGRAM", "blpop");
+            c.Command("RPUSH", "lh:list", "x");
+            waiter.ReadReply();
+            var after = Parse(c.Call("LATENCY", "HISTOGRAM", "blpop"));
+            waiter.Command("BLPOP", "lh:list", "0.01");
+            var timedOut = Parse(c.Call("LATENCY", "HISTOGRAM", "blpop"));
+            transcripts.Add(whileBlocked + " " + string.Join(",", after.Select(e => e.Name + ":" + e.Calls)) + " " + string.Join(",", timedOut.Select(e => e.Name + ":" + e.Calls)));
+        }
+        Assert.That(transcripts[0], Is.EqualTo("*0\r\n blpop:1 blpop:1"));
+        Assert.That(transcripts[1], Is.EqualTo(transcripts[0]));
+    }
 }
