@@ -58,6 +58,9 @@ internal static class ConnectionCommands
             ctx.SyntaxError();
             return;
         }
+        // The password (and user name) never reach the slow log.
+        for (int i = 1; i < args.Count; i++)
+            ctx.Redact(i);
         if (ctx.Options.RequirePass.Length == 0 && args.Count == 2)
         {
             ctx.Reply.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
@@ -111,6 +114,8 @@ internal static class ConnectionCommands
             int more = args.Count - 1 - i;
             if (Keyword.Is(args[i], "AUTH"u8) && more >= 2)
             {
+                ctx.Redact(i + 1);
+                ctx.Redact(i + 2);
                 if (!Authenticate(ctx, args[i + 1], args[i + 2]))
                 {
                     ctx.Reply.WriteError(ErrorReplies.WrongPass);

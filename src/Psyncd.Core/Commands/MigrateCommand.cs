@@ -86,6 +86,7 @@ public sealed class MigrateCommand
                     return;
                 }
                 password = Latin1(args[++j]);
+                ctx.Redact(j);
             }
             else if (Keyword.Is(a, "AUTH2"u8))
             {
@@ -95,7 +96,9 @@ public sealed class MigrateCommand
                     return;
                 }
                 username = Latin1(args[++j]);
+                ctx.Redact(j);
                 password = Latin1(args[++j]);
+                ctx.Redact(j);
             }
             else if (Keyword.Is(a, "KEYS"u8))
             {

@@ -32,7 +32,11 @@ public sealed class SlowLog
 
     public IEnumerable<SlowLogEntry> Entries => _entries;
 
-    public void Record(string clientAddress, string? clientName, in CommandArgs args, long micros)
+    /// <summary>
+    /// Logs a command that took at least slowlog-log-slower-than; the arguments whose bit is set in
+    /// <paramref name="redacted"/> (passwords) are logged as "(redacted)", as Redis 7 does.
+    /// </summary>
+    public void Record(string clientAddress, string? clientName, in CommandArgs args, long micros, ulong redacted = 0)
     {
         if (micros < _options.SlowlogLogSlowerThan)
             return;
@@ -44,6 +48,11 @@ public sealed class SlowLog
             {
                 saved[i] = System.Text.Encoding.ASCII.GetBytes("... (" + (args.Count - MaxArgs + 1) + " more arguments)");
                 break;
+            }
+            if (i < 64 && (redacted & (1UL << i)) != 0)
+            {
+                saved[i] = "(redacted)"u8.ToArray();
+                continue;
             }
             var arg = args[i];
             saved[i] = arg.Length <= MaxArgLength

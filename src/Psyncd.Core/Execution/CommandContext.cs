@@ -70,6 +70,9 @@ public sealed class CommandContext
     /// <summary>The request is not propagated, even though it changed the dataset.</summary>
     public void PreventPropagation() => _propagation.ReplaceRequest();
 
+    /// <summary>Argument <paramref name="index"/> is a secret (a password): the slow log shows it as "(redacted)".</summary>
+    public void Redact(int index) => _processor.Redact(index);
+
     /// <summary>Reports a keyspace event (notify-keyspace-events) after the change is made.</summary>
     public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
         => _notifier.Notify(type, eventName, db, key);

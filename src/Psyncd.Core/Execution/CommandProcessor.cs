@@ -27,6 +27,16 @@ public sealed class CommandProcessor
     private readonly ReplicationState _role;
     private readonly IEffectsSink _effects;
 
+    /// <summary>The arguments of the command running now that hold secrets (bit i: argument i), for the slow log.</summary>
+    private ulong _redacted;
+
+    /// <summary>Argument <paramref name="index"/> of the running command is a secret: the slow log shows "(redacted)".</summary>
+    internal void Redact(int index)
+    {
+        if (index < 64)
+            _redacted |= 1UL << index;
+    }
+
     /// <summary>Depth of EXEC running queued commands: their propagation is flushed when it ends.</summary>
     private int _execDepth;
 
@@ -317,6 +327,8 @@ public sealed class CommandProcessor
         var propagationMark = Propagation.Mark();
         int transactionsBefore = _transactionsRun;
         Exception? failure = null;
+        ulong redactedByCaller = _redacted;
+        _redacted = 0;
         keyspace.BeginJournal();
         try
         {
@@ -349,7 +361,8 @@ public sealed class CommandProcessor
         }
         _stats.TotalCommandsProcessed++;
         if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
-            _slowLog.Record(client.Address, client.Name, args, micros);
+            _slowLog.Record(client.Address, client.Name, args, micros, _redacted);
+        _redacted = redactedByCaller;
         if (_options.LatencyMonitorThreshold > 0)
             Latency?.AddSampleIfNeeded(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", micros / 1000);
 

@@ -244,4 +244,29 @@ public class MigrateDifferentialTests : DifferentialFixture
             Assert.That(p.Command(args), Is.EqualTo(r.Command(args)), string.Join(' ', args.Take(3)));
         }
     }
+
+    /// <summary>The passwords MIGRATE, AUTH and HELLO are given never reach the slow log: "(redacted)", as in Redis 7.</summary>
+    [Test]
+    public void PasswordsAreRedactedInTheSlowLog()
+    {
+        var logged = new List<string>();
+        foreach (var source in new[] { _redis, _psyncd })
+        {
+            using var c = source.Connect();
+            c.Command("CONFIG", "SET", "slowlog-log-slower-than", "0");
+            c.Command("SLOWLOG", "RESET");
+            c.Command("SET", "rk", "v");
+            c.Command("MIGRATE", "127.0.0.1", _redisTarget.Port.ToString(), "rk", "0", "1000", "AUTH", "secret1", "COPY", "REPLACE");
+            c.Command("MIGRATE", "127.0.0.1", _redisTarget.Port.ToString(), "rk", "0", "1000", "AUTH2", "default", "secret2", "COPY", "REPLACE");
+            c.Command("AUTH", "secret3");
+            c.Command("AUTH", "default", "secret4");
+            c.Command("HELLO", "2", "AUTH", "default", "secret5");
+            var entries = (object?[])c.Call("SLOWLOG", "GET", "5")!;
+            c.Command("CONFIG", "SET", "slowlog-log-slower-than", "10000");
+            logged.Add(string.Join("\n", entries.Select(e => string.Join(' ', ((object?[])((object?[])e!)[3]!).Select(a => (string)a!)))
+                .Select(line => line.Replace(_redisTarget.Port.ToString(), "<port>"))));
+        }
+        Assert.That(logged[0], Does.Contain("AUTH (redacted) (redacted)").And.Not.Contain("secret"));
+        Assert.That(logged[1], Is.EqualTo(logged[0]));
+    }
 }
