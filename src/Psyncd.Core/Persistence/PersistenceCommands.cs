@@ -70,18 +70,10 @@ internal sealed class PersistenceCommands
     /// <summary>DEBUG RELOAD and DEBUG LOADAOF (subcommands of the DEBUG family).</summary>
     public void DebugSubcommand(CommandContext ctx, in CommandArgs args)
     {
-        if (Keyword.Is(args[1], "RELOAD"u8))
+        bool reload = Keyword.Is(args[1], "RELOAD"u8);
+        if (reload || Keyword.Is(args[1], "LOADAOF"u8))
         {
-            string? error = _persistence.DebugReload();
-            if (error is null)
-                ctx.Reply.WriteOk();
-            else
-                ctx.Reply.WriteError(error);
-            return;
-        }
-        if (Keyword.Is(args[1], "LOADAOF"u8))
-        {
-            string? error = _aof.DebugLoadAof();
+            string? error = reload ? _persistence.DebugReload() : _aof.DebugLoadAof();
             if (error is null)
                 ctx.Reply.WriteOk();
             else
