@@ -87,6 +87,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             HashCommands.Register,
             SetCommands.Register,
             SortedSetCommands.Register,
+            GeoCommands.Register,
             SortCommand.Register,
             new TransactionCommands(WatchRegistry, Processor, Registry).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
