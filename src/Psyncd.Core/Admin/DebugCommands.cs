@@ -95,6 +95,8 @@ internal sealed class DebugCommands
         "    Answer an error reply carrying <string> (for testing clients).",
         "FAIL-AFTER-SET <key> <value>",
         "    Set <key>, then fail as a broken command would (psyncd's own, for testing the failure path).",
+        "LOADAOF",
+        "    Write what waits for the append only file, empty the dataset and load it back from the log's files.",
         "LOG <message>",
         "    Write <message> to the server log.",
         "OBJECT <key>",

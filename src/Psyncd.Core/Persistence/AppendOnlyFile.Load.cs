@@ -40,7 +40,8 @@ public sealed partial class AppendOnlyFile
             if (_manifest.Base is not null || _manifest.Incr.Count > 0)
             {
                 // Files that are all empty load nothing, but the load is logged as redis-server logs it.
-                var end = CheckFilesAndSize() > 0 ? LoadFiles() : null;
+                var end = CheckFilesAndSize(_manifest) > 0 ? LoadFiles(_manifest) : null;
+                CurrentSize = BaseSize = SizeOfLoadedFiles();
                 _rdb.MarkClean();
                 _log.Notice("DB loaded from append only file: " + watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds");
                 if (end is { } point && History is { } history)
@@ -48,6 +49,35 @@ public sealed partial class AppendOnlyFile
             }
             OpenAfterLoad();
         });
+    }
+
+    /// <summary>
+    /// DEBUG LOADAOF (inside the loop), as redis-server 7.0 does it: what waits is written, the dataset emptied and loaded
+    /// back from the files the manifest on disk lists, the log on or off; replication's offsets stay, nothing is propagated.
+    /// Returns the error to reply, or null. Where redis-server exits (no log to load, or one it cannot load), psyncd
+    /// replies an error, its dataset untouched when there is no log.
+    /// </summary>
+    public string? DebugLoadAof()
+    {
+        if (IsOn)
+            FlushBuffer();
+        try
+        {
+            var manifest = ReadManifest() ?? new AofManifest();
+            if (manifest.Base is null && manifest.Incr.Count == 0)
+                return "ERR There is no append only file to load";
+            long size = CheckFilesAndSize(manifest);
+            _keyspace.FlushAll();
+            if (size > 0)
+                LoadFiles(manifest);
+        }
+        catch (AofLoadException e)
+        {
+            return "ERR Error loading the append only file: " + e.Message;
+        }
+        _rdb.MarkClean();
+        _log.Warning("Append Only File loaded by DEBUG LOADAOF");
+        return null;
     }
 
     /// <summary>The single file of Redis before 7.0 (<c>dir/appendfilename</c>), with no multi-part log in its place.</summary>
@@ -101,13 +131,13 @@ public sealed partial class AppendOnlyFile
     /// As redis-server 7.0 before it loads anything: every file the manifest lists as base or incremental must exist (else
     /// its stat error and exit 1); returns their total size (0: nothing to load, as its AOF_EMPTY).
     /// </summary>
-    private long CheckFilesAndSize()
+    private long CheckFilesAndSize(AofManifest manifest)
     {
         long total = 0;
-        var files = new List<AofFileInfo>(_manifest.Incr.Count + 1);
-        if (_manifest.Base is { } b)
+        var files = new List<AofFileInfo>(manifest.Incr.Count + 1);
+        if (manifest.Base is { } b)
             files.Add(b);
-        files.AddRange(_manifest.Incr);
+        files.AddRange(manifest.Incr);
         foreach (var file in files)
         {
             var info = new FileInfo(FilePath(file.Name));
@@ -143,12 +173,12 @@ public sealed partial class AppendOnlyFile
     }
 
     /// <summary>Loads the base and the incremental files; returns the replication point where they end, or null when unknown.</summary>
-    private ReplicationPoint? LoadFiles()
+    private ReplicationPoint? LoadFiles(AofManifest manifest)
     {
-        int files = (_manifest.Base is null ? 0 : 1) + _manifest.Incr.Count;
+        int files = (manifest.Base is null ? 0 : 1) + manifest.Incr.Count;
         int loaded = 0;
         ReplicationPoint? end = null;
-        if (_manifest.Base is { } baseInfo)
+        if (manifest.Base is { } baseInfo)
         {
             string path = FilePath(baseInfo.Name);
             var watch = Stopwatch.StartNew();
@@ -179,7 +209,7 @@ public sealed partial class AppendOnlyFile
             }
             _log.Notice("DB loaded from base file " + baseInfo.Name + ": " + Seconds(watch));
         }
-        foreach (var incr in _manifest.Incr)
+        foreach (var incr in manifest.Incr)
         {
             string path = FilePath(incr.Name);
             var watch = Stopwatch.StartNew();
@@ -193,7 +223,6 @@ public sealed partial class AppendOnlyFile
                 : null;
             _log.Notice("DB loaded from incr file " + incr.Name + ": " + Seconds(watch));
         }
-        CurrentSize = BaseSize = SizeOfLoadedFiles();
         return end;
     }
 

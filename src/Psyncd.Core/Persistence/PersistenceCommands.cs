@@ -67,12 +67,13 @@ internal sealed class PersistenceCommands
 
     private void LastSave(CommandContext ctx, in CommandArgs args) => ctx.Reply.WriteInteger(_persistence.LastSaveTime);
 
-    /// <summary>DEBUG RELOAD (a subcommand of the DEBUG family).</summary>
-    public void DebugReload(CommandContext ctx, in CommandArgs args)
+    /// <summary>DEBUG RELOAD and DEBUG LOADAOF (subcommands of the DEBUG family).</summary>
+    public void DebugSubcommand(CommandContext ctx, in CommandArgs args)
     {
-        if (Keyword.Is(args[1], "RELOAD"u8))
+        bool reload = Keyword.Is(args[1], "RELOAD"u8);
+        if (reload || Keyword.Is(args[1], "LOADAOF"u8))
         {
-            string? error = _persistence.DebugReload();
+            string? error = reload ? _persistence.DebugReload() : _aof.DebugLoadAof();
             if (error is null)
                 ctx.Reply.WriteOk();
             else

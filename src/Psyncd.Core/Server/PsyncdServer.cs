@@ -65,7 +65,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
 
         // The command families, in the order COMMAND and INFO commandstats list them.
         var persistenceCommands = new PersistenceCommands(RdbPersistence, Aof);
-        var debugExtras = new Dictionary<string, CommandHandler>(StringComparer.OrdinalIgnoreCase) { ["reload"] = persistenceCommands.DebugReload };
+        var debugExtras = new Dictionary<string, CommandHandler>(StringComparer.OrdinalIgnoreCase) { ["reload"] = persistenceCommands.DebugSubcommand, ["loadaof"] = persistenceCommands.DebugSubcommand };
         Commands.Build(new Action<CommandTable>[]
         {
             ConnectionCommands.Register,

@@ -5,7 +5,8 @@ namespace Psyncd.Tests.Interop.Persistence;
 /// <summary>
 /// What <c>appendonly yes</c> finds at startup, psyncd beside redis-server 7.0.15 on the same files: the single
 /// <c>appendonly.aof</c> of Redis before 7.0 upgraded into the multi-part layout, a manifest listing a file that is
-/// missing, a faulty manifest. Same layout, same data, same log lines, same exit code.
+/// missing, a faulty manifest. Same layout, same data, same log lines, same exit code. And DEBUG LOADAOF, the same load
+/// at runtime.
 /// </summary>
 [Category("Interop")]
 [Category("Persistence")]
@@ -96,5 +97,38 @@ public class AofStartupTests
             foreach (string line in lines)
                 Assert.That(server.Output, Does.Contain(line), server.Name);
         }
+    }
+
+    /// <summary>As Redis 2.8's replication-3 does: the log turned off, more writes, then DEBUG LOADAOF brings back what the log holds.</summary>
+    [Test]
+    public void DebugLoadAofLoadsBackWhatTheLogHoldsAsRedisServerDoes()
+    {
+        var results = new List<(string Logged, string Reloaded, string Output)>();
+        foreach (bool psyncd in new[] { true, false })
+        {
+            string[] args = { "--appendonly", "yes", "--enable-debug-command", "yes" };
+            using var server = psyncd ? ServerProcess.StartPsyncd(args) : ServerProcess.StartRedis(args);
+            using var c = server.Connect();
+            c.Command("SET", "kept", "1");
+            c.Command("RPUSH", "list", "a", "b");
+            c.Command("SELECT", "2");
+            c.Command("INCRBY", "n", "5");
+            c.Command("SELECT", "0");
+            Assert.That(c.Command("BGREWRITEAOF"), Does.StartWith("+Background append only file rewriting"));
+            Assert.That(Eventually.Within(() => ReplicationWatch.Info(server.Port, "persistence")["aof_rewrite_in_progress"] == "0"
+                && ReplicationWatch.Info(server.Port, "persistence")["aof_rewrite_scheduled"] == "0", TimeSpan.FromSeconds(30)), Is.True);
+            c.Command("RPUSH", "list", "c");
+            string logged = DatasetText.Describe(server.Port);
+            Assert.That(c.Command("CONFIG", "SET", "appendonly", "no"), Is.EqualTo("+OK\r\n"));
+            c.Command("SET", "lost", "not in the log");
+            Assert.That(c.Command("DEBUG", "LOADAOF"), Is.EqualTo("+OK\r\n"));
+            results.Add((logged, DatasetText.Describe(server.Port), server.Output));
+        }
+        foreach (var (logged, reloaded, output) in results)
+        {
+            Assert.That(reloaded, Is.EqualTo(logged), "what the log held, without the write made after it was off");
+            Assert.That(output, Does.Contain("Append Only File loaded by DEBUG LOADAOF"));
+        }
+        Assert.That(results[0].Reloaded, Is.EqualTo(results[1].Reloaded));
     }
 }
