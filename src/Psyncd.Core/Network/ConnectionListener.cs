@@ -76,11 +76,17 @@ public sealed class ConnectionListener
         var events = _events;
         foreach (var listener in _listeners)
             events.Post(() => listener.Token = events.Register((int)listener.Socket.Handle, Native.EpollIn, listener));
+        // Group commit (appendonly): the durable log is written once per pass of the event loop, after every
+        // connection it found ready, as redis-server writes its AOF in beforeSleep; replies wait for it.
+        Action commit = _loop.CommitPass;
+        _loop.Run(() => _loop.RequestCommit = () => events.Post(commit));
     }
 
     /// <summary>Stops listening (connections already accepted stay open; the event loop ends with the last of them).</summary>
     public Task StopAsync()
     {
+        // From now on every exit of the loop commits the durable log itself.
+        _loop.Run(() => _loop.RequestCommit = null);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_events is not { } events)
         {

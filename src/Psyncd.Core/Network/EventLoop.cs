@@ -74,10 +74,15 @@ internal sealed unsafe class EventLoop
     /// <summary>The epoll descriptor (connections change their own interest in it).</summary>
     public int Epoll => _epoll;
 
-    /// <summary>Runs <paramref name="action"/> on the loop's thread, after the events it is handling now.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> on the loop's thread once it has handled every event of its current pass (the
+    /// pass end, Redis's beforeSleep): at once after them when called from a handler, else after waking the thread.
+    /// </summary>
     public void Post(Action action)
     {
         _posted.Enqueue(action);
+        if (IsLoopThread)
+            return;
         long one = 1;
         Native.Write(_wake, (byte*)&one, sizeof(long));
     }

@@ -85,6 +85,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             HashCommands.Register,
             SetCommands.Register,
             SortedSetCommands.Register,
+            GeoCommands.Register,
             SortCommand.Register,
             new TransactionCommands(WatchRegistry, Processor, Registry).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
@@ -113,8 +114,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         Loop.AddExitHook(ReplicationManager.BeforeSleep);
-        // After everything that feeds the stream, before the batch's replies are flushed (appendfsync always).
-        Loop.AddExitHook(Aof.FlushBuffer);
+        // Replies wait for the log's write (group commit at each pass end of the event loop: ConnectionListener.StartAccepting).
+        Loop.DurableLog = Aof;
+        Loop.AddExitHook(Aof.RetryFailedWrite);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
 
