@@ -339,6 +339,14 @@ public sealed class CommandProcessor
         long micros = Math.Max(0, end - start) / (TimeSpan.TicksPerMillisecond / 1000);
         cmd.Calls++;
         cmd.Microseconds += micros;
+        if (_options.LatencyTracking)
+        {
+            // A command that blocked is recorded when its wait ends (BlockingRegistry.Unblock), as in Redis 7.0.
+            if (client.Has(ClientFlags.Blocked) && client.BlockedOn is { } blocked)
+                blocked.PendingLatency = (cmd, micros);
+            else
+                cmd.RecordLatency(args, micros);
+        }
         _stats.TotalCommandsProcessed++;
         if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
             _slowLog.Record(client.Address, client.Name, args, micros);
