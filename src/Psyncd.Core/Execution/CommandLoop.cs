@@ -27,9 +27,9 @@ namespace Psyncd.Execution;
 /// <para>
 /// Group commit (<c>appendonly yes</c>). Each connection's read is its own batch, so committing the durable log at every
 /// exit costs one write (and with <c>appendfsync always</c> one fsync) per client request. Instead, an exit that leaves
-/// stream bytes unwritten keeps every output held and asks <see cref="RequestCommit"/> for a pass end: the socket
-/// engine runs <see cref="CommitPass"/> at the start of its next pass, after every connection it found ready in this
-/// one. That pass end writes (and syncs) once for all of them, then flushes their outputs, as redis-server's beforeSleep
+/// stream bytes unwritten keeps every output held and asks <see cref="RequestCommit"/> for a pass end: the event
+/// loop (Network/EventLoop) runs <see cref="CommitPass"/> once it has served every connection it found ready in this
+/// pass. That pass end writes (and syncs) once for all of them, then flushes their outputs, as redis-server's beforeSleep
 /// does after one event-loop iteration.
 /// </para>
 /// </remarks>
@@ -55,7 +55,7 @@ public sealed class CommandLoop
     public IDurableLog? DurableLog { get; set; }
 
     /// <summary>
-    /// Asks for <see cref="CommitPass"/> to run once the socket engine has served every connection it found ready (set by
+    /// Asks for <see cref="CommitPass"/> to run once the event loop has served every connection it found ready (set by
     /// the root when the server starts). Null: each exit commits at once (a loop used without a server).
     /// </summary>
     public Action? RequestCommit { get; set; }
@@ -132,7 +132,7 @@ public sealed class CommandLoop
     }
 
     /// <summary>
-    /// The pass end of group commit (from the socket engine, outside the loop): one write, and one sync with
+    /// The pass end of group commit (from the event loop, outside the command loop): one write, and one sync with
     /// <c>appendfsync always</c>, for every batch since the request, then every held output is flushed.
     /// </summary>
     public void CommitPass()

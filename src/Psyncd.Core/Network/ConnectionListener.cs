@@ -2,11 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using System.Runtime.InteropServices;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
@@ -14,12 +10,15 @@ using Psyncd.Execution;
 namespace Psyncd.Network;
 
 /// <summary>
-/// The listening side: binds the TCP addresses and the Unix socket, accepts connections, refuses those over
-/// maxclients or outside protected mode with redis-server's errors, and gives each accepted one a client and
-/// a receive loop (<see cref="ClientConnection"/>).
+/// The listening side: binds the TCP addresses and the Unix socket, accepts connections on the
+/// <see cref="EventLoop"/>, refuses those over maxclients or outside protected mode with redis-server's errors,
+/// and gives each accepted one a client (<see cref="ClientConnection"/>).
 /// </summary>
 public sealed class ConnectionListener
 {
+    /// <summary>Most connections taken in one readable event of a listener (as Redis's MAX_ACCEPTS_PER_CALL).</summary>
+    private const int MaxAcceptsPerEvent = 1000;
+
     private readonly ServerOptions _options;
     private readonly ServerLog _log;
     private readonly CommandLoop _loop;
@@ -27,9 +26,8 @@ public sealed class ConnectionListener
     private readonly CommandProcessor _processor;
     private readonly ServerStats _stats;
     private readonly ServerIdentity _identity;
-    private readonly List<IConnectionListener> _listeners = new();
-    private readonly List<Task> _acceptLoops = new();
-    private SocketTransportFactory? _transport;
+    private readonly List<Acceptor> _listeners = new();
+    private EventLoop? _events;
 
     public ConnectionListener(ServerOptions options, ServerLog log, CommandLoop loop, ClientRegistry registry, CommandProcessor processor,
         ServerStats stats, ServerIdentity identity)
@@ -44,22 +42,8 @@ public sealed class ConnectionListener
     }
 
     /// <summary>Binds every configured address; throws <see cref="ServerStartException"/> with the reason when one cannot be bound.</summary>
-    public async Task BindAsync()
+    public Task BindAsync()
     {
-        var transportOptions = new SocketTransportOptions
-        {
-            // Continuations run on the socket's own I/O thread, as a single-threaded event loop would.
-            UnsafePreferInlineScheduling = true,
-            NoDelay = true,
-            Backlog = _options.TcpBacklog,
-            // Query buffer size is checked by the server itself (client-query-buffer-limit), so a large bulk
-            // argument is never stuck behind the transport's back-pressure.
-            MaxReadBufferSize = null,
-            MaxWriteBufferSize = ClientOutput.TransportBufferBytes,
-            WaitForDataBeforeAllocatingBuffer = true,
-        };
-        _transport = new SocketTransportFactory(new OptionsWrapper<SocketTransportOptions>(transportOptions), NullLoggerFactory.Instance);
-
         if (_options.Port != 0)
         {
             var addresses = _options.Bind.Count > 0 ? _options.Bind : new List<string> { "0.0.0.0" };
@@ -70,97 +54,133 @@ public sealed class ConnectionListener
                     var resolved = Dns.GetHostAddresses(address);
                     ip = resolved.Length > 0 ? resolved[0] : throw new ServerStartException("Could not create server TCP listening socket " + address + ":" + _options.Port + ": unknown host");
                 }
-                await BindAsync(new IPEndPoint(ip, _options.Port), address + ":" + _options.Port).ConfigureAwait(false);
+                Bind(new IPEndPoint(ip, _options.Port), address + ":" + _options.Port, unix: false);
             }
         }
         if (_options.UnixSocket.Length > 0)
         {
             if (File.Exists(_options.UnixSocket))
                 File.Delete(_options.UnixSocket);
-            await BindAsync(new UnixDomainSocketEndPoint(_options.UnixSocket), _options.UnixSocket).ConfigureAwait(false);
+            Bind(new UnixDomainSocketEndPoint(_options.UnixSocket), _options.UnixSocket, unix: true);
             if (_options.UnixSocketPerm != 0 && !OperatingSystem.IsWindows())
                 File.SetUnixFileMode(_options.UnixSocket, (UnixFileMode)_options.UnixSocketPerm);
             _log.Notice("The server is now ready to accept connections at " + _options.UnixSocket);
         }
+        return Task.CompletedTask;
     }
 
     /// <summary>Starts accepting on every bound listener.</summary>
     public void StartAccepting()
     {
-        // Accept loops run on the thread pool: with inline socket completions an accept loop started on
-        // the caller's thread would keep it serving connections, and the caller would not get control back.
+        _events ??= new EventLoop(_log);
+        var events = _events;
         foreach (var listener in _listeners)
-            _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener)));
+            events.Post(() => listener.Token = events.Register((int)listener.Socket.Handle, Native.EpollIn, listener));
+        // Group commit (appendonly): the durable log is written once per pass of the event loop, after every
+        // connection it found ready, as redis-server writes its AOF in beforeSleep; replies wait for it.
+        Action commit = _loop.CommitPass;
+        _loop.Run(() => _loop.RequestCommit = () => events.Post(commit));
     }
 
-    /// <summary>Stops listening (connections already accepted stay open).</summary>
-    public async Task StopAsync()
+    /// <summary>Stops listening (connections already accepted stay open; the event loop ends with the last of them).</summary>
+    public Task StopAsync()
     {
-        foreach (var listener in _listeners)
+        // From now on every exit of the loop commits the durable log itself.
+        _loop.Run(() => _loop.RequestCommit = null);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_events is not { } events)
         {
-            try
-            {
-                await listener.UnbindAsync().ConfigureAwait(false);
-                await listener.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException)
-            {
-                // Already closed.
-            }
+            foreach (var listener in _listeners)
+                listener.Socket.Dispose();
+            return Task.CompletedTask;
         }
+        events.Post(() =>
+        {
+            foreach (var listener in _listeners)
+            {
+                if (listener.Token >= 0)
+                    events.Unregister(listener.Token);
+                Native.Control(events.Epoll, Native.EpollCtlDel, (int)listener.Socket.Handle, 0, 0);
+                listener.Socket.Dispose();
+            }
+            done.SetResult();
+        });
+        events.StopWhenIdle();
+        return done.Task;
     }
 
-    private async Task BindAsync(EndPoint endPoint, string description)
+    private void Bind(EndPoint endPoint, string description, bool unix)
     {
+        var socket = unix
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            var listener = await _transport!.BindAsync(endPoint).ConfigureAwait(false);
-            _listeners.Add(listener);
-            if (listener.EndPoint is IPEndPoint bound)
-                _identity.BoundPort = bound.Port;
+            if (!unix)
+            {
+                // As redis-server: a restart binds again while connections of the last run linger in TIME_WAIT.
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                if (((IPEndPoint)endPoint).Address.Equals(IPAddress.IPv6Any))
+                    socket.DualMode = true;
+            }
+            socket.Bind(endPoint);
+            socket.Listen(_options.TcpBacklog);
+            // accept4 is called until it would block.
+            socket.Blocking = false;
         }
-        catch (Exception e) when (e is AddressInUseException or SocketException or IOException)
+        catch (SocketException e)
         {
-            string why = e is AddressInUseException ? "bind: Address already in use" : e.Message;
+            socket.Dispose();
+            string why = e.SocketErrorCode == SocketError.AddressAlreadyInUse ? "bind: Address already in use" : e.Message;
             throw new ServerStartException("Could not create server TCP listening socket " + description + ": " + why);
         }
+        _listeners.Add(new Acceptor(this, socket, unix));
+        if (socket.LocalEndPoint is IPEndPoint bound)
+            _identity.BoundPort = bound.Port;
     }
 
-    private readonly HashSet<Task> _connectionTasks = new();
-
-    private async Task AcceptLoopAsync(IConnectionListener listener)
+    /// <summary>A listening socket in the event loop: each readable event accepts what is waiting.</summary>
+    private sealed class Acceptor(ConnectionListener owner, Socket socket, bool unix) : IEventHandler
     {
-        while (true)
+        public Socket Socket { get; } = socket;
+
+        public long Token { get; set; } = -1;
+
+        public void OnEvents(int events)
         {
-            ConnectionContext? connection;
-            try
+            int fd = (int)Socket.Handle;
+            for (int i = 0; i < MaxAcceptsPerEvent; i++)
             {
-                connection = await listener.AcceptAsync().ConfigureAwait(false);
+                int accepted = Native.Accept(fd, 0, 0, Native.SockNonBlock | Native.SockCloexec);
+                if (accepted < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == Native.EIntr)
+                        continue;
+                    if (errno != Native.EAgain)
+                        owner._log.Warning("Accepting client connection: errno " + errno);
+                    return;
+                }
+                owner.Accept(accepted, unix);
             }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            if (connection is null)
-                return;
-            Accept(connection, listener.EndPoint is System.Net.Sockets.UnixDomainSocketEndPoint);
         }
     }
 
-    private void Accept(ConnectionContext connection, bool unix)
+    private void Accept(int fd, bool unix)
     {
-        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (socket is not null && !unix && _options.TcpKeepalive > 0)
+        if (!unix)
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, _options.TcpKeepalive);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, Math.Max(1, _options.TcpKeepalive / 3));
+            // Replies go out at once, as redis-server sets TCP_NODELAY on its clients.
+            Native.SetOption(fd, Native.IpProtoTcp, Native.TcpNoDelay, 1);
+            if (_options.TcpKeepalive > 0)
+            {
+                Native.SetOption(fd, Native.SolSocket, Native.SoKeepAlive, 1);
+                Native.SetOption(fd, Native.IpProtoTcp, Native.TcpKeepIdle, _options.TcpKeepalive);
+                Native.SetOption(fd, Native.IpProtoTcp, Native.TcpKeepIntvl, Math.Max(1, _options.TcpKeepalive / 3));
+            }
         }
-        var output = new ClientOutput(connection.Transport.Output, _loop);
-        var client = new Client(output, connection.RemoteEndPoint, connection.LocalEndPoint, unix ? _options.UnixSocket : null);
-        var clientConnection = new ClientConnection(connection, client, _loop, _processor, _registry, _stats, _options, _log);
-        if (socket is not null)
-            client.Fd = socket.Handle.ToInt64();
+        var connection = ClientConnection.Create(fd, unix ? _options.UnixSocket : null, _events!, _loop, _processor, _registry, _stats, _options, _log);
+        var client = connection.Client;
 
         bool accepted;
         byte[] refusal = s_maxClientsReached;
@@ -188,14 +208,8 @@ public sealed class ConnectionListener
         {
             _loop.Exit();
         }
-        var task = accepted ? clientConnection.RunAsync() : RejectAsync(connection, refusal);
-        lock (_connectionTasks)
-            _connectionTasks.Add(task);
-        _ = task.ContinueWith(t =>
-        {
-            lock (_connectionTasks)
-                _connectionTasks.Remove(t);
-        }, TaskScheduler.Default);
+        if (!accepted)
+            connection.Refuse(refusal);
     }
 
     private static readonly byte[] s_maxClientsReached = "-ERR max number of clients reached\r\n"u8.ToArray();
@@ -213,22 +227,6 @@ public sealed class ConnectionListener
         "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
         "4) Setup a an authentication password for the default user. " +
         "NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n");
-
-    /// <summary>Answers a connection that is not served (maxclients, protected mode) with redis-server's error and closes it.</summary>
-    private static async Task RejectAsync(ConnectionContext connection, byte[] reply)
-    {
-        try
-        {
-            await connection.Transport.Output.WriteAsync(reply).ConfigureAwait(false);
-            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
-            await connection.Transport.Input.CompleteAsync().ConfigureAwait(false);
-            await connection.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException)
-        {
-            // The peer is gone already.
-        }
-    }
 }
 
 /// <summary>The server could not start; the message is the log line that says why.</summary>

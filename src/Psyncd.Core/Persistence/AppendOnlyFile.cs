@@ -19,7 +19,7 @@ namespace Psyncd.Persistence;
 /// </summary>
 /// <remarks>
 /// <para>The one propagation point (the replication stream) hands every byte it produces to <see cref="Append"/>. The loop
-/// holds every output while such bytes wait (<see cref="IDurableLog"/>), and at the end of a pass of the socket engine
+/// holds every output while such bytes wait (<see cref="IDurableLog"/>), and at the end of a pass of the event loop
 /// (group commit: every connection served in the pass) <see cref="Commit"/> writes them to the current incremental file in
 /// one write, and with <c>appendfsync always</c> syncs it there once, before any of the pass's replies leaves (so an
 /// acknowledged write is on disk). With <c>everysec</c> a thread of its own syncs once a second, never holding the loop.</para>

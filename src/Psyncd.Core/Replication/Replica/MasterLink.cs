@@ -349,7 +349,7 @@ public sealed class MasterLink
         }
 
         // Apply the stream, as any client's input, with the master client.
-        var clientConnection = new ClientConnection(connection, _masterClient!, _manager.Loop, _manager.Processor, _manager.Registry, _manager.Stats, _manager.Options, _manager.Log);
+        var clientConnection = new PipeConnection(connection, _masterClient!, _manager.Loop, _manager.Processor, _manager.Registry, _manager.Stats, _manager.Options, _manager.Log);
         await clientConnection.RunAsync().ConfigureAwait(false);
     }
 
