@@ -461,15 +461,29 @@ public static class HyperLogLog
 
         public bool IsSparse => _data[4] == Sparse;
 
-        public void LoadEmpty() => _length = WriteEmpty(_data);
+        public void LoadEmpty()
+        {
+            Fit(0);
+            _length = WriteEmpty(_data);
+        }
 
         public void Load(ReadOnlySpan<byte> value)
         {
-            // Room for an edit's three extra bytes; a restored value may be longer than any PFADD makes.
-            if (value.Length + 8 > _data.Length)
-                _data = new byte[value.Length + 64];
+            Fit(value.Length);
             value.CopyTo(_data);
             _length = value.Length;
+        }
+
+        /// <summary>
+        /// Room for a value and an edit's three extra bytes. A value set by other means may be longer than any
+        /// PFADD makes (a corrupt "HyperLogLog" of megabytes): its buffer is let go at the next normal one.
+        /// </summary>
+        private void Fit(int length)
+        {
+            if (length + 8 > _data.Length)
+                _data = new byte[length + 64];
+            else if (_data.Length > Capacity && length + 8 <= Capacity)
+                _data = new byte[Capacity];
         }
 
         public void InvalidateCache() => HyperLogLog.InvalidateCache(_data);

@@ -299,7 +299,7 @@ public class HyperLogLogEncodingTests : PairedDifferentialFixture
     [Test]
     public void SparseMaxBytesIsAMemoryValue()
     {
-        foreach (var value in new[] { "3kb", "0", "-1", "abc", "1gb", "1.5kb", "9223372036854775807", "12" })
+        foreach (var value in new[] { "3kb", "0", "-1", "abc", "1gb", "1.5kb", "9223372036854775807", "9223372036854775808", "18446744073709551616", "9223372036854775807k", "12" })
         {
             Both("CONFIG", "SET", "hll-sparse-max-bytes", value);
             Both("CONFIG", "GET", "hll-sparse-max-bytes");
