@@ -53,6 +53,8 @@ internal static class HyperLogLogCommands
         var entry = db.LookupWrite(key);
         if (entry.Exists && !CheckHll(ctx, entry))
             return;
+        if (entry.Exists)
+            db.MarkStringRaw(entry);
         long dirtyBefore = ctx.Keyspace.Dirty;
         int updated;
         if (entry.Exists && !HyperLogLog.IsSparse(entry.String))
@@ -173,6 +175,7 @@ internal static class HyperLogLogCommands
         }
         if (!CheckHll(ctx, entry))
             return;
+        db.MarkStringRaw(entry);
         if (HyperLogLog.HasValidCache(entry.String))
         {
             ctx.Reply.WriteInteger(HyperLogLog.CachedCardinality(entry.String));
@@ -268,6 +271,7 @@ internal static class HyperLogLogCommands
         }
         if (!CheckHll(ctx, entry))
             return;
+        db.MarkStringRaw(entry);
         bool sparse = HyperLogLog.IsSparse(entry.String);
         if (Keyword.Is(sub, "GETREG"u8))
         {

@@ -234,6 +234,18 @@ public class HyperLogLogEncodingTests : PairedDifferentialFixture
         Both("OBJECT", "ENCODING", "hll:dbg:sparse");
         Both("PFADD", "hll:dbg:fresh");
         Both("OBJECT", "ENCODING", "hll:dbg:fresh");
+        // An HyperLogLog written by SET is an embstr until a HyperLogLog command touches it, even one that changes nothing.
+        Both("PFADD", "hll:dbg:copy", "a");
+        string copy = _p.Command("GET", "hll:dbg:copy");
+        string bytes = copy[(copy.IndexOf('\n') + 1)..^2];
+        foreach (var command in new[] { new[] { "PFADD", "hll:dbg:copy" }, new[] { "PFADD", "hll:dbg:copy", "a" }, new[] { "PFCOUNT", "hll:dbg:copy" },
+                     new[] { "PFCOUNT", "hll:dbg:copy" }, new[] { "PFDEBUG", "ENCODING", "hll:dbg:copy" }, new[] { "PFCOUNT", "hll:dbg:copy", "hll:dbg:none" } })
+        {
+            Both("SET", "hll:dbg:copy", bytes);
+            Both("OBJECT", "ENCODING", "hll:dbg:copy");
+            Both(command);
+            Both("OBJECT", "ENCODING", "hll:dbg:copy");
+        }
     }
 
     [Test]
