@@ -1,26 +1,20 @@
-using System.Buffers.Binary;
+using System.Text;
 using Psyncd.Config;
 using Psyncd.Execution;
 using Psyncd.Protocol;
 using Psyncd.Storage;
+using Psyncd.Storage.Types;
+using Psyncd.Text;
 
 namespace Psyncd.Commands;
 
 /// <summary>
-/// PFADD, PFCOUNT, PFMERGE: HyperLogLogs stored as strings in redis-server's layout ("HYLL", encoding,
-/// cached cardinality, registers), with its hash (MurmurHash64A, seed 0xadc83b19), 16384 six-bit registers
-/// and its estimator (Ertl's improved raw estimate), so counts equal redis-server's. Both of Redis's
-/// encodings are read (a sparse value may come from a real master's RDB); psyncd writes the dense one.
+/// PFADD, PFCOUNT, PFMERGE, PFDEBUG and PFSELFTEST over HyperLogLog strings kept byte for byte as
+/// redis-server 7.0 keeps them (<see cref="HyperLogLog"/>): sparse while small, dense past
+/// <c>hll-sparse-max-bytes</c> or a register over 32, the cached cardinality written by PFCOUNT.
 /// </summary>
 internal static class HyperLogLogCommands
 {
-    private const int P = 14;
-    private const int Registers = 1 << P;
-    private const int Q = 64 - P;
-    private const int HeaderSize = 16;
-    private const int DenseSize = HeaderSize + Registers * 6 / 8;
-    private const byte Dense = 0;
-    private const byte Sparse = 1;
     private const string InvalidHll = "WRONGTYPE Key is not a valid HyperLogLog string value.";
     private const string CorruptHll = "INVALIDOBJ Corrupted HLL object detected";
 
@@ -29,6 +23,27 @@ internal static class HyperLogLogCommands
         table.Add("pfadd", -2, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, PfAdd, 1, 1, 1);
         table.Add("pfcount", -2, CommandFlags.ReadOnly, PfCount, 1, -1, 1);
         table.Add("pfmerge", -2, CommandFlags.Write | CommandFlags.DenyOom, PfMerge, 1, -1, 1);
+        table.Add("pfdebug", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Admin, PfDebug, 2, 2, 1);
+        table.Add("pfselftest", 1, CommandFlags.Admin, PfSelfTest);
+    }
+
+    /// <summary>
+    /// Checks a value found at a HyperLogLog command's key (isHLLObjectOrReply): false, with the error
+    /// written, when it is not a string or not a HyperLogLog.
+    /// </summary>
+    private static bool CheckHll(CommandContext ctx, in Entry entry)
+    {
+        if (entry.Kind != ValueKind.String)
+        {
+            ctx.WrongType();
+            return false;
+        }
+        if (!HyperLogLog.IsValid(entry.String))
+        {
+            ctx.Reply.WriteError(InvalidHll);
+            return false;
+        }
+        return true;
     }
 
     private static void PfAdd(CommandContext ctx, in CommandArgs args)
@@ -36,39 +51,26 @@ internal static class HyperLogLogCommands
         var db = ctx.Db;
         var key = args[1];
         var entry = db.LookupWrite(key);
-        if (entry.IsNot(ValueKind.String))
-        {
-            ctx.WrongType();
+        if (entry.Exists && !CheckHll(ctx, entry))
             return;
-        }
-        var registers = ctx.Scratch.Registers(Registers);
-        bool created = !entry.Exists;
-        if (created)
+        if (entry.Exists)
+            db.MarkStringRaw(entry);
+        long dirtyBefore = ctx.Keyspace.Dirty;
+        int updated;
+        if (entry.Exists && !HyperLogLog.IsSparse(entry.String))
         {
-            Array.Clear(registers);
+            updated = AddDense(ctx, args, key, entry);
         }
         else
         {
-            var status = Decode(entry.String, registers);
-            if (status != 0)
-            {
-                ctx.Reply.WriteError(status < 0 ? CorruptHll : InvalidHll);
+            updated = AddSparse(ctx, args, key, entry);
+            if (updated < 0)
                 return;
-            }
         }
-        bool updated = created;
-        for (int i = 2; i < args.Count; i++)
+        if (updated > 0)
         {
-            var (index, count) = PatternOf(args[i]);
-            if (count > registers[index])
-            {
-                registers[index] = (byte)count;
-                updated = true;
-            }
-        }
-        if (updated)
-        {
-            db.SetString(key, Encode(ctx, registers), in entry, keepTtl: true);
+            // Redis counts one change per register raised (and one for a new key).
+            ctx.Keyspace.Dirty = dirtyBefore + updated;
             ctx.Reply.WriteInteger(1);
             ctx.Notify(KeyspaceEventClass.String, "pfadd"u8, key);
         }
@@ -78,232 +80,260 @@ internal static class HyperLogLogCommands
         }
     }
 
+    /// <summary>
+    /// PFADD to a dense HyperLogLog, in place: the registers are read first, and the value is rewritten only
+    /// from the first element that raises one (most PFADDs to a large HyperLogLog change nothing).
+    /// </summary>
+    private static int AddDense(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> key, in Entry entry)
+    {
+        var registers = entry.String[HyperLogLog.HeaderSize..];
+        int i = 2;
+        for (; i < args.Count; i++)
+        {
+            var (index, count) = HyperLogLog.PatternOf(args[i]);
+            if (count > HyperLogLog.GetDense(registers, index))
+                break;
+        }
+        if (i == args.Count)
+            return 0;
+        var value = ctx.Db.ResizeString(key, HyperLogLog.DenseSize, in entry, StringEncodingHint.Raw);
+        var writable = value[HyperLogLog.HeaderSize..];
+        int updated = 0;
+        for (; i < args.Count; i++)
+        {
+            var (index, count) = HyperLogLog.PatternOf(args[i]);
+            if (HyperLogLog.RaiseDense(writable, index, count))
+                updated++;
+        }
+        HyperLogLog.InvalidateCache(value);
+        return updated;
+    }
+
+    /// <summary>PFADD to a sparse (or new) HyperLogLog, edited in the reused editor; -1 when the reply is an error.</summary>
+    private static int AddSparse(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> key, in Entry entry)
+    {
+        var hll = ctx.Scratch.HyperLogLogEditor;
+        int updated = 0;
+        if (entry.Exists)
+        {
+            hll.Load(entry.String);
+        }
+        else
+        {
+            hll.LoadEmpty();
+            updated = 1;
+        }
+        long limit = ctx.Options.HllSparseMaxBytes;
+        for (int i = 2; i < args.Count; i++)
+        {
+            int result = hll.Add(args[i], limit);
+            if (result < 0)
+            {
+                // Redis edits the stored value in place, so the registers raised before the corrupt part
+                // stay (the cached cardinality untouched), unpropagated and uncounted.
+                if (updated > 0)
+                {
+                    long dirty = ctx.Keyspace.Dirty;
+                    ctx.Db.SetString(key, hll.Value, in entry, keepTtl: true, hint: StringEncodingHint.Raw);
+                    ctx.Keyspace.Dirty = dirty;
+                    ctx.PreventPropagation();
+                }
+                ctx.Reply.WriteError(CorruptHll);
+                return -1;
+            }
+            updated += result;
+        }
+        if (updated > 0)
+        {
+            hll.InvalidateCache();
+            ctx.Db.SetString(key, hll.Value, in entry, keepTtl: true, hint: StringEncodingHint.Raw);
+        }
+        return updated;
+    }
+
     private static void PfCount(CommandContext ctx, in CommandArgs args)
     {
         var db = ctx.Db;
-        var registers = ctx.Scratch.Registers(Registers);
-        Array.Clear(registers);
-        var scratch = new byte[Registers];
-        for (int i = 1; i < args.Count; i++)
+        Span<int> histogram = stackalloc int[HyperLogLog.Q + 2];
+        if (args.Count > 2)
         {
-            var entry = db.LookupRead(args[i]);
-            if (!entry.Exists)
-                continue;
-            if (entry.Kind != ValueKind.String)
-            {
-                ctx.WrongType();
+            // The union's cardinality, from the registers' maxima; nothing is cached.
+            var registers = ctx.Scratch.Registers(HyperLogLog.Registers);
+            Array.Clear(registers);
+            if (!MergeSources(ctx, args, registers, out _))
                 return;
-            }
-            var status = Decode(entry.String, scratch);
-            if (status != 0)
-            {
-                ctx.Reply.WriteError(status < 0 ? CorruptHll : InvalidHll);
-                return;
-            }
-            for (int r = 0; r < Registers; r++)
-                registers[r] = Math.Max(registers[r], scratch[r]);
+            HyperLogLog.HistogramOfBytes(registers, histogram);
+            ctx.Reply.WriteInteger(HyperLogLog.Estimate(histogram));
+            return;
         }
-        ctx.Reply.WriteInteger(Estimate(registers));
+        var key = args[1];
+        var entry = db.LookupRead(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteInteger(0);
+            return;
+        }
+        if (!CheckHll(ctx, entry))
+            return;
+        db.MarkStringRaw(entry);
+        if (HyperLogLog.HasValidCache(entry.String))
+        {
+            ctx.Reply.WriteInteger(HyperLogLog.CachedCardinality(entry.String));
+            return;
+        }
+        if (!HyperLogLog.Histogram(entry.String, histogram))
+        {
+            ctx.Reply.WriteError(CorruptHll);
+            return;
+        }
+        long cardinality = HyperLogLog.Estimate(histogram);
+        // Redis writes the count into the header: a change of the value, propagated as PFCOUNT itself
+        // (the dispatcher sees the write), so that replicas hold the same bytes.
+        var target = db.LookupWrite(key);
+        var value = db.ResizeString(key, target.String.Length, in target, StringEncodingHint.Raw);
+        HyperLogLog.WriteCachedCardinality(value, cardinality);
+        ctx.Reply.WriteInteger(cardinality);
     }
 
+    /// <summary>
+    /// Raises <paramref name="registers"/> to the registers of every HyperLogLog named from args[1] on
+    /// (missing keys count as empty); false, with the error written, at the first that is not one or is corrupt.
+    /// </summary>
+    private static bool MergeSources(CommandContext ctx, in CommandArgs args, byte[] registers, out bool anyDense)
+    {
+        anyDense = false;
+        for (int i = 1; i < args.Count; i++)
+        {
+            var entry = ctx.Db.LookupRead(args[i]);
+            if (!entry.Exists)
+                continue;
+            if (!CheckHll(ctx, entry))
+                return false;
+            if (!HyperLogLog.IsSparse(entry.String))
+                anyDense = true;
+            if (!HyperLogLog.MergeInto(entry.String, registers))
+            {
+                ctx.Reply.WriteError(CorruptHll);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// PFMERGE dest src...: the maxima of every HyperLogLog named (dest included) written into dest register
+    /// by register, as Redis does: dest (created sparse when missing) is made dense first when any input is
+    /// dense, otherwise each raised register is a sparse edit, which may promote it.
+    /// </summary>
     private static void PfMerge(CommandContext ctx, in CommandArgs args)
     {
         var db = ctx.Db;
-        var registers = new byte[Registers];
-        var scratch = new byte[Registers];
-        for (int i = 1; i < args.Count; i++)
-        {
-            var entry = db.LookupRead(args[i]);
-            if (!entry.Exists)
-                continue;
-            if (entry.Kind != ValueKind.String)
-            {
-                ctx.WrongType();
-                return;
-            }
-            var status = Decode(entry.String, scratch);
-            if (status != 0)
-            {
-                ctx.Reply.WriteError(status < 0 ? CorruptHll : InvalidHll);
-                return;
-            }
-            for (int r = 0; r < Registers; r++)
-                registers[r] = Math.Max(registers[r], scratch[r]);
-        }
+        var registers = ctx.Scratch.Registers(HyperLogLog.Registers);
+        Array.Clear(registers);
+        if (!MergeSources(ctx, args, registers, out bool anyDense))
+            return;
         var key = args[1];
         var target = db.LookupWrite(key);
-        db.SetString(key, Encode(ctx, registers), in target, keepTtl: true);
+        var hll = ctx.Scratch.HyperLogLogEditor;
+        if (target.Exists)
+            hll.Load(target.String);
+        else
+            hll.LoadEmpty();
+        if (anyDense && !hll.ToDense())
+        {
+            ctx.Reply.WriteError(CorruptHll);
+            return;
+        }
+        long limit = ctx.Options.HllSparseMaxBytes;
+        for (int i = 0; i < HyperLogLog.Registers; i++)
+        {
+            if (registers[i] != 0)
+                hll.Set(i, registers[i], limit);
+        }
+        hll.InvalidateCache();
+        db.SetString(key, hll.Value, in target, keepTtl: true, hint: StringEncodingHint.Raw);
         ctx.Reply.WriteOk();
         // PFMERGE reports itself as "pfadd", as Redis does.
         ctx.Notify(KeyspaceEventClass.String, "pfadd"u8, key);
     }
 
-    // ------------------------------------------------------------------
-    // The sketch
-    // ------------------------------------------------------------------
-
-    /// <summary>The register an element falls in, and the length of its hash's "000...1" pattern.</summary>
-    private static (int Index, int Count) PatternOf(ReadOnlySpan<byte> element)
+    /// <summary>PFDEBUG GETREG|DECODE|ENCODING|TODENSE key: redis-server 7.0's view into a HyperLogLog.</summary>
+    private static void PfDebug(CommandContext ctx, in CommandArgs args)
     {
-        ulong hash = MurmurHash64A(element, 0xadc83b19);
-        int index = (int)(hash & (Registers - 1));
-        hash >>= P;
-        hash |= 1UL << Q;
-        return (index, System.Numerics.BitOperations.TrailingZeroCount(hash) + 1);
-    }
-
-    private static ulong MurmurHash64A(ReadOnlySpan<byte> data, uint seed)
-    {
-        const ulong m = 0xc6a4a7935bd1e995;
-        const int r = 47;
-        ulong h = seed ^ ((ulong)data.Length * m);
-        int whole = data.Length & ~7;
-        for (int i = 0; i < whole; i += 8)
+        var db = ctx.Db;
+        var sub = args[1];
+        var key = args[2];
+        var entry = db.LookupWrite(key);
+        if (!entry.Exists)
         {
-            ulong k = BinaryPrimitives.ReadUInt64LittleEndian(data[i..]);
-            k *= m;
-            k ^= k >> r;
-            k *= m;
-            h ^= k;
-            h *= m;
+            ctx.Reply.WriteError("ERR The specified key does not exist");
+            return;
         }
-        var tail = data[whole..];
-        if (tail.Length > 0)
+        if (!CheckHll(ctx, entry))
+            return;
+        db.MarkStringRaw(entry);
+        bool sparse = HyperLogLog.IsSparse(entry.String);
+        if (Keyword.Is(sub, "GETREG"u8))
         {
-            for (int i = tail.Length - 1; i >= 0; i--)
-                h ^= (ulong)tail[i] << (8 * i);
-            h *= m;
-        }
-        h ^= h >> r;
-        h *= m;
-        h ^= h >> r;
-        return h;
-    }
-
-    /// <summary>Redis's cardinality estimate from the registers (hllCount with the improved estimator).</summary>
-    private static long Estimate(byte[] registers)
-    {
-        Span<int> histogram = stackalloc int[64];
-        foreach (byte value in registers)
-            histogram[value]++;
-        double m = Registers;
-        double z = m * Tau((m - histogram[Q + 1]) / m);
-        for (int j = Q; j >= 1; j--)
-        {
-            z += histogram[j];
-            z *= 0.5;
-        }
-        z += m * Sigma(histogram[0] / m);
-        const double alphaInf = 0.721347520444481703680;
-        return (long)Math.Round(alphaInf * m * m / z, MidpointRounding.AwayFromZero);
-    }
-
-    private static double Sigma(double x)
-    {
-        if (x == 1)
-            return double.PositiveInfinity;
-        double y = 1, z = x, previous;
-        do
-        {
-            x *= x;
-            previous = z;
-            z += x * y;
-            y += y;
-        }
-        while (previous != z);
-        return z;
-    }
-
-    private static double Tau(double x)
-    {
-        if (x == 0 || x == 1)
-            return 0;
-        double y = 1, z = 1 - x, previous;
-        do
-        {
-            x = Math.Sqrt(x);
-            previous = z;
-            y *= 0.5;
-            z -= Math.Pow(1 - x, 2) * y;
-        }
-        while (previous != z);
-        return z / 3;
-    }
-
-    /// <summary>
-    /// Reads a HyperLogLog string into one byte per register: 0 when valid, 1 when the string is not a
-    /// HyperLogLog (WRONGTYPE), -1 when a sparse one is corrupt (INVALIDOBJ).
-    /// </summary>
-    private static int Decode(ReadOnlySpan<byte> value, byte[] registers)
-    {
-        if (value.Length < HeaderSize || !value.StartsWith("HYLL"u8) || value[4] > Sparse)
-            return 1;
-        if (value[4] == Dense)
-        {
-            if (value.Length != DenseSize)
-                return 1;
-            var dense = value[HeaderSize..];
-            for (int i = 0; i < Registers; i++)
+            // Redis converts a sparse HyperLogLog to read its registers, and keeps (and propagates) the dense one.
+            ReadOnlySpan<byte> value = entry.String;
+            if (sparse)
             {
-                int bit = i * 6, b = bit >> 3, shift = bit & 7;
-                int v = dense[b] >> shift;
-                if (shift > 2)
-                    v |= dense[b + 1] << (8 - shift);
-                registers[i] = (byte)(v & 63);
+                if (!ToDense(ctx, key, entry))
+                    return;
+                value = ctx.Scratch.HyperLogLogEditor.Value;
             }
-            return 0;
+            var registers = value[HyperLogLog.HeaderSize..];
+            ctx.Reply.WriteArrayHeader(HyperLogLog.Registers);
+            for (int i = 0; i < HyperLogLog.Registers; i++)
+                ctx.Reply.WriteInteger(HyperLogLog.GetDense(registers, i));
         }
-        Array.Clear(registers);
-        int index = 0;
-        var ops = value[HeaderSize..];
-        for (int p = 0; p < ops.Length;)
+        else if (Keyword.Is(sub, "DECODE"u8))
         {
-            byte op = ops[p];
-            if ((op & 0xC0) == 0)
-            {
-                index += (op & 0x3F) + 1;
-                p++;
-            }
-            else if ((op & 0xC0) == 0x40)
-            {
-                if (p + 1 >= ops.Length)
-                    return -1;
-                index += (((op & 0x3F) << 8) | ops[p + 1]) + 1;
-                p += 2;
-            }
+            if (!sparse)
+                ctx.Reply.WriteError("ERR HLL encoding is not sparse");
             else
-            {
-                int runLength = (op & 0x03) + 1;
-                int v = ((op >> 2) & 0x1F) + 1;
-                if (index + runLength > Registers)
-                    return -1;
-                for (int i = 0; i < runLength; i++)
-                    registers[index++] = (byte)v;
-                p++;
-            }
-            if (index > Registers)
-                return -1;
+                ctx.Reply.WriteBulk(Encoding.ASCII.GetBytes(HyperLogLog.DescribeSparse(entry.String)));
         }
-        return index == Registers ? 0 : -1;
+        else if (Keyword.Is(sub, "ENCODING"u8))
+        {
+            ctx.Reply.WriteSimpleString(sparse ? "sparse" : "dense");
+        }
+        else if (Keyword.Is(sub, "TODENSE"u8))
+        {
+            if (sparse && !ToDense(ctx, key, entry))
+                return;
+            ctx.Reply.WriteInteger(sparse ? 1 : 0);
+        }
+        else
+        {
+            // addReplyErrorFormat's "%s": up to a NUL byte, line breaks made spaces.
+            string name = ErrorReplies.CText(sub, int.MaxValue).Replace('\r', ' ').Replace('\n', ' ');
+            ctx.Reply.WriteError("ERR Unknown PFDEBUG subcommand '" + name + "'");
+        }
     }
 
-    /// <summary>The dense encoding of the registers, its cached cardinality marked stale.</summary>
-    private static ReadOnlySpan<byte> Encode(CommandContext ctx, byte[] registers)
+    /// <summary>Stores the dense form of the sparse HyperLogLog at key (left in the editor); false, with the error written, when it is corrupt.</summary>
+    private static bool ToDense(CommandContext ctx, ReadOnlySpan<byte> key, in Entry entry)
     {
-        var value = ctx.Scratch.Encoded(DenseSize);
-        Array.Clear(value);
-        "HYLL"u8.CopyTo(value);
-        value[4] = Dense;
-        value[15] = 0x80;
-        var dense = value.AsSpan(HeaderSize);
-        for (int i = 0; i < Registers; i++)
+        var hll = ctx.Scratch.HyperLogLogEditor;
+        hll.Load(entry.String);
+        if (!hll.ToDense())
         {
-            int bit = i * 6, b = bit >> 3, shift = bit & 7;
-            int v = registers[i];
-            dense[b] |= (byte)(v << shift);
-            if (shift > 2)
-                dense[b + 1] |= (byte)(v >> (8 - shift));
+            ctx.Reply.WriteError(CorruptHll);
+            return false;
         }
-        return value;
+        ctx.Db.SetString(key, hll.Value, in entry, keepTtl: true, hint: StringEncodingHint.Raw);
+        return true;
+    }
+
+    /// <summary>PFSELFTEST: runs <see cref="HyperLogLog.SelfTest"/> over psyncd's own HyperLogLog code.</summary>
+    private static void PfSelfTest(CommandContext ctx, in CommandArgs args)
+    {
+        string? failure = HyperLogLog.SelfTest();
+        if (failure is null)
+            ctx.Reply.WriteOk();
+        else
+            ctx.Reply.WriteError("TESTFAILED " + failure);
     }
 }

@@ -204,7 +204,7 @@ public static class ConfigRegistry
         AddLong("set-max-intset-entries", o => o.SetMaxIntsetEntries, (o, v) => o.SetMaxIntsetEntries = v);
         AddLong("zset-max-ziplist-entries", o => o.ZsetMaxZiplistEntries, (o, v) => o.ZsetMaxZiplistEntries = v, "zset-max-listpack-entries");
         AddLong("zset-max-ziplist-value", o => o.ZsetMaxZiplistValue, (o, v) => o.ZsetMaxZiplistValue = v, "zset-max-listpack-value");
-        AddLong("hll-sparse-max-bytes", o => o.HllSparseMaxBytes, (o, v) => o.HllSparseMaxBytes = v);
+        Add(new("hll-sparse-max-bytes", (o, a) => o.HllSparseMaxBytes = ConfigValues.ParseMemory(a[0], 0, long.MaxValue), o => Fmt(o.HllSparseMaxBytes)));
 
         // ---- Clients ----
         Add(new("client-output-buffer-limit", ApplyOutputLimit, FormatOutputLimits, minArgs: 4, maxArgs: -1)

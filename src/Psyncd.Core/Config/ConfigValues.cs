@@ -24,12 +24,30 @@ public static class ConfigValues
     public static bool TryParseMemory(string text, out long bytes)
     {
         bytes = 0;
+        if (!SplitMemory(text, out string number, out long multiplier))
+            return false;
+        if (!long.TryParse(number, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value))
+            return false;
+        try
+        {
+            bytes = checked(value * multiplier);
+        }
+        catch (OverflowException)
+        {
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>A memory size's number and its unit's multiplier; false for an unknown unit.</summary>
+    private static bool SplitMemory(string text, out string number, out long multiplier)
+    {
         text = text.Trim();
         int unitStart = text.Length;
         while (unitStart > 0 && char.IsLetter(text[unitStart - 1]))
             unitStart--;
-        string unit = text[unitStart..].ToLowerInvariant();
-        long multiplier = unit switch
+        number = text[..unitStart];
+        multiplier = text[unitStart..].ToLowerInvariant() switch
         {
             "" or "b" => 1,
             "k" => 1000,
@@ -40,20 +58,15 @@ public static class ConfigValues
             "gb" => 1024L * 1024 * 1024,
             _ => 0,
         };
-        if (multiplier == 0)
-            return false;
-        if (!long.TryParse(text.AsSpan(0, unitStart), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number))
-            return false;
-        try
-        {
-            bytes = checked(number * multiplier);
-        }
-        catch (OverflowException)
-        {
-            return false;
-        }
-        return true;
+        return multiplier != 0;
     }
+
+    /// <summary>
+    /// True for digits and a unit that make more than a long: redis-server 7's memtoull reads them (as an
+    /// unsigned number, saturating), so such a value is out of a directive's range, not "not a memory value".
+    /// </summary>
+    private static bool IsUnsignedBeyondLong(string text)
+        => SplitMemory(text, out string number, out _) && number.Length > 0 && number.All(char.IsAsciiDigit);
 
     public static long ParseMemory(string text)
     {
@@ -66,7 +79,11 @@ public static class ConfigValues
     public static long ParseMemory(string text, long min, long max)
     {
         if (!TryParseMemory(text, out long bytes) || bytes < 0)
+        {
+            if (IsUnsignedBeyondLong(text))
+                throw new ConfigException("argument must be between " + Format(min) + " and " + Format(max) + " inclusive");
             throw new ConfigException("argument must be a memory value");
+        }
         if (bytes < min || bytes > max)
             throw new ConfigException("argument must be between " + Format(min) + " and " + Format(max) + " inclusive");
         return bytes;

@@ -14,12 +14,16 @@ public sealed class CommandScratch
     private byte[]? _encoded;
     private List<int>? _ints;
     private List<SortedSetObject.Node>? _nodes;
+    private HyperLogLog.Editor? _hyperLogLog;
 
     /// <summary>A buffer of <paramref name="length"/> bytes for registers being computed (PFADD, PFCOUNT, PFMERGE).</summary>
     public byte[] Registers(int length) => _registers is { } buffer && buffer.Length == length ? buffer : _registers = new byte[length];
 
     /// <summary>A buffer of <paramref name="length"/> bytes for a value being encoded before it is stored.</summary>
     public byte[] Encoded(int length) => _encoded is { } buffer && buffer.Length == length ? buffer : _encoded = new byte[length];
+
+    /// <summary>The HyperLogLog being edited (PFADD to a sparse one, PFMERGE, PFDEBUG).</summary>
+    public HyperLogLog.Editor HyperLogLogEditor => _hyperLogLog ??= new HyperLogLog.Editor();
 
     /// <summary>A list of integers (HSCAN's slots).</summary>
     public List<int> Ints => _ints ??= new List<int>();

@@ -35,6 +35,8 @@ public readonly struct Database
         StringEncodingHint hint = StringEncodingHint.ByContent)
         => _keyspace.SetString(Index, key, value, in current, expireAt, keepTtl, hint);
 
+    public void MarkStringRaw(in Entry current) => _keyspace.MarkStringRaw(current);
+
     public Span<byte> ResizeString(ReadOnlySpan<byte> key, int length, in Entry current, StringEncodingHint hint = StringEncodingHint.ByContent)
         => _keyspace.ResizeString(Index, key, length, in current, hint);
 

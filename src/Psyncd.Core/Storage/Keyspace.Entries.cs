@@ -182,6 +182,18 @@ public sealed unsafe partial class Keyspace
     }
 
     /// <summary>
+    /// Makes OBJECT ENCODING say "raw" of a string looked up for writing, without counting a change (no
+    /// dirty count, no observers): Redis's dbUnshareStringValue, which HyperLogLog commands call even when
+    /// they change nothing. Done in place; a record in the log's read-only region keeps its hint.
+    /// </summary>
+    public void MarkStringRaw(in Entry current)
+    {
+        var record = current.Record;
+        if (current.EncodingHint != StringEncodingHint.Raw && record.Address >= _store.Log.ReadOnlyAddress)
+            ValueLayout.SetEncodingHint(record.Value, StringEncodingHint.Raw);
+    }
+
+    /// <summary>
     /// Resizes the string at <paramref name="key"/> to <paramref name="length"/> bytes (creating it when
     /// missing; new bytes are zero; existing bytes kept) and returns its bytes for the caller to modify.
     /// The key must be missing or hold a string (checked by the caller with <see cref="LookupWrite"/>).

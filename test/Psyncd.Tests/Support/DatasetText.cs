@@ -13,9 +13,9 @@ public static partial class DatasetText
 {
     /// <summary>"db type key = value[ (ttl)]" per key, keys sorted in each database.</summary>
     /// <param name="hyperLogLogsByRegisters">
-    /// Describe a HyperLogLog by its registers rather than its bytes: psyncd and redis-server encode the
-    /// same registers differently (dense or sparse, and the cached count), so a mix of the two compares
-    /// what the values mean.
+    /// Describe a HyperLogLog by its registers rather than its bytes: what the value means, whatever its
+    /// encoding and cached count (psyncd and redis-server hold the same bytes after the same commands; a
+    /// HyperLogLog written by some other program may encode the same registers differently).
     /// </param>
     public static string Describe(int port, int databases = 16, bool hyperLogLogsByRegisters = false)
     {

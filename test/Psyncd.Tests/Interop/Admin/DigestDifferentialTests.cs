@@ -10,35 +10,11 @@ namespace Psyncd.Tests.Interop.Admin;
 /// </summary>
 [Category("Interop")]
 [NonParallelizable]
-public class DigestDifferentialTests : DifferentialFixture
+public class DigestDifferentialTests : PairedDifferentialFixture
 {
     protected override string[] ServerArgs => ["--enable-debug-command", "yes"];
 
-    private RawClient _p = null!;
-    private RawClient _r = null!;
-
-    [SetUp]
-    public void Connect()
-    {
-        _p = _psyncd.Connect();
-        _r = _redis.Connect();
-        Both("FLUSHALL");
-    }
-
-    [TearDown]
-    public void Disconnect()
-    {
-        _p.Dispose();
-        _r.Dispose();
-    }
-
-    /// <summary>Sends the command to both servers and asserts the replies are the same bytes.</summary>
-    private string Both(params string[] command)
-    {
-        string mine = _p.Command(command);
-        Assert.That(mine, Is.EqualTo(_r.Command(command)), string.Join(' ', command));
-        return mine;
-    }
+    protected override void AfterConnect() => Both("FLUSHALL");
 
     private void DigestsAgree(params string[] keys)
     {
@@ -171,7 +147,7 @@ public class DigestDifferentialTests : DifferentialFixture
         {
             string key = "k" + rng.Next(40);
             string member = rng.Next(3) == 0 ? rng.Next(-50, 1000).ToString() : "m" + rng.Next(200);
-            string[] command = rng.Next(16) switch
+            string[] command = rng.Next(18) switch
             {
                 0 => new[] { "SET", key, member },
                 1 => new[] { "RPUSH", "l" + key, member },
@@ -188,7 +164,9 @@ public class DigestDifferentialTests : DifferentialFixture
                 12 => new[] { "SELECT", rng.Next(3).ToString() },
                 13 => new[] { "INCRBY", "n" + key, rng.Next(-5, 5).ToString() },
                 14 => new[] { "HINCRBY", "h" + key, member, "3" },
-                _ => new[] { "DEL", key },
+                15 => new[] { "PFADD", "hll" + key, member, "x" + member },
+                16 => new[] { "DEL", key },
+                _ => new[] { "PFCOUNT", "hll" + key },
             };
             Both(command);
         }
@@ -196,7 +174,7 @@ public class DigestDifferentialTests : DifferentialFixture
         DigestsAgree();
         var keys = new List<string> { "DEBUG", "DIGEST-VALUE" };
         for (int i = 0; i < 40; i++)
-            keys.AddRange(new[] { "k" + i, "lk" + i, "sk" + i, "hk" + i, "zk" + i, "nk" + i });
+            keys.AddRange(new[] { "k" + i, "lk" + i, "sk" + i, "hk" + i, "zk" + i, "nk" + i, "hllk" + i });
         Both(keys.ToArray());
     }
 }

@@ -44,6 +44,7 @@ public class ArgumentEdgeFuzzTests : DifferentialFixture
         ["command"] = "psyncd's table is Redis 2.8's command set, redis-server 7's is larger: COMMAND differs by design",
         ["info"] = "its content is implementation-specific",
         ["memory"] = "STATS, DOCTOR and MALLOC-STATS describe each server's own process, PURGE runs a full collection (IntrospectionTests and MemoryAndLatencyTests compare its shapes, errors and USAGE)",
+        ["pfselftest"] = "runs each server's own HyperLogLog self test for seconds (redis-server's about 2.5 s), and a pipeline of them outlasts the read timeout (HyperLogLogEncodingTests compares its replies)",
         ["migrate"] = "connects to whatever host and port it is drawn (name lookups, timeouts); MigrateDifferentialTests compares it",
         ["latency"] = "records each server's own timings (IntrospectionTests compares its errors, MemoryAndLatencyTests its samples)",
     };

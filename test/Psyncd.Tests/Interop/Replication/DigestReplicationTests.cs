@@ -34,6 +34,24 @@ public class DigestReplicationTests
             Run("ZADD", tag + ":small-zset", "0.1", "a", "-0", "b", "inf", "c");
             Run("HSET", tag + ":small-hash", "f", "v");
             Run("PEXPIRE", tag + ":hash", "90000000");
+            // HyperLogLogs sparse and dense, their cached counts written by PFCOUNT, merged and converted.
+            for (int i = 0; i < 30; i++)
+                Run("PFADD", tag + ":hll:small", "e" + rng.Next(1000));
+            for (int i = 0; i < 20; i++)
+            {
+                var batch = new List<string> { "PFADD", tag + ":hll:large" };
+                for (int j = 0; j < 150; j++)
+                    batch.Add("e" + rng.Next());
+                Run(batch.ToArray());
+            }
+            Run("PFCOUNT", tag + ":hll:small");
+            Run("PFCOUNT", tag + ":hll:large");
+            Run("PFMERGE", tag + ":hll:merged", tag + ":hll:small");
+            Run("PFMERGE", tag + ":hll:both", tag + ":hll:small", tag + ":hll:large");
+            Run("PFADD", tag + ":hll:todense", "a", "b");
+            Run("PFDEBUG", "TODENSE", tag + ":hll:todense");
+            Run("PFADD", tag + ":hll:getreg", "a", "b");
+            Run("PFDEBUG", "GETREG", tag + ":hll:getreg");
         }
         Run("SELECT", "0");
     }
@@ -46,29 +64,45 @@ public class DigestReplicationTests
 
     [Test]
     public void RedisServerReplicaOfPsyncdHasItsDigest()
+        => ReplicaEndsWithTheMastersDigest(ServerProcess.StartPsyncd(s_debug),
+            port => ServerProcess.StartRedis([.. s_debug, "--replicaof", "127.0.0.1", port, "--repl-diskless-load", "disabled"]));
+
+    [Test]
+    public void PsyncdReplicaOfRedisServerHasItsDigest()
+        => ReplicaEndsWithTheMastersDigest(ServerProcess.StartRedis(s_debug),
+            port => ServerProcess.StartPsyncd([.. s_debug, "--replicaof", "127.0.0.1", port]));
+
+    /// <summary>Data before the replica attaches (the payload) and after (the stream), then equal digests and HyperLogLog bytes.</summary>
+    private static void ReplicaEndsWithTheMastersDigest(ServerProcess started, Func<string, ServerProcess> startReplica)
     {
-        using var master = ServerProcess.StartPsyncd(s_debug);
+        using var master = started;
         using var m = master.Connect();
         Fill(m, "before", 1);
-        using var replica = ServerProcess.StartRedis([.. s_debug, "--replicaof", "127.0.0.1", master.Port.ToString(), "--repl-diskless-load", "disabled"]);
+        using var replica = startReplica(master.Port.ToString());
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
         Fill(m, "after", 2);
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
         Assert.That(Digest(master), Does.Not.StartWith("+0000000000"));
         Assert.That(Digest(replica), Is.EqualTo(Digest(master)));
+        SameHyperLogLogs(master, replica);
     }
 
-    [Test]
-    public void PsyncdReplicaOfRedisServerHasItsDigest()
+    /// <summary>Each HyperLogLog's bytes (its encoding included) on the replica are the master's.</summary>
+    private static void SameHyperLogLogs(ServerProcess master, ServerProcess replica)
     {
-        using var master = ServerProcess.StartRedis(s_debug);
         using var m = master.Connect();
-        Fill(m, "before", 3);
-        using var replica = ServerProcess.StartPsyncd([.. s_debug, "--replicaof", "127.0.0.1", master.Port.ToString()]);
-        ReplicationWatch.WaitForSync(master.Port, replica.Port);
-        Fill(m, "after", 4);
-        ReplicationWatch.WaitForSync(master.Port, replica.Port);
-        Assert.That(Digest(master), Does.Not.StartWith("+0000000000"));
-        Assert.That(Digest(replica), Is.EqualTo(Digest(master)));
+        using var r = replica.Connect();
+        foreach (var tag in new[] { "before", "after" })
+        {
+            foreach (var name in new[] { "small", "large", "merged", "both", "todense", "getreg" })
+            {
+                string key = tag + ":hll:" + name;
+                string value = m.Command("GET", key);
+                Assert.That(value, Does.StartWith("$"), key);
+                Assert.That(r.Command("GET", key), Is.EqualTo(value), key);
+            }
+        }
+        Assert.That(m.Command("PFDEBUG", "ENCODING", "after:hll:small"), Is.EqualTo("+sparse\r\n"));
+        Assert.That(m.Command("PFDEBUG", "ENCODING", "after:hll:large"), Is.EqualTo("+dense\r\n"));
     }
 }
