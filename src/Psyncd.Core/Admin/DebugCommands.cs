@@ -95,7 +95,7 @@ internal sealed class DebugCommands
         "FAIL-AFTER-SET <key> <value>",
         "    Set <key>, then fail as a broken command would (psyncd's own, for testing the failure path).",
         "LOG <message>",
-        "    Write <message> to the server log.",
+        "    Append <message> to the server's log file at warning level.",
         "OBJECT <key>",
         "    Describe how the value of <key> is stored.",
         "POPULATE <count> [<prefix>] [<size>]",

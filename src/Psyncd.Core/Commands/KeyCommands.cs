@@ -397,21 +397,14 @@ internal static partial class KeyCommands
 
     private static readonly string[] s_objectHelp =
     {
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
+        "    Answer how the value at <key> is held in memory (int, embstr, listpack, hashtable...).",
         "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
+        "    Answer the key's logarithmic access counter (with an LFU maxmemory-policy only).",
         "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
+        "    Answer the seconds since the key was last read or written (with an LRU policy or none).",
         "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Prints this help.",
+        "    Answer the reference count of the value at <key>.",
     };
 
     /// <summary>OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP (7.0's subcommands and their arities).</summary>
@@ -421,9 +414,7 @@ internal static partial class KeyCommands
         // Unknown subcommands and wrong arities were refused by the dispatcher (declared in Register).
         if (Keyword.Is(sub, "HELP"u8))
         {
-            ctx.Reply.WriteArrayHeader(s_objectHelp.Length);
-            foreach (var line in s_objectHelp)
-                ctx.Reply.WriteSimpleString(line);
+            HelpReply.Write(ctx.Reply, "OBJECT", s_objectHelp);
             return;
         }
 
