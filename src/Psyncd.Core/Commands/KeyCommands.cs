@@ -433,9 +433,7 @@ internal static partial class KeyCommands
         }
         else if (Keyword.Is(sub, "REFCOUNT"u8))
         {
-            // Small non-negative integers are Redis's shared objects, whose refcount is INT_MAX.
-            bool shared = entry.Kind == ValueKind.String && IsIntEncoded(entry, out long v) && v is >= 0 and < 10000;
-            ctx.Reply.WriteInteger(shared ? int.MaxValue : 1);
+            ctx.Reply.WriteInteger(RefCount(ctx, entry));
         }
         else if (Keyword.Is(sub, "IDLETIME"u8))
         {
@@ -474,6 +472,18 @@ internal static partial class KeyCommands
     }
 
     /// <summary>True when Redis holds the string as a long: stored as SET stores (string2l on at most 20 bytes).</summary>
+    /// <summary>
+    /// The refcount Redis would report: its shared objects for the integers 0..9999 count INT_MAX, but under
+    /// maxmemory with an LRU or LFU policy Redis gives every value its own object (refcount 1). Decided from
+    /// the configuration now: a value stored under the other setting reports what it would have been now.
+    /// </summary>
+    internal static int RefCount(CommandContext ctx, in Entry entry)
+    {
+        bool sharing = ctx.Options.MaxMemory == 0 || !ctx.Options.MaxMemoryPolicy.RanksByAccess();
+        bool shared = sharing && entry.Kind == ValueKind.String && IsIntEncoded(entry, out long v) && v is >= 0 and < 10000;
+        return shared ? int.MaxValue : 1;
+    }
+
     private static bool IsIntEncoded(in Entry entry, out long number)
     {
         number = 0;
