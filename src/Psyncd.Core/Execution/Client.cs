@@ -230,6 +230,12 @@ public sealed class Client
     /// <summary>The stream's offset after this client's last command (Redis's woff), for WAIT.</summary>
     public long ReplicationOffset { get; set; }
 
+    /// <summary>
+    /// On the master's link (a replica's master client): the longest time, in Stopwatch ticks, that bytes read
+    /// from the master waited before they were applied, since the replica's cron last took it (master_lag_ms).
+    /// </summary>
+    public long MaxApplyDelayTicks { get; set; }
+
     private static bool IsLoopbackAddress(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Psyncd.Config;
@@ -92,11 +93,15 @@ internal sealed class ClientConnection : IClientConnection
             var buffer = result.Buffer;
             long consumed;
             bool closing;
+            // The master's stream: how long its bytes wait from here to applied (a replica's master_lag_ms).
+            long readAt = (_client.Flags & ClientFlags.Master) != 0 ? Stopwatch.GetTimestamp() : 0;
             _loop.Enter();
             try
             {
                 _stats.TotalNetInputBytes += buffer.Length - _countedInput;
                 consumed = Process(buffer);
+                if (readAt != 0)
+                    _client.MaxApplyDelayTicks = Math.Max(_client.MaxApplyDelayTicks, Stopwatch.GetTimestamp() - readAt);
                 _countedInput = buffer.Length - consumed;
                 _client.QueryBufferBytes = buffer.Length - consumed;
                 if (_client.QueryBufferBytes > _options.ClientQueryBufferLimit && !_client.IsClosing)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Psyncd.Rdb;
@@ -17,6 +18,7 @@ public sealed partial class ReplicationManager
         var options = Options;
         var stream = Stream;
         long now = Environment.TickCount64;
+        long nowTicks = Stopwatch.GetTimestamp();
         void Field(string name, object value) => sb.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
 
         if (MasterLink is { } master)
@@ -26,6 +28,10 @@ public sealed partial class ReplicationManager
             Field("master_port", master.Port);
             Field("master_link_status", master.IsConnected ? "up" : "down");
             Field("master_last_io_seconds_ago", master.MasterClient is null ? -1 : (now - master.LastIoMs) / 1000);
+            // psyncd's own: only the replica's part of the lag (bytes read from the master until applied). The
+            // stream carries no clock of the master's and nothing answers an ACK, so the time the bytes spent in
+            // the master's output and on the network is seen only by the master (lag_ms, ReplicaLink.LagMs).
+            Field("master_lag_ms", master.LagMs);
             Field("master_sync_in_progress", master.State == MasterLinkState.Transfer ? 1 : 0);
             long offset = master.MasterClient is null && master.Cached is null ? 1 : stream.MasterReplOffset;
             Field("slave_read_repl_offset", offset);
@@ -52,7 +58,7 @@ public sealed partial class ReplicationManager
         if (options.MinSlavesToWrite > 0 && options.MinSlavesMaxLag > 0)
             Field("min_slaves_good_slaves", State.GoodReplicaCount);
         for (int i = 0; i < _replicas.Count; i++)
-            Field("slave" + i, _replicas[i].InfoLine());
+            Field("slave" + i, _replicas[i].InfoLine(stream, nowTicks));
         Field("master_failover_state", "no-failover");
         Field("master_replid", ReplId);
         Field("master_replid2", ReplId2);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Psyncd.Execution;
@@ -344,6 +345,8 @@ public sealed partial class ReplicationManager
         if (offset > link.AckOffset)
             link.AckOffset = offset;
         link.LastAckMs = Environment.TickCount64;
+        // The age of the first byte it lacks, now (lag_ms); 0 when it has the whole stream.
+        link.AckLagMs = link.AckOffset >= Stream.MasterReplOffset ? 0 : Stream.Timeline.AgeMs(link.AckOffset + 1, Stopwatch.GetTimestamp());
         if (link.WaitingFirstAck && link.State == ReplicaState.Online)
         {
             link.WaitingFirstAck = false;

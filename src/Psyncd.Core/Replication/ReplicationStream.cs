@@ -90,8 +90,13 @@ public sealed class ReplicationStream : IEffectsSink
     /// <summary>Forces a SELECT before the next command (a new full sync, a promotion).</summary>
     public void ResetStreamDb() => _streamDb = -1;
 
+    /// <summary>When each part of the stream was appended, for the replicas' <c>lag_ms</c> (kept while a replica listens).</summary>
+    public StreamTimeline Timeline { get; } = new();
+
     private void Feed(ReadOnlySpan<byte> bytes)
     {
+        if (_listeners.Count > 0)
+            Timeline.Mark(MasterReplOffset + 1);
         Backlog?.Append(bytes);
         if (Aof is { IsOn: true } aof)
             aof.Append(bytes);

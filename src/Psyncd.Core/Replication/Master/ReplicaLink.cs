@@ -51,6 +51,12 @@ public sealed class ReplicaLink : IStreamListener
     /// <summary>Highest offset the replica acknowledged (REPLCONF ACK).</summary>
     public long AckOffset { get; set; }
 
+    /// <summary>
+    /// Milliseconds the oldest stream byte not covered by the last ACK had been waiting when that ACK arrived
+    /// (0: the replica had everything); see <see cref="LagMs"/>.
+    /// </summary>
+    public long AckLagMs { get; set; }
+
     /// <summary>When the last ACK (or keepalive newline) arrived (Environment.TickCount64).</summary>
     public long LastAckMs { get; set; } = Environment.TickCount64;
 
@@ -89,7 +95,30 @@ public sealed class ReplicaLink : IStreamListener
         Client.Output.RequestFlush();
     }
 
-    /// <summary>INFO's <c>slaveN:</c> value.</summary>
-    public string InfoLine() => string.Create(CultureInfo.InvariantCulture,
-        $"ip={Ip},port={ListeningPort},state={StateName},offset={AckOffset},lag={LagSeconds}");
+    /// <summary>
+    /// INFO's <c>lag_ms=</c> (a psyncd field): how far behind the replica is, in milliseconds of the master's
+    /// stream. At each REPLCONF ACK the master looks up, in the stream's <see cref="StreamTimeline"/>, when it
+    /// appended the first byte the ACK does not cover, and keeps that byte's age (<see cref="AckLagMs"/>; 0 when
+    /// the ACK covers the whole stream). Replicas ACK once a second, so this is the lag of the last second's
+    /// ACK, measured to the millisecond, round trip of the ACK included. A replica silent for longer than
+    /// <see cref="SilentAckMs"/> gets the live age of its oldest unacknowledged byte instead, which grows
+    /// while it stays silent. -1 for a replica that spoke SYNC (it never ACKs); 0 unless online.
+    /// </summary>
+    public long LagMs(ReplicationStream stream, long nowTicks)
+    {
+        if (State != ReplicaState.Online)
+            return 0;
+        if (PrePsync)
+            return -1;
+        if (Environment.TickCount64 - LastAckMs <= SilentAckMs || AckOffset >= stream.MasterReplOffset)
+            return AckLagMs;
+        return stream.Timeline.AgeMs(AckOffset + 1, nowTicks);
+    }
+
+    /// <summary>Two ACK periods: a replica that ACKs every second has missed one.</summary>
+    public const long SilentAckMs = 2000;
+
+    /// <summary>INFO's <c>slaveN:</c> value: Redis's fields, byte for byte, then psyncd's <c>lag_ms</c> last (parsers look fields up by name).</summary>
+    public string InfoLine(ReplicationStream stream, long nowTicks) => string.Create(CultureInfo.InvariantCulture,
+        $"ip={Ip},port={ListeningPort},state={StateName},offset={AckOffset},lag={LagSeconds},lag_ms={LagMs(stream, nowTicks)}");
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -505,6 +506,7 @@ public sealed class MasterLink
         client.Authenticated = true;
         client.Db = db;
         _masterClient = client;
+        _lastSecondLagMs = 0;
         _pendingTransaction.Clear();
         Cached = null;
         State = MasterLinkState.Connected;
@@ -557,9 +559,15 @@ public sealed class MasterLink
         }
     }
 
+    /// <summary>INFO's <c>master_lag_ms</c>: the longest read-to-applied wait of the stream, this second and the last; -1 while down (see AppendInfo).</summary>
+    public long LagMs => _masterClient is { } master && IsConnected ? Math.Max(_lastSecondLagMs, master.MaxApplyDelayTicks * 1000 / Stopwatch.Frequency) : -1;
+    private long _lastSecondLagMs;
+
     /// <summary>Once a second, inside the loop: ACK, and give up on a master silent for repl-timeout.</summary>
     internal void Cron(long now)
     {
+        if (_masterClient is { } master)
+            (_lastSecondLagMs, master.MaxApplyDelayTicks) = (master.MaxApplyDelayTicks * 1000 / Stopwatch.Frequency, 0);
         if (State == MasterLinkState.Connected)
         {
             SendAck();
