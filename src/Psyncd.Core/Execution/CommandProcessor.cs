@@ -162,10 +162,11 @@ public sealed class CommandProcessor
                 {
                     // A replica must apply everything its master sends: a command that failed here means
                     // the datasets may now differ. Never silent.
+                    // A stream command first gets a line of its own that says why and which key differs; the
+                    // CRITICAL line follows as for any command (as redis-server logs it).
                     if (IsStreamCommand(args) && error.StartsWith("ERR unknown command", StringComparison.Ordinal))
                         _log.Warning("Stream command " + Encoding.ASCII.GetString(args[0]).ToUpperInvariant() + " from the master not applied: psyncd has no stream type; key '" + Encoding.UTF8.GetString(StreamKey(args)) + "' now differs from the master's");
-                    else
-                        _log.Warning("== CRITICAL == This replica is sending an error to its master: '" + error + "' after processing the command '" + Encoding.UTF8.GetString(parser.LastWasInline ? default : request[..Math.Min(request.Length, 128)]) + "'");
+                    _log.Warning("== CRITICAL == This replica is sending an error to its master: '" + error + "' after processing the command '" + Encoding.UTF8.GetString(parser.LastWasInline ? default : request[..Math.Min(request.Length, 128)]) + "'");
                     client.Output.LastError = null;
                 }
                 MasterStream?.OnMasterRequestApplied(client, request);
