@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Psyncd.Commands;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Protocol;
@@ -98,7 +99,7 @@ internal sealed class DebugCommands
         "LOADAOF",
         "    Write what waits for the append only file, empty the dataset and load it back from the log's files.",
         "LOG <message>",
-        "    Write <message> to the server log.",
+        "    Append <message> to the server's log file at warning level.",
         "OBJECT <key>",
         "    Describe how the value of <key> is stored.",
         "POPULATE <count> [<prefix>] [<size>]",
@@ -200,7 +201,7 @@ internal sealed class DebugCommands
         }
         long idle = ctx.Keyspace.IdleSeconds(entry);
         var text = "Value at:0x" + (key.Length * 31L + length).ToString("x12", CultureInfo.InvariantCulture) +
-                   " refcount:1 encoding:" + encoding +
+                   " refcount:" + KeyCommands.RefCount(ctx, entry).ToString(CultureInfo.InvariantCulture) + " encoding:" + encoding +
                    " serializedlength:" + length.ToString(CultureInfo.InvariantCulture) +
                    " lru:" + ((DateTimeOffset.UtcNow.ToUnixTimeSeconds() - idle) & ((1 << 24) - 1)).ToString(CultureInfo.InvariantCulture) +
                    " lru_seconds_idle:" + idle.ToString(CultureInfo.InvariantCulture);

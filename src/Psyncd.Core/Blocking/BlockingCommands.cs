@@ -107,15 +107,8 @@ internal sealed class BlockingCommands
         _blocking.Block(ctx.Client, state);
     }
 
-    private void BLMPop(CommandContext ctx, in CommandArgs args)
-    {
-        if (!MultiPop.TryParse(ctx, args, 2, "LEFT"u8, "RIGHT"u8, out var pop)
-            || !BlockingRegistry.TryParseTimeout(ctx, args[1], out long timeoutMs))
-            return;
-        if (ListCommands.TryPopFromFirst(ctx, args, pop))
-            return;
-        BlockOrNil(ctx, args, pop.FirstKey, pop.FirstKey + pop.KeyCount, pop.First ? BlockKind.PopLeft : BlockKind.PopRight, timeoutMs, multi: true, pop.Count);
-    }
+    private void BLMPop(CommandContext ctx, in CommandArgs args) =>
+        BlockingMultiPop(ctx, args, "LEFT"u8, "RIGHT"u8, ListCommands.TryPopFromFirst, BlockKind.PopLeft, BlockKind.PopRight);
 
     private void BZPopMin(CommandContext ctx, in CommandArgs args) => BlockingZPop(ctx, args, max: false);
 
@@ -145,14 +138,22 @@ internal sealed class BlockingCommands
         BlockOrNil(ctx, args, 1, args.Count - 1, max ? BlockKind.ZPopMax : BlockKind.ZPopMin, timeoutMs, multi: false, 1);
     }
 
-    private void BZMPop(CommandContext ctx, in CommandArgs args)
+    private void BZMPop(CommandContext ctx, in CommandArgs args) =>
+        BlockingMultiPop(ctx, args, "MIN"u8, "MAX"u8, SortedSetCommands.TryPopFromFirst, BlockKind.ZPopMin, BlockKind.ZPopMax);
+
+    /// <summary>
+    /// BLMPOP and BZMPOP: <c>timeout numkeys key [key ...] side [COUNT n]</c>, the request read in Redis 7.0's
+    /// order (the multi-pop's arguments before the timeout); pops at once when a key holds a value, else blocks.
+    /// </summary>
+    private void BlockingMultiPop(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> firstWord, ReadOnlySpan<byte> lastWord,
+        PopFromFirst popFromFirst, BlockKind firstKind, BlockKind lastKind)
     {
-        if (!MultiPop.TryParse(ctx, args, 2, "MIN"u8, "MAX"u8, out var pop)
+        if (!MultiPop.TryParse(ctx, args, 2, firstWord, lastWord, out var pop)
             || !BlockingRegistry.TryParseTimeout(ctx, args[1], out long timeoutMs))
             return;
-        if (SortedSetCommands.TryPopFromFirst(ctx, args, pop))
+        if (popFromFirst(ctx, args, pop))
             return;
-        BlockOrNil(ctx, args, pop.FirstKey, pop.FirstKey + pop.KeyCount, pop.First ? BlockKind.ZPopMin : BlockKind.ZPopMax, timeoutMs, multi: true, pop.Count);
+        BlockOrNil(ctx, args, pop.FirstKey, pop.FirstKey + pop.KeyCount, pop.First ? firstKind : lastKind, timeoutMs, multi: true, pop.Count);
     }
 
     /// <summary>Blocks on the keys args[first..end) (without duplicates), or answers nil where blocking is not allowed.</summary>

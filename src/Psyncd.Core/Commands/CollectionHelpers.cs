@@ -310,4 +310,38 @@ internal static class CollectionHelpers
         value = entry.As<T>();
         return true;
     }
+
+    /// <summary>
+    /// Looks up a value of <paramref name="kind"/> for a command that answers nil when the key is missing
+    /// (GETDEL, GETEX, ZRANK...): replies nil or WRONGTYPE and returns false, or returns the entry. A read
+    /// lookup, as Redis's: a miss counts as a keyspace miss.
+    /// </summary>
+    public static bool LookupOrNil(CommandContext ctx, ReadOnlySpan<byte> key, ValueKind kind, out Entry entry)
+    {
+        entry = ctx.Db.LookupRead(key);
+        if (!entry.Exists)
+        {
+            ctx.Reply.WriteNullBulk();
+            return false;
+        }
+        if (entry.Kind != kind)
+        {
+            ctx.WrongType();
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Parses an option's count that must be a non-negative integer (LPOS COUNT/MAXLEN, SINTERCARD and
+    /// ZINTERCARD LIMIT): anything else, a non-number included, answers Redis's "<c>ERR &lt;OPTION&gt; can't be
+    /// negative</c>" given as <paramref name="error"/>.
+    /// </summary>
+    public static bool TryParseNonNegative(CommandContext ctx, ReadOnlySpan<byte> arg, ReadOnlySpan<byte> error, out long value)
+    {
+        if (Numbers.TryParseInt64(arg, out value) && value >= 0)
+            return true;
+        ctx.Reply.WriteError(error);
+        return false;
+    }
 }

@@ -397,21 +397,14 @@ internal static partial class KeyCommands
 
     private static readonly string[] s_objectHelp =
     {
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
+        "    Answer how the value at <key> is held in memory (int, embstr, listpack, hashtable...).",
         "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
+        "    Answer the key's logarithmic access counter (with an LFU maxmemory-policy only).",
         "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
+        "    Answer the seconds since the key was last read or written (with an LRU policy or none).",
         "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Prints this help.",
+        "    Answer the reference count of the value at <key>.",
     };
 
     /// <summary>OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP (7.0's subcommands and their arities).</summary>
@@ -421,9 +414,7 @@ internal static partial class KeyCommands
         // Unknown subcommands and wrong arities were refused by the dispatcher (declared in Register).
         if (Keyword.Is(sub, "HELP"u8))
         {
-            ctx.Reply.WriteArrayHeader(s_objectHelp.Length);
-            foreach (var line in s_objectHelp)
-                ctx.Reply.WriteSimpleString(line);
+            HelpReply.Write(ctx.Reply, "OBJECT", s_objectHelp);
             return;
         }
 
@@ -442,9 +433,7 @@ internal static partial class KeyCommands
         }
         else if (Keyword.Is(sub, "REFCOUNT"u8))
         {
-            // Small non-negative integers are Redis's shared objects, whose refcount is INT_MAX.
-            bool shared = entry.Kind == ValueKind.String && IsIntEncoded(entry, out long v) && v is >= 0 and < 10000;
-            ctx.Reply.WriteInteger(shared ? int.MaxValue : 1);
+            ctx.Reply.WriteInteger(RefCount(ctx, entry));
         }
         else if (Keyword.Is(sub, "IDLETIME"u8))
         {
@@ -483,6 +472,18 @@ internal static partial class KeyCommands
     }
 
     /// <summary>True when Redis holds the string as a long: stored as SET stores (string2l on at most 20 bytes).</summary>
+    /// <summary>
+    /// The refcount Redis would report: its shared objects for the integers 0..9999 count INT_MAX, but under
+    /// maxmemory with an LRU or LFU policy Redis gives every value its own object (refcount 1). Decided from
+    /// the configuration now: a value stored under the other setting reports what it would have been now.
+    /// </summary>
+    internal static int RefCount(CommandContext ctx, in Entry entry)
+    {
+        bool sharing = ctx.Options.MaxMemory == 0 || !ctx.Options.MaxMemoryPolicy.RanksByAccess();
+        bool shared = sharing && entry.Kind == ValueKind.String && IsIntEncoded(entry, out long v) && v is >= 0 and < 10000;
+        return shared ? int.MaxValue : 1;
+    }
+
     private static bool IsIntEncoded(in Entry entry, out long number)
     {
         number = 0;

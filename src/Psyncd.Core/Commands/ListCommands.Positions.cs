@@ -33,19 +33,13 @@ internal static partial class ListCommands
             }
             else if (Keyword.Is(option, "COUNT"u8) && more)
             {
-                if (!Numbers.TryParseInt64(args[++i], out count) || count < 0)
-                {
-                    ctx.Reply.WriteError("ERR COUNT can't be negative"u8);
+                if (!CollectionHelpers.TryParseNonNegative(ctx, args[++i], "ERR COUNT can't be negative"u8, out count))
                     return;
-                }
             }
             else if (Keyword.Is(option, "MAXLEN"u8) && more)
             {
-                if (!Numbers.TryParseInt64(args[++i], out maxLength) || maxLength < 0)
-                {
-                    ctx.Reply.WriteError("ERR MAXLEN can't be negative"u8);
+                if (!CollectionHelpers.TryParseNonNegative(ctx, args[++i], "ERR MAXLEN can't be negative"u8, out maxLength))
                     return;
-                }
             }
             else
             {
@@ -108,13 +102,8 @@ internal static partial class ListCommands
     }
 
     /// <summary>LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT n]: pops from the first non-empty list.</summary>
-    private static void LMPop(CommandContext ctx, in CommandArgs args)
-    {
-        if (!MultiPop.TryParse(ctx, args, 1, "LEFT"u8, "RIGHT"u8, out var pop))
-            return;
-        if (!TryPopFromFirst(ctx, args, pop))
-            ctx.Reply.WriteNullArray();
-    }
+    private static void LMPop(CommandContext ctx, in CommandArgs args) =>
+        MultiPop.Execute(ctx, args, "LEFT"u8, "RIGHT"u8, TryPopFromFirst);
 
     /// <summary>
     /// Pops from the first of the keys holding a list (LMPOP, and BLMPOP before it blocks): replied as
@@ -132,10 +121,7 @@ internal static partial class ListCommands
             if (list is null)
                 continue;
             long popped = PopRange(ctx.Notifier, ctx.Db, key, list, pop.First, pop.Count, ctx.Reply);
-            var p = ctx.Propagate(3);
-            p.WriteBulk(pop.First ? "LPOP"u8 : "RPOP"u8);
-            p.WriteBulk(key);
-            p.WriteBulk(popped);
+            MultiPop.Propagate(ctx, pop.First ? "LPOP"u8 : "RPOP"u8, key, popped);
             return true;
         }
         return false;

@@ -64,4 +64,34 @@ internal readonly struct MultiPop
         parsed = new MultiPop { FirstKey = numKeysIndex + 1, KeyCount = (int)numKeys, First = first, Count = count == -1 ? 1 : count };
         return true;
     }
+
+    /// <summary>
+    /// LMPOP and ZMPOP: parses the request (numkeys at 1), then pops from the first non-empty key with
+    /// <paramref name="popFromFirst"/>, or answers a nil array when every key is empty.
+    /// </summary>
+    public static void Execute(CommandContext ctx, in CommandArgs args, ReadOnlySpan<byte> firstWord, ReadOnlySpan<byte> lastWord, PopFromFirst popFromFirst)
+    {
+        if (!TryParse(ctx, args, 1, firstWord, lastWord, out var pop))
+            return;
+        if (!popFromFirst(ctx, args, pop))
+            ctx.Reply.WriteNullArray();
+    }
+
+    /// <summary>
+    /// Propagates a multi-pop as the single-key pop that has the same effect (<c>LPOP key n</c>,
+    /// <c>ZPOPMIN key n</c>...), as Redis 7.0 does, so replicas need not know LMPOP/ZMPOP.
+    /// </summary>
+    public static void Propagate(CommandContext ctx, ReadOnlySpan<byte> command, ReadOnlySpan<byte> key, long popped)
+    {
+        var p = ctx.Propagate(3);
+        p.WriteBulk(command);
+        p.WriteBulk(key);
+        p.WriteBulk(popped);
+    }
 }
+
+/// <summary>
+/// Pops from the first of a parsed multi-pop's keys that holds a value; false (nothing replied) when none
+/// does, true after a reply (a WRONGTYPE error included).
+/// </summary>
+internal delegate bool PopFromFirst(CommandContext ctx, in CommandArgs args, in MultiPop pop);

@@ -19,11 +19,8 @@ internal static partial class SetCommands
         {
             if (Keyword.Is(args[i], "LIMIT"u8) && i + 1 < args.Count)
             {
-                if (!Numbers.TryParseInt64(args[++i], out limit) || limit < 0)
-                {
-                    ctx.Reply.WriteError("ERR LIMIT can't be negative"u8);
+                if (!CollectionHelpers.TryParseNonNegative(ctx, args[++i], "ERR LIMIT can't be negative"u8, out limit))
                     return;
-                }
             }
             else
             {

@@ -10,13 +10,8 @@ namespace Psyncd.Commands;
 internal static partial class SortedSetCommands
 {
     /// <summary>ZMPOP numkeys key [key ...] MIN|MAX [COUNT n]: pops from the first non-empty sorted set.</summary>
-    private static void ZMPop(CommandContext ctx, in CommandArgs args)
-    {
-        if (!MultiPop.TryParse(ctx, args, 1, "MIN"u8, "MAX"u8, out var pop))
-            return;
-        if (!TryPopFromFirst(ctx, args, pop))
-            ctx.Reply.WriteNullArray();
-    }
+    private static void ZMPop(CommandContext ctx, in CommandArgs args) =>
+        MultiPop.Execute(ctx, args, "MIN"u8, "MAX"u8, TryPopFromFirst);
 
     /// <summary>
     /// Pops from the first of the keys holding a sorted set (ZMPOP, and BZMPOP before it blocks), propagated
@@ -37,10 +32,7 @@ internal static partial class SortedSetCommands
             if (!entry.Exists)
                 continue;
             long popped = PopForBlocked(ctx.Notifier, db, key, entry.As<SortedSetObject>(), !pop.First, pop.Count, multi: true, ctx.Reply);
-            var p = ctx.Propagate(3);
-            p.WriteBulk(pop.First ? "ZPOPMIN"u8 : "ZPOPMAX"u8);
-            p.WriteBulk(key);
-            p.WriteBulk(popped);
+            MultiPop.Propagate(ctx, pop.First ? "ZPOPMIN"u8 : "ZPOPMAX"u8, key, popped);
             return true;
         }
         return false;

@@ -268,17 +268,8 @@ internal static partial class SortedSetCommands
 
     private static void RankGeneric(CommandContext ctx, in CommandArgs args, bool reverse)
     {
-        var entry = ctx.Db.LookupRead(args[1]);
-        if (!entry.Exists)
-        {
-            ctx.Reply.WriteNullBulk();
+        if (!CollectionHelpers.LookupOrNil(ctx, args[1], ValueKind.SortedSet, out var entry))
             return;
-        }
-        if (entry.Kind != ValueKind.SortedSet)
-        {
-            ctx.WrongType();
-            return;
-        }
         var zset = entry.As<SortedSetObject>();
         var node = zset.Find(args[2]);
         if (node is null)
@@ -854,11 +845,8 @@ internal static partial class SortedSetCommands
             }
             else if (cardinality && Keyword.Is(args[j], "LIMIT"u8) && left >= 1)
             {
-                if (!Numbers.TryParseInt64(args[++j], out limit) || limit < 0)
-                {
-                    ctx.Reply.WriteError("ERR LIMIT can't be negative"u8);
+                if (!CollectionHelpers.TryParseNonNegative(ctx, args[++j], "ERR LIMIT can't be negative"u8, out limit))
                     return;
-                }
             }
             else
             {

@@ -117,17 +117,8 @@ internal static partial class StringCommands
         var db = ctx.Db;
         var key = args[1];
         // A read lookup, as Redis's (a miss is a keymiss event); the writes below preserve the value for a snapshot.
-        var entry = db.LookupRead(key);
-        if (!entry.Exists)
-        {
-            ctx.Reply.WriteNullBulk();
+        if (!CollectionHelpers.LookupOrNil(ctx, key, ValueKind.String, out var entry))
             return;
-        }
-        if (entry.Kind != ValueKind.String)
-        {
-            ctx.WrongType();
-            return;
-        }
         ctx.Reply.WriteBulk(entry.String);
         db.Delete(key);
         ctx.Notify(KeyspaceEventClass.Generic, "del"u8, key);
@@ -148,17 +139,8 @@ internal static partial class StringCommands
         var db = ctx.Db;
         var key = args[1];
         // A read lookup, as Redis's (a miss is a keymiss event); the writes below preserve the value for a snapshot.
-        var entry = db.LookupRead(key);
-        if (!entry.Exists)
-        {
-            ctx.Reply.WriteNullBulk();
+        if (!CollectionHelpers.LookupOrNil(ctx, key, ValueKind.String, out var entry))
             return;
-        }
-        if (entry.Kind != ValueKind.String)
-        {
-            ctx.WrongType();
-            return;
-        }
         long expireAt = -1;
         if (expireArg != 0 && !TryParseExpireAt(ctx, args[expireArg], flags, out expireAt))
             return;

@@ -30,6 +30,13 @@ public sealed class ConfigDirective
     /// <summary>Other accepted spellings (e.g. the <c>replica-</c> forms of Redis 5).</summary>
     public string[] Aliases { get; }
 
+    /// <summary>
+    /// The name CONFIG REWRITE writes: redis-server 7.0's own spelling where the directive was renamed (the
+    /// <c>replica</c>, <c>-listpack-</c> and <c>busy-reply-threshold</c> forms; psyncd's primary names are
+    /// Redis 2.8's), so that a rewritten file reads as one redis-server 7.0 wrote.
+    /// </summary>
+    public string RewriteName => Array.Find(Aliases, alias => alias.Contains("replica") || alias.Contains("-listpack-") || alias == "busy-reply-threshold") ?? Name;
+
     /// <summary>Parses the arguments (without the name) into the options; throws <see cref="ConfigException"/>.</summary>
     public Action<ServerOptions, string[]> Apply { get; }
 

@@ -100,7 +100,7 @@ public static class ConfigRegistry
             o.SlaveOf = new MasterAddress(a[0], ConfigValues.ParseInt(a[1], 1, 65535, "Invalid master port"));
         }, o => o.SlaveOf is null ? "" : o.SlaveOf.Host + " " + Fmt(o.SlaveOf.Port), minArgs: 2, maxArgs: 2, mutable: false, aliases: new[] { "replicaof" })
         {
-            RewriteLines = o => o.SlaveOf is null ? Array.Empty<string>() : new[] { "slaveof " + o.SlaveOf.Host + " " + Fmt(o.SlaveOf.Port) },
+            RewriteLines = o => o.SlaveOf is null ? Array.Empty<string>() : new[] { "replicaof " + o.SlaveOf.Host + " " + Fmt(o.SlaveOf.Port) },
         });
         Add(new("masterauth", (o, a) => o.MasterAuth = a[0], o => o.MasterAuth));
         Add(new("slave-serve-stale-data", (o, a) => o.SlaveServeStaleData = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.SlaveServeStaleData), aliases: new[] { "replica-serve-stale-data" }));

@@ -70,6 +70,6 @@ public static class ConfigRewriter
     {
         if (directive.RewriteLines is not null)
             return directive.RewriteLines(options);
-        return new[] { directive.Name + " " + ConfigValues.QuoteIfNeeded(directive.Format(options)) };
+        return new[] { directive.RewriteName + " " + ConfigValues.QuoteIfNeeded(directive.Format(options)) };
     }
 }

@@ -36,6 +36,13 @@ public static class MaxMemoryPolicies
     /// <summary>True for the LFU policies: a key's access field holds a frequency counter instead of an LRU clock.</summary>
     public static bool IsLfu(this MaxMemoryPolicy policy) => policy is MaxMemoryPolicy.VolatileLfu or MaxMemoryPolicy.AllKeysLfu;
 
+    /// <summary>
+    /// True for the LRU and LFU policies: each value needs its own access field, so Redis stops sharing its
+    /// small integer objects among keys while such a policy and a maxmemory are set.
+    /// </summary>
+    public static bool RanksByAccess(this MaxMemoryPolicy policy)
+        => policy is MaxMemoryPolicy.VolatileLru or MaxMemoryPolicy.AllKeysLru || policy.IsLfu();
+
     /// <summary>True for the volatile-* policies: only keys with a time to live may be evicted.</summary>
     public static bool IsVolatile(this MaxMemoryPolicy policy)
         => policy is MaxMemoryPolicy.VolatileLru or MaxMemoryPolicy.VolatileLfu or MaxMemoryPolicy.VolatileRandom or MaxMemoryPolicy.VolatileTtl;

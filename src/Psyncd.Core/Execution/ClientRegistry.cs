@@ -105,7 +105,12 @@ public sealed class ClientRegistry
         sb.Append((micros / 1_000_000).ToString(CultureInfo.InvariantCulture)).Append('.')
           .Append((micros % 1_000_000).ToString("D6", CultureInfo.InvariantCulture))
           .Append(" [").Append(client.Db.ToString(CultureInfo.InvariantCulture)).Append(' ');
-        sb.Append(client.IsUnixSocket ? "unix:" + _options.UnixSocket : client.Address).Append(']');
+        // Commands a script runs show "lua" where a client shows its address, as redis-server's MONITOR.
+        if (client.Has(ClientFlags.Script))
+            sb.Append("lua");
+        else
+            sb.Append(client.IsUnixSocket ? "unix:" + _options.UnixSocket : client.Address);
+        sb.Append(']');
         for (int i = 0; i < args.Count; i++)
             sb.Append(' ').Append(Repr.Quote(args[i]));
         string line = sb.ToString();

@@ -5,6 +5,7 @@ using Psyncd.Diagnostics;
 using Psyncd.Protocol;
 using Psyncd.Rdb;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Execution;
 
@@ -163,22 +164,18 @@ public sealed class CommandProcessor
                 MasterStream?.Keepalive(client);
                 continue;
             }
-            if (parser.LastWasInline)
-            {
-                var args = new CommandArgs(parser.InlineBuffer, parser.Args);
-                Execute(client, args, default);
-            }
-            else
-            {
-                var args = new CommandArgs(request, parser.Args);
-                Execute(client, args, request);
-            }
+            var args = parser.LastWasInline ? new CommandArgs(parser.InlineBuffer, parser.Args) : new CommandArgs(request, parser.Args);
+            Execute(client, args, parser.LastWasInline ? default : request);
             if (client.Has(ClientFlags.Master))
             {
                 if (client.Output.LastError is { } error)
                 {
                     // A replica must apply everything its master sends: a command that failed here means
                     // the datasets may now differ. Never silent.
+                    // A stream command first gets a line of its own that says why and which key differs; the
+                    // CRITICAL line follows as for any command (as redis-server logs it).
+                    if (IsStreamCommand(args) && error.StartsWith("ERR unknown command", StringComparison.Ordinal))
+                        _log.Warning("Stream command " + Encoding.ASCII.GetString(args[0]).ToUpperInvariant() + " from the master not applied: psyncd has no stream type; key '" + Encoding.UTF8.GetString(StreamKey(args)) + "' now differs from the master's");
                     _log.Warning("== CRITICAL == This replica is sending an error to its master: '" + error + "' after processing the command '" + Encoding.UTF8.GetString(parser.LastWasInline ? default : request[..Math.Min(request.Length, 128)]) + "'");
                     client.Output.LastError = null;
                 }
@@ -187,6 +184,23 @@ public sealed class CommandProcessor
         }
         return offset;
     }
+
+    /// <summary>
+    /// The stream commands a Redis 5+ master propagates. psyncd has no stream type, so from its master they
+    /// get a log line of their own naming the key that now differs (a stream in a full sync's payload is
+    /// refused by the RDB reader).
+    /// </summary>
+    private static bool IsStreamCommand(in CommandArgs args)
+    {
+        var name = args[0];
+        return args.Count >= 2 && name.Length >= 4 && (name[0] | 0x20) == 'x'
+            && (Keyword.Is(name, "XADD"u8) || Keyword.Is(name, "XDEL"u8) || Keyword.Is(name, "XTRIM"u8) || Keyword.Is(name, "XSETID"u8)
+                || Keyword.Is(name, "XGROUP"u8) || Keyword.Is(name, "XACK"u8) || Keyword.Is(name, "XCLAIM"u8) || Keyword.Is(name, "XAUTOCLAIM"u8));
+    }
+
+    /// <summary>The key of a stream command: after XGROUP's subcommand, else the first argument.</summary>
+    private static ReadOnlySpan<byte> StreamKey(in CommandArgs args)
+        => Keyword.Is(args[0], "XGROUP"u8) && args.Count >= 3 ? args[2] : args[1];
 
     /// <summary>The checks of Redis's processCommand, then the command (or its queuing inside MULTI).</summary>
     public void Execute(Client client, in CommandArgs args, ReadOnlySpan<byte> raw)

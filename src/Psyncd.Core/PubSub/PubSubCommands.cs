@@ -161,9 +161,7 @@ internal sealed class PubSubCommands
         }
         if (Keyword.Is(sub, "HELP"u8))
         {
-            ctx.Reply.WriteArrayHeader(s_help.Length);
-            foreach (var line in s_help)
-                ctx.Reply.WriteSimpleString(line);
+            HelpReply.Write(ctx.Reply, "PUBSUB", s_help);
             return;
         }
         ctx.Reply.WriteError(ErrorReplies.UnknownSubcommand(sub, "PUBSUB"));
@@ -171,16 +169,12 @@ internal sealed class PubSubCommands
 
     private static readonly string[] s_help =
     {
-        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CHANNELS [<pattern>]",
-        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "    Answer the channels with at least one subscriber, those matching the glob <pattern> if given.",
         "NUMPAT",
-        "    Return number of subscriptions to patterns.",
+        "    Answer how many pattern subscriptions exist, over all clients.",
         "NUMSUB [<channel> ...]",
-        "    Return the number of subscribers for the specified channels, excluding",
-        "    pattern subscriptions(default: no channels).",
-        "HELP",
-        "    Prints this help.",
+        "    Answer each <channel> with its count of subscribers (pattern subscriptions not counted).",
     };
 
     private static void WriteConfirmation(ReplyWriter reply, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> name, int count)

@@ -891,30 +891,17 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
         _lua = new LuaRuntime(this);
     }
 
-    private static void WriteHelp(ReplyWriter reply)
+    private static readonly string[] s_scriptHelp =
     {
-        string[] lines =
-        [
-            "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "DEBUG (YES|SYNC|NO)",
-            "    Set the debug mode for subsequent scripts executed.",
-            "EXISTS <sha1> [<sha1> ...]",
-            "    Return information about the existence of the scripts in the script cache.",
-            "FLUSH [ASYNC|SYNC]",
-            "    Flush the Lua scripts cache. Very dangerous on replicas.",
-            "    When called without the optional mode argument, the behavior is determined by the",
-            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-            "    * ASYNC: Asynchronously flush the scripts cache.",
-            "    * SYNC: Synchronously flush the scripts cache.",
-            "KILL",
-            "    Kill the currently executing Lua script.",
-            "LOAD <script>",
-            "    Load a script into the scripts cache without executing it.",
-            "HELP",
-            "    Prints this help.",
-        ];
-        reply.WriteArrayHeader(lines.Length);
-        foreach (var line in lines)
-            reply.WriteSimpleString(line);
-    }
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Answer 1 or 0 for each <sha1>: whether a script with that digest is cached.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Forget every cached script (EVALSHA of one then answers NOSCRIPT).",
+        "KILL",
+        "    Stop the script running now, if it has not written anything yet.",
+        "LOAD <script>",
+        "    Compile <script> and cache it under its SHA-1 digest without running it.",
+    };
+
+    private static void WriteHelp(ReplyWriter reply) => HelpReply.Write(reply, "SCRIPT", s_scriptHelp);
 }

@@ -313,6 +313,25 @@ public class AdminCommandTests
     }
 
     [Test]
+    public void MonitorShowsScriptCommandsAsLuaInTheCallersDatabase()
+    {
+        using var monitor = _server.Connect();
+        using var other = _server.Connect();
+        Assert.That(monitor.Command("MONITOR"), Is.EqualTo("+OK\r\n"));
+        other.Command("SELECT", "3");
+        other.Command("EVAL", "return redis.call('set', 'mon:lua', 'v')", "0");
+        var lines = new List<string>();
+        do
+        {
+            lines.Add(monitor.ReadReply());
+        }
+        while (!lines[^1].Contains("\"set\" \"mon:lua\""));
+        // As redis-server 7.0: the EVAL from the client's address, then each call as "[<db> lua]".
+        Assert.That(lines[^2], Does.Match("^\\+\\d+\\.\\d{6} \\[3 127\\.0\\.0\\.1:\\d+\\] \"EVAL\" "));
+        Assert.That(lines[^1], Does.Match("^\\+\\d+\\.\\d{6} \\[3 lua\\] \"set\" \"mon:lua\" \"v\"\r\n$"));
+    }
+
+    [Test]
     public void SlowlogRecordsGetLenAndReset()
     {
         using var server = ServerProcess.StartPsyncd("--slowlog-log-slower-than", "0");

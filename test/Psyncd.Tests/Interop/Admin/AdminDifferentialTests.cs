@@ -80,6 +80,33 @@ public class AdminDifferentialTests : DifferentialFixture
     }
 
     /// <summary>
+    /// OBJECT REFCOUNT and DEBUG OBJECT's refcount of small integers: Redis's shared objects (INT_MAX) unless
+    /// maxmemory is set with an LRU or LFU policy, when every value has its own (2.8's unit/maxmemory relies on it).
+    /// </summary>
+    [Test]
+    public void SmallIntegersAreSharedUnlessAnLruOrLfuPolicyRanksThem()
+    {
+        string[][] sequence =
+        {
+            ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"], ["SET", "rc:a", "1"], ["OBJECT", "REFCOUNT", "rc:a"],
+            ["CONFIG", "SET", "maxmemory", "1gb"], ["SET", "rc:a", "1"], ["OBJECT", "REFCOUNT", "rc:a"],
+            ["SET", "rc:b", "10000"], ["OBJECT", "REFCOUNT", "rc:b"], ["SET", "rc:c", "-1"], ["OBJECT", "REFCOUNT", "rc:c"],
+            ["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"], ["SET", "rc:a", "2"], ["OBJECT", "REFCOUNT", "rc:a"],
+            ["CONFIG", "SET", "maxmemory-policy", "allkeys-random"], ["SET", "rc:a", "3"], ["OBJECT", "REFCOUNT", "rc:a"],
+            ["CONFIG", "SET", "maxmemory-policy", "volatile-lru"], ["SET", "rc:a", "4"], ["OBJECT", "REFCOUNT", "rc:a"],
+            ["CONFIG", "SET", "maxmemory", "0"], ["SET", "rc:a", "5"], ["OBJECT", "REFCOUNT", "rc:a"],
+            ["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+        };
+        using var p = _psyncd.Connect();
+        using var r = _redis.Connect();
+        foreach (var command in sequence)
+            Assert.That(p.Command(command), Is.EqualTo(r.Command(command)), string.Join(' ', command));
+        string Refcount(RawClient c) => System.Text.RegularExpressions.Regex.Match(c.Command("DEBUG", "OBJECT", "rc:a"), "refcount:\\d+").Value;
+        Assert.That(Refcount(p), Is.EqualTo(Refcount(r)));
+        Assert.That(Refcount(p), Is.EqualTo("refcount:2147483647"));
+    }
+
+    /// <summary>
     /// A killed client is gone from the very next command's view, as in Redis (which frees it before the next
     /// command); psyncd listed it, with omem=0, until its connection had ended on another thread, so 2.8's
     /// unit/obuf-limits read omem=0 from a subscriber already dropped for its output limit.

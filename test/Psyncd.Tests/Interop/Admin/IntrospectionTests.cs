@@ -213,6 +213,7 @@ public class IntrospectionTests : DifferentialFixture
     [TestCase("MEMORY")]
     [TestCase("LATENCY")]
     [TestCase("DEBUG")]
+    [TestCase("SCRIPT")]
     public void HelpHasRedisShape(string container)
     {
         var mine = RespTree.Parse(_p.Command(container, "HELP"));
@@ -229,6 +230,10 @@ public class IntrospectionTests : DifferentialFixture
         Assert.That(myNames, Is.SubsetOf(theirNames), container);
         Assert.That(myNames, Does.Contain("HELP"));
         Assert.That(myNames.Count, Is.GreaterThan(2), container + " HELP names its subcommands");
+        // The descriptions (indented lines) are psyncd's: none is one of Redis's lines.
+        var theirProse = theirs.Items.Select(i => i.Text).Where(line => line.StartsWith("+ ")).ToHashSet();
+        var copied = mine.Items.SkipLast(1).Select(i => i.Text).Where(theirProse.Contains).ToList();
+        Assert.That(copied, Is.Empty, container + " HELP in psyncd's own words");
     }
 
     [TestCase("MEMORY", "FOO")]

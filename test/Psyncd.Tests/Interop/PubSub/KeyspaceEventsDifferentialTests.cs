@@ -345,6 +345,24 @@ public class KeyspaceEventsDifferentialTests : DifferentialFixture
         LPOS nosuch a
         FLUSHALL
         """,
+        ["scripts"] = """
+        EVAL redis.call('set',KEYS[1],'v');redis.call('expire',KEYS[1],100);return(redis.call('del',KEYS[1])) 1 e1
+        EVAL redis.call('rpush',KEYS[1],'a','b');redis.call('lpop',KEYS[1]);redis.call('lpop',KEYS[1]) 1 e2
+        EVAL redis.call('hset',KEYS[1],'f','1');redis.call('hincrby',KEYS[1],'f',2);redis.call('sadd',KEYS[2],'m');redis.call('zadd',KEYS[2]..'z',1,'m') 2 e3 e4
+        EVAL redis.pcall('incr',KEYS[1]);redis.call('set',KEYS[1],'x');redis.pcall('incr',KEYS[1]);redis.call('append',KEYS[1],'y') 1 e5
+        EVAL return(redis.call('get',KEYS[1])) 1 nosuch
+        EVAL redis.call('set',KEYS[1],'1');redis.call('rename',KEYS[1],KEYS[2]);redis.call('persist',KEYS[2]) 2 e7 e8
+        SCRIPT LOAD redis.call('incrby',KEYS[1],ARGV[1]);return(redis.call('pexpire',KEYS[1],1))
+        EVALSHA $LAST 1 e6 5
+        DEBUG SLEEP 0.05
+        GET e6
+        EVAL_RO return(redis.call('exists',KEYS[1])) 1 e6
+        MULTI
+        EVAL redis.call('set',KEYS[1],'m') 1 e9
+        INCR e10
+        EXEC
+        FLUSHALL
+        """,
         ["geo"] = """
         GEOADD geo 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
         GEOADD geo 13.361389 38.115556 Palermo

@@ -41,4 +41,26 @@ public class Redis7CommandStreamTests
         }
         Assert.That(replica.Output, Does.Not.Contain("CRITICAL"));
     }
+
+    /// <summary>
+    /// psyncd has no stream type: a stream command in its master's stream cannot be applied. It is never
+    /// skipped silently: a dedicated line names the command and the key that now differs, before the CRITICAL
+    /// line any failed command of the master gets, and the rest of the stream is applied.
+    /// </summary>
+    [Test]
+    public void AStreamCommandFromARedisMasterIsNamedInOneLogLine()
+    {
+        using var master = ServerProcess.StartRedis();
+        using var replica = ServerProcess.StartPsyncd("--replicaof", "127.0.0.1", master.Port.ToString());
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        using var m = master.Connect();
+        m.Command("XADD", "events", "*", "a", "1");
+        m.Command("SET", "after", "1");
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        using var r = replica.Connect();
+        Assert.That(r.Command("GET", "after"), Is.EqualTo("$1\r\n1\r\n"));
+        Eventually.True(() => replica.Output.Contains("XADD"), TimeSpan.FromSeconds(10), "the replica logs the stream command");
+        Assert.That(replica.Output, Does.Contain("# Stream command XADD from the master not applied: psyncd has no stream type; key 'events' now differs from the master's"));
+        Assert.That(replica.Output, Does.Contain("== CRITICAL == This replica is sending an error to its master: 'ERR unknown command 'XADD'"));
+    }
 }
