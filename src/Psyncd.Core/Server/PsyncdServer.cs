@@ -115,6 +115,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Loop.AddExitHook(ReplicationManager.BeforeSleep);
         // After everything that feeds the stream, before the batch's replies are flushed (appendfsync always).
         Loop.AddExitHook(Aof.FlushBuffer);
+        Loop.AddExitHook(ReplicationManager.FlushReplicasSoon);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
 
@@ -205,6 +206,8 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             Aof.LoadAtStartup();
         else
             RdbPersistence.LoadAtStartup();
+        // The first BGSAVE or full sync must not compile the snapshot's code inside the loop.
+        SnapshotWarmup.Start(Options.RdbCompression);
         // Replication from the configured master (the slaveof directive) starts once listening.
         if (Options.SlaveOf is { } master)
             Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));
