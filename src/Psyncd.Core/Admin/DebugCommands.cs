@@ -38,10 +38,11 @@ internal sealed class DebugCommands
         else if (Keyword.Is(sub, "DIGEST-VALUE"u8))
         {
             ctx.Reply.WriteArrayHeader(args.Count - 2);
+            Span<byte> digest = stackalloc byte[Digest.Size];
             for (int i = 2; i < args.Count; i++)
             {
                 var entry = ctx.Db.Peek(args[i]);
-                var digest = new byte[Digest.Size];
+                digest.Clear();
                 if (entry.Exists)
                     Digest.MixValue(digest, entry);
                 ctx.Reply.WriteSimpleString(Hex(digest));
@@ -234,109 +235,5 @@ internal sealed class DebugCommands
         ctx.Reply.WriteArrayHeader(2);
         ctx.Reply.WriteBulk(args[3]);
         throw new InjectedFault();
-    }
-}
-
-/// <summary>
-/// DEBUG DIGEST's dataset digest, designed as Redis's: each key contributes a 20-byte SHA-1 based digest of
-/// its name, type, value and whether it has a time to live; the keys' digests are XORed together (so the
-/// order of keys does not matter), and each non-empty database is mixed in with its number. Set and hash
-/// members are XORed too (order-independent); lists and sorted sets are mixed in order. The digest is all
-/// zeros only for an empty dataset.
-/// </summary>
-public static class Digest
-{
-    public const int Size = 20;
-
-    public static byte[] OfKeyspace(Keyspace keyspace)
-    {
-        var final = new byte[Size];
-        var dbBytes = new byte[4];
-        for (int db = 0; db < keyspace.DatabaseCount; db++)
-        {
-            if (keyspace.KeyCount(db) == 0)
-                continue;
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(dbBytes, db);
-            Mix(final, dbBytes);
-            keyspace.ForEachKey(db, (ReadOnlySpan<byte> key, in Entry entry) =>
-            {
-                var digest = new byte[Size];
-                Mix(digest, key);
-                MixValue(digest, entry);
-                XorInto(final, digest);
-            });
-        }
-        return final;
-    }
-
-    /// <summary>Mixes a value's type, contents and expiry presence into <paramref name="digest"/>.</summary>
-    public static void MixValue(byte[] digest, in Entry entry)
-    {
-        Span<byte> type = stackalloc byte[4];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(type, (int)entry.Kind);
-        Mix(digest, type);
-        switch (entry.Kind)
-        {
-            case ValueKind.String:
-                Mix(digest, entry.String);
-                break;
-            case ValueKind.List:
-                foreach (var item in entry.As<ListObject>().Items)
-                    Mix(digest, item);
-                break;
-            case ValueKind.Set:
-            {
-                var members = new byte[Size];
-                foreach (var member in entry.As<SetObject>().Members)
-                    XorHash(members, member);
-                Mix(digest, members);
-                break;
-            }
-            case ValueKind.SortedSet:
-                foreach (var (member, score) in entry.As<SortedSetObject>().Entries)
-                {
-                    Mix(digest, member);
-                    Mix(digest, Encoding.ASCII.GetBytes(Numbers.FormatDouble(score)));
-                }
-                break;
-            case ValueKind.Hash:
-            {
-                var fields = new byte[Size];
-                foreach (var pair in entry.As<HashObject>().Entries)
-                {
-                    var one = new byte[Size];
-                    Mix(one, pair.Key);
-                    Mix(one, pair.Value);
-                    XorInto(fields, one);
-                }
-                Mix(digest, fields);
-                break;
-            }
-        }
-        if (entry.ExpireAt != -1)
-            Mix(digest, "!!expire!!"u8);
-    }
-
-    /// <summary>digest = SHA1(digest XOR SHA1(data)): order-dependent mixing.</summary>
-    public static void Mix(byte[] digest, ReadOnlySpan<byte> data)
-    {
-        XorHash(digest, data);
-        Span<byte> hash = stackalloc byte[Size];
-        SHA1.HashData(digest, hash);
-        hash.CopyTo(digest);
-    }
-
-    /// <summary>digest ^= SHA1(data): order-independent accumulation.</summary>
-    public static void XorHash(byte[] digest, ReadOnlySpan<byte> data)
-    {
-        Span<byte> hash = stackalloc byte[Size];
-        SHA1.HashData(data, hash);
-        XorInto(digest, hash);
-    }
-
-    private static void XorInto(Span<byte> digest, ReadOnlySpan<byte> other)
-    {
-        for (int i = 0; i < Size; i++)
-            digest[i] ^= other[i];
     }
 }

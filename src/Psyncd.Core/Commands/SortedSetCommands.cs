@@ -66,6 +66,9 @@ internal static partial class SortedSetCommands
 
     private static void ZAdd(CommandContext ctx, in CommandArgs args) => AddCommand(ctx, args, AddFlags.None);
 
+    /// <summary>Runs a ZADD request built by another command (GEOADD turns positions into scores and calls ZADD, as Redis does).</summary>
+    internal static void ZAddFrom(CommandContext ctx, in CommandArgs zadd) => AddCommand(ctx, zadd, AddFlags.None);
+
     private static void AddCommand(CommandContext ctx, in CommandArgs args, AddFlags flags)
     {
         int scoreIndex = 2;
@@ -952,9 +955,9 @@ internal static partial class SortedSetCommands
 
     /// <summary>
     /// Stores a computed sorted set at <paramref name="dstKey"/> (an empty one deletes the key), replying its
-    /// size and notifying <paramref name="storeEvent"/>: ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and ZRANGESTORE.
+    /// size and notifying <paramref name="storeEvent"/>: ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZRANGESTORE and the geo STOREs.
     /// </summary>
-    private static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> dstKey, SortedSetObject result, ReadOnlySpan<byte> storeEvent)
+    internal static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> dstKey, SortedSetObject result, ReadOnlySpan<byte> storeEvent)
     {
         if (result.Count > 0)
         {

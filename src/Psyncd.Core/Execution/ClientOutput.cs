@@ -184,12 +184,18 @@ public sealed class ClientOutput : ReplyWriter
     /// <summary>The pipe itself, for a writer that owns the connection while output is held (RDB transfer).</summary>
     public PipeWriter? Pipe => _pipe;
 
-    /// <summary>Hands what was written to the transport. Never waits: a backed-up pipe leaves bytes in the overflow.</summary>
+    /// <summary>
+    /// Hands what was written to the transport. Never waits: a backed-up pipe leaves bytes in the overflow. Called outside
+    /// the loop's own flush at a batch's end (a reply before a close, a handshake reply before another thread writes to
+    /// the socket), it first commits the durable log's pending bytes: no reply leaves before its write is in the log.
+    /// </summary>
     public void Flush()
     {
         Debug.Assert(_loop.IsInside);
         if (_capturing)
             return;
+        if (!_discarding && _loop.OutputHeld)
+            _loop.CommitNow();
         if (_discarding)
         {
             _committed += Position;
@@ -261,9 +267,17 @@ public sealed class ClientOutput : ReplyWriter
         // One read of pipelined requests can produce any amount of replies. Past a bound they are flushed
         // at once, so that what the peer does not take goes to the overflow (where it is counted and, once
         // dropped, returned to the system) rather than piling up in the transport's pooled blocks, which
-        // are kept for reuse forever.
+        // are kept for reuse forever. While the durable log holds output (group commit), they go to the
+        // overflow without a flush, and leave at the pass end.
         if (_pipe!.CanGetUnflushedBytes && _pipe.UnflushedBytes >= MaxMovePerFlush)
         {
+            if (_loop.OutputHeld)
+            {
+                RequestFlush();
+                _writingToOverflow = true;
+                Chunk = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, OverflowChunkSize));
+                return;
+            }
             Chunk = default;
             if (!FlushPipe())
             {
@@ -373,6 +387,8 @@ public sealed class ClientOutput : ReplyWriter
             _flushPending = false;
             if (transportGone)
                 Discard();
+            else if (_loop.OutputHeld)
+                RequestFlush(); // at the pass end, with the log's write
             else
                 Flush();
         }

@@ -24,6 +24,14 @@ namespace Psyncd.Execution;
 /// On leaving, the loop runs its "before sleep" work (Redis's beforeSleep): flushing every client that got
 /// output during the batch, and whatever the subsystems registered with <see cref="AddExitHook"/>.
 /// </para>
+/// <para>
+/// Group commit (<c>appendonly yes</c>). Each connection's read is its own batch, so committing the durable log at every
+/// exit costs one write (and with <c>appendfsync always</c> one fsync) per client request. Instead, an exit that leaves
+/// stream bytes unwritten keeps every output held and asks <see cref="RequestCommit"/> for a pass end: the socket
+/// engine runs <see cref="CommitPass"/> at the start of its next pass, after every connection it found ready in this
+/// one. That pass end writes (and syncs) once for all of them, then flushes their outputs, as redis-server's beforeSleep
+/// does after one event-loop iteration.
+/// </para>
 /// </remarks>
 public sealed class CommandLoop
 {
@@ -36,6 +44,24 @@ public sealed class CommandLoop
 
     /// <summary>Nesting depth of the current holder; only the outermost Exit runs the exit hooks.</summary>
     private int _depth;
+
+    /// <summary>True once a pass end was asked for and has not run yet (one request covers every batch until then).</summary>
+    private bool _commitRequested;
+
+    /// <summary>True while <see cref="CommitPass"/> holds the loop: its exit commits instead of deferring again.</summary>
+    private bool _committingPass;
+
+    /// <summary>The log replies wait for (appendonly); null when no log is wired.</summary>
+    public IDurableLog? DurableLog { get; set; }
+
+    /// <summary>
+    /// Asks for <see cref="CommitPass"/> to run once the socket engine has served every connection it found ready (set by
+    /// the root when the server starts). Null: each exit commits at once (a loop used without a server).
+    /// </summary>
+    public Action? RequestCommit { get; set; }
+
+    /// <summary>True while output must not leave: stream bytes wait for the log's write.</summary>
+    public bool OutputHeld => DurableLog is { HasUncommitted: true };
 
     /// <summary>True when the calling thread is inside the loop.</summary>
     public bool IsInside => _gate.IsHeldByCurrentThread;
@@ -83,8 +109,24 @@ public sealed class CommandLoop
         {
             if (_depth == 1)
             {
+                bool passEnd = _committingPass;
+                _committingPass = false;
                 foreach (var hook in _exitHooks)
                     hook();
+                if (DurableLog is { HasUncommitted: true } log)
+                {
+                    if (RequestCommit is { } request && !passEnd)
+                    {
+                        // Outputs stay in the pending list until the pass end commits.
+                        if (!_commitRequested)
+                        {
+                            _commitRequested = true;
+                            request();
+                        }
+                        return;
+                    }
+                    log.Commit();
+                }
                 FlushPending();
             }
         }
@@ -109,6 +151,29 @@ public sealed class CommandLoop
         }
     }
 
+    /// <summary>
+    /// The pass end of group commit (from the socket engine, outside the loop): one write, and one sync with
+    /// <c>appendfsync always</c>, for every batch since the request, then every held output is flushed.
+    /// </summary>
+    public void CommitPass()
+    {
+        Enter();
+        _commitRequested = false;
+        _committingPass = true;
+        Exit();
+    }
+
+    /// <summary>
+    /// Inside the loop: commits what waits now, for output that must leave before the pass ends (a reply before the
+    /// connection closes, a PSYNC reply before another thread writes to the socket).
+    /// </summary>
+    public void CommitNow()
+    {
+        Debug.Assert(IsInside);
+        if (DurableLog is { HasUncommitted: true } log)
+            log.Commit();
+    }
+
     /// <summary>Marks <paramref name="client"/> as having output to flush at the end of the batch.</summary>
     public void ScheduleFlush(Client client)
     {
@@ -130,13 +195,20 @@ public sealed class CommandLoop
     // Clients whose flush waits for the replicas' (DeferFlushes), oldest first; each keeps FlushScheduled.
     private readonly List<Client> _deferredFlush = new();
 
-    /// <summary>Inside the loop: the waiting flushes are done when this batch ends, before those this batch asked for.</summary>
-    public void ReleaseDeferredFlushes()
+    /// <summary>
+    /// Inside the loop: the waiting flushes are done when this batch's outputs are, before those it asked for, and
+    /// <paramref name="first"/>'s before all of them (the replicas, before any reply that waited for them).
+    /// </summary>
+    public void ReleaseDeferredFlushes(List<Client> first)
     {
         Debug.Assert(IsInside);
         DeferFlushes = false;
         _pendingFlush.InsertRange(0, _deferredFlush);
         _deferredFlush.Clear();
+        // A client listed twice is flushed twice; the second finds nothing to send.
+        foreach (var client in first)
+            client.FlushScheduled = true;
+        _pendingFlush.InsertRange(0, first);
     }
 
     private void FlushPending()

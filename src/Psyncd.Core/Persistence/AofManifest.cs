@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Psyncd.Config;
+using Psyncd.Text;
 
 namespace Psyncd.Persistence;
 
@@ -70,7 +72,7 @@ public sealed class AofManifest
 
     private static void Line(StringBuilder sb, AofFileInfo f)
     {
-        sb.Append("file ").Append(f.Name).Append(" seq ").Append(f.Seq.ToString(CultureInfo.InvariantCulture))
+        sb.Append("file ").Append(NameAsWritten(f.Name)).Append(" seq ").Append(f.Seq.ToString(CultureInfo.InvariantCulture))
           .Append(" type ").Append((char)f.Type);
         if (f.StartOffset >= 0)
             sb.Append(' ').Append(OffsetKey).Append(' ').Append(f.StartOffset.ToString(CultureInfo.InvariantCulture));
@@ -81,26 +83,56 @@ public sealed class AofManifest
         sb.Append('\n');
     }
 
-    /// <summary>Reads a manifest with redis-server's rules (the same faults refused, with its messages).</summary>
-    public static AofManifest Parse(string text)
+    /// <summary>Redis's MANIFEST_MAX_LINE: it reads each line with fgets into a buffer of this many bytes.</summary>
+    private const int MaxLine = 1024;
+
+    /// <summary>
+    /// A file name as redis-server writes it (its sdsneedsrepr): as is, or quoted and escaped as its sdscatrepr does when it
+    /// holds a blank, a quote, a backslash or a byte that is not printable ASCII, so that the line splits back into six words.
+    /// A single quote is quoted too, which redis-server omits: unquoted, it opens a quoted word when the line is split, and
+    /// neither server could read the manifest back.
+    /// </summary>
+    private static string NameAsWritten(string name)
+    {
+        foreach (char c in name)
+        {
+            if (c <= ' ' || c >= 127 || c is '"' or '\'' or '\\')
+                return Repr.Quote(Encoding.UTF8.GetBytes(name));
+        }
+        return name;
+    }
+
+    /// <summary>Reads a manifest with redis-server 7.0's rules (the same faults refused, with its messages).</summary>
+    public static AofManifest Parse(string text) => Parse(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>
+    /// Reads a manifest with redis-server 7.0's rules: lines as its fgets reads them (at most 1024 bytes; a line, the last
+    /// one included, that does not end in a newline within them is "too long"), comment lines skipped, each line split
+    /// like a config line (quotes and escapes), keys compared case-insensitively, keys it does not know ignored (they are
+    /// not written back), <c>seq</c> read as atoll reads it.
+    /// </summary>
+    public static AofManifest Parse(ReadOnlySpan<byte> text)
     {
         var manifest = new AofManifest();
         long maxIncrSeq = 0;
-        var lines = text.Split('\n');
-        int count = lines.Length;
-        if (count > 0 && lines[^1].Length == 0)
-            count--;
-        if (count == 0)
+        if (text.IsEmpty)
             throw new AofManifestException(0, "", "Found an empty AOF manifest");
-        for (int n = 0; n < count; n++)
+        int n = 0;
+        while (!text.IsEmpty)
         {
-            string raw = lines[n];
-            if (raw.StartsWith('#'))
+            int newline = text[..Math.Min(text.Length, MaxLine)].IndexOf((byte)'\n');
+            int chunkLength = newline >= 0 ? newline + 1 : Math.Min(text.Length, MaxLine);
+            var chunk = text[..chunkLength];
+            text = text[chunkLength..];
+            n++;
+            if (chunk[0] == (byte)'#')
                 continue;
-            string line = raw.Trim(' ', '\t', '\r');
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (line.Length == 0 || parts.Length < 6 || parts.Length % 2 != 0)
-                throw new AofManifestException(n + 1, line, "Invalid AOF manifest file format");
+            if (newline < 0)
+                throw new AofManifestException(0, "", "The AOF manifest file contains too long line");
+            string line = Encoding.UTF8.GetString(chunk).Trim(' ', '\t', '\r', '\n');
+            var parts = line.Length == 0 ? null : ConfigFileParser.SplitArgs(line);
+            if (parts is null || parts.Length < 6 || parts.Length % 2 != 0)
+                throw new AofManifestException(n, line, "Invalid AOF manifest file format");
             string? name = null;
             long seq = 0;
             char type = '\0';
@@ -112,39 +144,39 @@ public sealed class AofManifest
                 string key = parts[i], value = parts[i + 1];
                 if (key.Equals("file", StringComparison.OrdinalIgnoreCase))
                 {
-                    if (value.Contains('/'))
-                        throw new AofManifestException(n + 1, line, "File can't be a path, just a filename");
+                    if (value.Contains('/') || value.Contains('\\'))
+                        throw new AofManifestException(n, line, "File can't be a path, just a filename");
                     name = value;
                 }
                 else if (key.Equals("seq", StringComparison.OrdinalIgnoreCase))
                 {
-                    _ = long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out seq);
+                    seq = AtoLL(value);
                 }
                 else if (key.Equals("type", StringComparison.OrdinalIgnoreCase))
                 {
-                    type = value[0];
+                    type = value.Length > 0 ? value[0] : '\0';
                 }
-                else if (key == OffsetKey)
+                else if (key.Equals(OffsetKey, StringComparison.OrdinalIgnoreCase))
                 {
                     _ = long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out offset);
                 }
-                else if (key == ReplIdKey)
+                else if (key.Equals(ReplIdKey, StringComparison.OrdinalIgnoreCase))
                 {
                     replId = value;
                 }
-                else if (key == SkipKey)
+                else if (key.Equals(SkipKey, StringComparison.OrdinalIgnoreCase))
                 {
                     _ = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out skip);
                 }
             }
             if (name is null || seq == 0 || type == '\0')
-                throw new AofManifestException(n + 1, line, "Invalid AOF manifest file format");
+                throw new AofManifestException(n, line, "Invalid AOF manifest file format");
             var info = new AofFileInfo(name, seq, (AofFileType)type, offset, replId, skip);
             switch (type)
             {
                 case 'b':
                     if (manifest.Base is not null)
-                        throw new AofManifestException(n + 1, line, "Found duplicate base file information");
+                        throw new AofManifestException(n, line, "Found duplicate base file information");
                     manifest.Base = info;
                     manifest.BaseSeq = seq;
                     break;
@@ -153,12 +185,12 @@ public sealed class AofManifest
                     break;
                 case 'i':
                     if (seq <= maxIncrSeq)
-                        throw new AofManifestException(n + 1, line, "Found a non-monotonic sequence number");
+                        throw new AofManifestException(n, line, "Found a non-monotonic sequence number");
                     manifest.Incr.Add(info);
                     manifest.IncrSeq = maxIncrSeq = seq;
                     break;
                 default:
-                    throw new AofManifestException(n + 1, line, "Unknown AOF file type");
+                    throw new AofManifestException(n, line, "Unknown AOF file type");
             }
         }
         // History files keep their numbers: new incremental files must not reuse them.
@@ -170,6 +202,26 @@ public sealed class AofManifest
                 manifest.BaseSeq = Math.Max(manifest.BaseSeq, h.Seq);
         }
         return manifest;
+    }
+
+    /// <summary>C's atoll as glibc's does it: leading blanks, a sign, then digits up to the first other character (saturating).</summary>
+    private static long AtoLL(string value)
+    {
+        int p = 0;
+        while (p < value.Length && char.IsWhiteSpace(value[p]))
+            p++;
+        bool negative = false;
+        if (p < value.Length && value[p] is '+' or '-')
+            negative = value[p++] == '-';
+        long result = 0;
+        for (; p < value.Length && value[p] is >= '0' and <= '9'; p++)
+        {
+            int digit = value[p] - '0';
+            if (result > (long.MaxValue - digit) / 10)
+                return negative ? long.MinValue : long.MaxValue;
+            result = result * 10 + digit;
+        }
+        return negative ? -result : result;
     }
 
     /// <summary>True for an incremental file's name (<c>&lt;prefix&gt;.&lt;seq&gt;.incr.aof</c>).</summary>

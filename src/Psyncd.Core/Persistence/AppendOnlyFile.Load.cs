@@ -35,9 +35,12 @@ public sealed partial class AppendOnlyFile
         _loop.Run(() =>
         {
             _manifest = ReadManifest() ?? new AofManifest();
+            if (IsOldStyleStart())
+                UpgradeOldStyle();
             if (_manifest.Base is not null || _manifest.Incr.Count > 0)
             {
-                var end = LoadFiles();
+                // Files that are all empty load nothing, but the load is logged as redis-server logs it.
+                var end = CheckFilesAndSize() > 0 ? LoadFiles() : null;
                 _rdb.MarkClean();
                 _log.Notice("DB loaded from append only file: " + watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds");
                 if (end is { } point && History is { } history)
@@ -47,13 +50,84 @@ public sealed partial class AppendOnlyFile
         });
     }
 
+    /// <summary>The single file of Redis before 7.0 (<c>dir/appendfilename</c>), with no multi-part log in its place.</summary>
+    private string OldStylePath => Path.Combine(_options.Dir, _options.AppendFilename);
+
+    /// <summary>
+    /// redis-server 7.0's three cases of an upgrade from a single-file AOF, when <c>dir/appendfilename</c> exists: no
+    /// <c>appenddirname</c>; a directory whose manifest lists no file; or one that lists only a base of that name, not
+    /// there yet (a crash between the manifest's write and the move).
+    /// </summary>
+    private bool IsOldStyleStart()
+    {
+        if (!File.Exists(OldStylePath))
+            return false;
+        return !Directory.Exists(DirPath)
+            || (_manifest.Base is null && _manifest.Incr.Count == 0)
+            || (_manifest.Base is { } b && _manifest.Incr.Count == 0 && b.Name == _options.AppendFilename && !File.Exists(FilePath(b.Name)));
+    }
+
+    /// <summary>
+    /// The upgrade, in redis-server 7.0's order so that a crash at any step is redone at the next start: the directory,
+    /// a manifest whose base is the old file (by its own name, sequence 1), then the file moved into the directory.
+    /// </summary>
+    private void UpgradeOldStyle()
+    {
+        try
+        {
+            Directory.CreateDirectory(DirPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Can't open or create append-only dir " + _options.AppendDirname + ": " + e.Message);
+            throw new AofLoadException("Can't open or create append-only dir " + _options.AppendDirname);
+        }
+        _manifest.Base = new AofFileInfo(_options.AppendFilename, 1, AofFileType.Base);
+        _manifest.BaseSeq = 1;
+        WriteManifest();
+        try
+        {
+            File.Move(OldStylePath, FilePath(_options.AppendFilename));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Error trying to move the old AOF file " + _options.AppendFilename + " into dir " + _options.AppendDirname + ": " + e.Message);
+            throw new AofLoadException("Error trying to move the old AOF file " + _options.AppendFilename + " into dir " + _options.AppendDirname);
+        }
+        _log.Notice("Successfully migrated an old-style AOF file (" + _options.AppendFilename + ") into the AOF directory (" + _options.AppendDirname + ").");
+    }
+
+    /// <summary>
+    /// As redis-server 7.0 before it loads anything: every file the manifest lists as base or incremental must exist (else
+    /// its stat error and exit 1); returns their total size (0: nothing to load, as its AOF_EMPTY).
+    /// </summary>
+    private long CheckFilesAndSize()
+    {
+        long total = 0;
+        var files = new List<AofFileInfo>(_manifest.Incr.Count + 1);
+        if (_manifest.Base is { } b)
+            files.Add(b);
+        files.AddRange(_manifest.Incr);
+        foreach (var file in files)
+        {
+            var info = new FileInfo(FilePath(file.Name));
+            if (!info.Exists)
+            {
+                _log.Warning("Unable to obtain the AOF file " + file.Name + " length. stat: No such file or directory");
+                throw new AofLoadException("The append log file " + file.Name + " doesn't exist");
+            }
+            total += info.Length;
+        }
+        return total;
+    }
+
     private AofManifest? ReadManifest()
     {
         if (!File.Exists(ManifestPath))
             return null;
         try
         {
-            return AofManifest.Parse(File.ReadAllText(ManifestPath));
+            return AofManifest.Parse(File.ReadAllBytes(ManifestPath));
         }
         catch (AofManifestException e)
         {
@@ -78,7 +152,6 @@ public sealed partial class AppendOnlyFile
         {
             string path = FilePath(baseInfo.Name);
             var watch = Stopwatch.StartNew();
-            RequireFile(path, baseInfo.Name);
             bool last = ++loaded == files;
             if (IsRdb(path))
             {
@@ -110,7 +183,6 @@ public sealed partial class AppendOnlyFile
         {
             string path = FilePath(incr.Name);
             var watch = Stopwatch.StartNew();
-            RequireFile(path, incr.Name);
             bool last = ++loaded == files;
             var (status, valid, db) = Replay(path, incr.Name, last);
             if (status == ReplayStatus.Truncated && !last)
@@ -147,14 +219,6 @@ public sealed partial class AppendOnlyFile
     private static string Seconds(Stopwatch watch) => watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " seconds";
 
     private string FilePath(string name) => Path.Combine(DirPath, name);
-
-    private void RequireFile(string path, string name)
-    {
-        if (File.Exists(path))
-            return;
-        _log.Warning("The append log file " + name + " doesn't exist: No such file or directory");
-        throw new AofLoadException("The append log file " + name + " doesn't exist");
-    }
 
     private static bool IsRdb(string path)
     {
@@ -295,8 +359,8 @@ public sealed partial class AppendOnlyFile
 
     private AofLoadException FormatError(string name, long offset)
     {
+        // redis-server's one line; the offset is in the exception's message, the start's last line.
         _log.Warning("Bad file format reading the append only file " + name + ": make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>");
-        _log.Warning("The bad command of " + name + " begins at offset " + offset.ToString(CultureInfo.InvariantCulture));
         return new AofLoadException("Bad file format reading the append only file " + name + " at offset " + offset.ToString(CultureInfo.InvariantCulture));
     }
 }

@@ -75,7 +75,7 @@ public sealed partial class AppendOnlyFile
             // appendonly no: the files of the log on disk go once the new base replaces them.
             try
             {
-                _manifest = AofManifest.Parse(File.ReadAllText(ManifestPath));
+                _manifest = AofManifest.Parse(File.ReadAllBytes(ManifestPath));
             }
             catch (AofManifestException)
             {
@@ -280,7 +280,7 @@ public sealed partial class AppendOnlyFile
             Directory.CreateDirectory(DirPath);
             // Whatever log is there describes a dataset of the past: its files go once the new base exists, and their
             // numbers are not reused meanwhile.
-            var old = File.Exists(ManifestPath) ? AofManifest.Parse(File.ReadAllText(ManifestPath)) : new AofManifest();
+            var old = File.Exists(ManifestPath) ? AofManifest.Parse(File.ReadAllBytes(ManifestPath)) : new AofManifest();
             _stale.Clear();
             if (old.Base is not null)
                 _stale.Add(old.Base.Name);

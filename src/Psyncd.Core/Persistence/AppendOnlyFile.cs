@@ -18,10 +18,11 @@ namespace Psyncd.Persistence;
 /// files holding the replication stream's bytes after it, exactly as replicas receive them.
 /// </summary>
 /// <remarks>
-/// <para>The one propagation point (the replication stream) hands every byte it produces to <see cref="Append"/>; at the
-/// end of each loop batch, before any reply of the batch is flushed, <see cref="FlushBuffer"/> writes them to the current
-/// incremental file, and with <c>appendfsync always</c> syncs it there (so an acknowledged write is on disk). With
-/// <c>everysec</c> a thread of its own syncs once a second, never holding the loop.</para>
+/// <para>The one propagation point (the replication stream) hands every byte it produces to <see cref="Append"/>. The loop
+/// holds every output while such bytes wait (<see cref="IDurableLog"/>), and at the end of a pass of the socket engine
+/// (group commit: every connection served in the pass) <see cref="Commit"/> writes them to the current incremental file in
+/// one write, and with <c>appendfsync always</c> syncs it there once, before any of the pass's replies leaves (so an
+/// acknowledged write is on disk). With <c>everysec</c> a thread of its own syncs once a second, never holding the loop.</para>
 /// <para>Offsets: each incremental file's manifest line records the stream offset it begins after (<c>psyncd-offset</c>),
 /// so the file's byte <c>Skip + i</c> is stream byte <c>StartOffset + 1 + i</c>, and the replication id in effect
 /// (<c>psyncd-replid</c>). A file that begins while the stream is in a database other than the one a loader starts in
@@ -31,7 +32,7 @@ namespace Psyncd.Persistence;
 /// snapshot; the older incremental files then become history (type <c>h</c>), kept to serve PSYNC until
 /// <c>repl-log-retention-size</c> or <c>repl-log-retention-files</c> is exceeded.</para>
 /// </remarks>
-public sealed partial class AppendOnlyFile
+public sealed partial class AppendOnlyFile : IDurableLog
 {
     private readonly CommandLoop _loop;
     private readonly Keyspace _keyspace;
@@ -113,6 +114,21 @@ public sealed partial class AppendOnlyFile
 
     /// <summary>Stream bytes, in order (inside the loop, from the replication stream).</summary>
     public void Append(ReadOnlySpan<byte> bytes) => _buffer.WriteRaw(bytes);
+
+    /// <summary>
+    /// Bytes wait for their write, so outputs are held. Not after a failed write: replies then leave as before the error
+    /// (redis-server also keeps answering, and retries the write in each beforeSleep: <see cref="RetryFailedWrite"/>).
+    /// </summary>
+    public bool HasUncommitted => _incr is not null && _buffer.Length > 0 && LastWriteOk;
+
+    public void Commit() => FlushBuffer();
+
+    /// <summary>An exit hook: after a failed write, every batch tries again.</summary>
+    public void RetryFailedWrite()
+    {
+        if (!LastWriteOk)
+            FlushBuffer();
+    }
 
     /// <summary>
     /// The end of a loop batch, before replies are flushed: writes what the batch produced, and syncs it with

@@ -26,6 +26,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
     private readonly TaskCompletionSource<int> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConnectionListener _listener;
     private readonly ServerCron _cron;
+    private readonly PassEndSignal _passEnd;
 
     public PsyncdServer(ServerOptions options, ServerLog log)
     {
@@ -60,6 +61,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Scripting = new ScriptingEngine(options, log, Loop, Commands, Processor, Registry, _stopping.Token);
         _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
         _cron = new ServerCron(this);
+        _passEnd = new PassEndSignal(Loop);
 
         // The command families, in the order COMMAND and INFO commandstats list them.
         var persistenceCommands = new PersistenceCommands(RdbPersistence, Aof);
@@ -85,6 +87,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             HashCommands.Register,
             SetCommands.Register,
             SortedSetCommands.Register,
+            GeoCommands.Register,
             SortCommand.Register,
             new TransactionCommands(WatchRegistry, Processor, Registry).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
@@ -113,8 +116,10 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Loop.AddEnterHook(Keyspace.EnterLoop);
         Loop.AddExitHook(Keyspace.ExitLoop);
         Loop.AddExitHook(ReplicationManager.BeforeSleep);
-        // After everything that feeds the stream, before the batch's replies are flushed (appendfsync always).
-        Loop.AddExitHook(Aof.FlushBuffer);
+        // Replies wait for the log's write (group commit at each pass end of the socket engine: PassEndSignal).
+        Loop.DurableLog = Aof;
+        Loop.AddExitHook(Aof.RetryFailedWrite);
+        // The replicas' flush, once per burst; with the log on, it leaves after the log's commit like every output.
         Loop.AddExitHook(ReplicationManager.FlushReplicasSoon);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
@@ -212,6 +217,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         if (Options.SlaveOf is { } master)
             Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));
         _cron.Start();
+        _passEnd.Start();
         Log.Notice("Ready to accept connections");
         _listener.StartAccepting();
     }
@@ -287,6 +293,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             Registry.CloseAllClients();
             Aof.Disable();
         });
+        _passEnd.Dispose();
         if (Options.UnixSocket.Length > 0 && File.Exists(Options.UnixSocket))
             File.Delete(Options.UnixSocket);
         if (Options.PidFile.Length > 0 && File.Exists(Options.PidFile))

@@ -53,8 +53,12 @@ public sealed unsafe partial class Keyspace
         return address >= _store.Log.TailAddress ? 0 : EncodeCursor(address);
     }
 
-    /// <summary>Calls <paramref name="visit"/> for every live, unexpired key of database <paramref name="db"/> (KEYS).</summary>
-    public void ForEachKey(int db, ScanVisitor visit)
+    /// <summary>
+    /// Calls <paramref name="visit"/> for every live, unexpired key of database <paramref name="db"/> (KEYS);
+    /// with <paramref name="includeExpired"/> also for keys whose time passed but that are still stored
+    /// (DEBUG DIGEST: Redis walks its dictionary, where such keys stay until they are deleted).
+    /// </summary>
+    public void ForEachKey(int db, ScanVisitor visit, bool includeExpired = false)
     {
         long end = _store.Log.TailAddress;
         using var iterator = _store.Log.Scan(_store.Log.BeginAddress, end, ScanBufferingMode.NoBuffering);
@@ -66,7 +70,7 @@ public sealed unsafe partial class Keyspace
             var keyBytes = storeKey.AsReadOnlySpan();
             if (keyBytes[0] != db)
                 continue;
-            if (!IsLiveAt(ref storeKey, iterator.CurrentAddress, out var record) || IsLogicallyExpired(record))
+            if (!IsLiveAt(ref storeKey, iterator.CurrentAddress, out var record) || (!includeExpired && IsLogicallyExpired(record)))
                 continue;
             visit(keyBytes[1..], MakeEntry(record));
         }

@@ -298,13 +298,43 @@ internal readonly struct LongDouble
         return new LongDouble(negative, magnitude << (int)-shift, (int)(exponent + shift), false);
     }
 
+    /// <summary>A double's exact value (every double is a long double).</summary>
+    public static LongDouble FromDouble(double value)
+    {
+        if (double.IsInfinity(value))
+            return new LongDouble(value < 0, BigInteger.Zero, 0, true);
+        long bits = BitConverter.DoubleToInt64Bits(value);
+        int biased = (int)((bits >> 52) & 0x7FF);
+        long fraction = bits & 0xFFFFFFFFFFFFFL;
+        var mantissa = biased == 0 ? new BigInteger(fraction) : new BigInteger(fraction | (1L << 52));
+        int exponent = (biased == 0 ? 1 : biased) - 1075;
+        return new LongDouble(bits < 0, mantissa, exponent, false);
+    }
+
     /// <summary>
     /// Redis's human-friendly form (ld2string with LD_STR_HUMAN): <c>"%.17Lf"</c>, then trailing zeros and a
     /// trailing point removed, and "-0" written "0". The value must be finite.
     /// </summary>
     public string ToHumanString()
     {
-        const int precision = 17;
+        var text = new StringBuilder(ToFixedString(17));
+        int length = text.Length;
+        while (text[length - 1] == '0')
+            length--;
+        if (text[length - 1] == '.')
+            length--;
+        text.Length = length;
+        if (length == 2 && text[0] == '-' && text[1] == '0')
+            return "0";
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// glibc's <c>"%.{precision}Lf"</c> of a finite value: the exact value rounded to <paramref name="precision"/>
+    /// decimals, a tie to the even last digit (round-to-nearest, the default rounding mode).
+    /// </summary>
+    public string ToFixedString(int precision)
+    {
         BigInteger scaled;
         if (Exponent >= 0)
         {
@@ -324,15 +354,9 @@ internal readonly struct LongDouble
         var text = new StringBuilder(digits.Length + 2);
         if (Negative)
             text.Append('-');
-        text.Append(digits, 0, digits.Length - precision).Append('.').Append(digits, digits.Length - precision, precision);
-        int length = text.Length;
-        while (text[length - 1] == '0')
-            length--;
-        if (text[length - 1] == '.')
-            length--;
-        text.Length = length;
-        if (length == 2 && text[0] == '-' && text[1] == '0')
-            return "0";
+        text.Append(digits, 0, digits.Length - precision);
+        if (precision > 0)
+            text.Append('.').Append(digits, digits.Length - precision, precision);
         return text.ToString();
     }
 

@@ -150,6 +150,19 @@ public static class Numbers
         return FormatG(value, 17);
     }
 
+    /// <summary>C's printf <c>"%.{precision}f"</c> (glibc: exact digits, "inf", "-inf", "nan", "-nan").</summary>
+    public static string FormatFixed(double value, int precision)
+    {
+        if (double.IsNaN(value))
+            return double.IsNegative(value) ? "-nan" : "nan";
+        if (double.IsInfinity(value))
+            return value < 0 ? "-inf" : "inf";
+        return LongDouble.FromDouble(value).ToFixedString(precision);
+    }
+
+    /// <summary>A finite double in Redis's human-friendly long double form (addReplyHumanLongDouble: "%.17Lf", trailing zeros cut).</summary>
+    public static string FormatHuman(double value) => LongDouble.FromDouble(value).ToHumanString();
+
     /// <summary>C's printf "%.{precision}g" for a finite double.</summary>
     public static string FormatG(double value, int precision)
     {

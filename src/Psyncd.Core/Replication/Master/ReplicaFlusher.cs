@@ -44,6 +44,7 @@ internal sealed class ReplicaFlusher
 
     private readonly CommandLoop _loop;
     private readonly List<ReplicaLink> _dirty = new();
+    private readonly List<Client> _first = new();
     /// <summary>Set when a pass arms the thread; no spinning before it blocks (a spinning wait made sched_yield calls by the ten thousand).</summary>
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private Thread? _thread;
@@ -102,13 +103,15 @@ internal sealed class ReplicaFlusher
     /// <summary>Inside the loop: flushes the outputs that got bytes, and lets the replies that waited for them go.</summary>
     private void FlushNow()
     {
-        // The replicas first, here; then the replies that waited, when the pass ends.
+        // The replicas first, then the replies that waited, when the pass ends (after the log's commit when the
+        // log holds uncommitted bytes: appendfsync always syncs before a replica or a client sees them).
+        _first.Clear();
         foreach (var link in _dirty)
         {
             link.FlushQueued = false;
-            link.Client.Output.Flush();
+            _first.Add(link.Client);
         }
-        _loop.ReleaseDeferredFlushes();
+        _loop.ReleaseDeferredFlushes(_first);
         _dirty.Clear();
         Volatile.Write(ref _dirtyCount, 0);
     }

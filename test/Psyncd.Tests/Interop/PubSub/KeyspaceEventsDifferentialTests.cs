@@ -345,6 +345,33 @@ public class KeyspaceEventsDifferentialTests : DifferentialFixture
         LPOS nosuch a
         FLUSHALL
         """,
+        ["geo"] = """
+        GEOADD geo 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+        GEOADD geo 13.361389 38.115556 Palermo
+        GEOADD geo NX 1 1 Palermo
+        GEOADD geo XX CH 13.5 38 Palermo 1 1 nosuch
+        GEOADD geo 200 1 bad
+        GEOPOS geo Palermo nosuch
+        GEOPOS nosuch a
+        GEODIST geo Palermo Catania km
+        GEODIST nosuch a b
+        GEOHASH geo Palermo
+        GEORADIUS geo 15 37 200 km
+        GEORADIUS geo 15 37 200 km STORE gr1
+        GEORADIUS geo 15 37 1 m STORE gr1
+        GEORADIUS geo 15 37 1 m STORE gr1
+        GEORADIUSBYMEMBER geo Palermo 300 km STOREDIST gr2
+        GEORADIUSBYMEMBER nosuch Palermo 300 km STORE gr2
+        GEORADIUS_RO geo 15 37 200 km
+        GEOSEARCH geo FROMMEMBER Palermo BYBOX 400 400 km
+        GEOSEARCH nosuch FROMLONLAT 0 0 BYRADIUS 1 km
+        GEOSEARCHSTORE gs1 geo FROMLONLAT 15 37 BYRADIUS 200 km
+        GEOSEARCHSTORE gs1 geo FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST
+        GEOSEARCHSTORE gs1 nosuch FROMLONLAT 15 37 BYRADIUS 200 km
+        SET gs2 v
+        GEOSEARCHSTORE gs2 geo FROMLONLAT 15 37 BYRADIUS 200 km
+        FLUSHALL
+        """,
     };
 
     private static readonly string[] s_flags =

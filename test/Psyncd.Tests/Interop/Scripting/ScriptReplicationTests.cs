@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
 using Psyncd.Tests.Support;
 
 namespace Psyncd.Tests.Interop.Scripting;
@@ -35,55 +33,11 @@ public class ScriptReplicationTests
     {
         using var redis = ServerProcess.StartRedis();
         using var psyncd = ServerProcess.StartPsyncd();
-        string expected = StreamOf(redis);
-        string actual = StreamOf(psyncd);
+        string expected = StreamTap.Capture(redis, s_scripts);
+        string actual = StreamTap.Capture(psyncd, s_scripts);
         Assert.That(expected, Does.Contain("<unix ms>"));
         Assert.That(actual, Is.EqualTo(expected));
         Assert.That(actual, Does.Contain("MULTI"), "a script with several writes is wrapped");
-    }
-
-    /// <summary>
-    /// Attaches a fake replica (SYNC), runs the scripts, and returns the stream after the payload up to the
-    /// closing SET, without the master's PINGs (their timing is the server's own).
-    /// </summary>
-    private static string StreamOf(ServerProcess server)
-    {
-        using var tcp = new TcpClient("127.0.0.1", server.Port);
-        tcp.ReceiveTimeout = 30_000;
-        var stream = tcp.GetStream();
-        stream.Write("*1\r\n$4\r\nSYNC\r\n"u8);
-        var latin1 = Encoding.Latin1;
-        var received = new List<byte>();
-        var buffer = new byte[65536];
-        // The payload: "$<len>\r\n" then <len> bytes (newlines may come first while the snapshot is made).
-        int payloadEnd = -1;
-        while (payloadEnd < 0)
-        {
-            int n = stream.Read(buffer);
-            Assert.That(n, Is.GreaterThan(0), "the master closed the link");
-            received.AddRange(buffer.AsSpan(0, n).ToArray());
-            string text = latin1.GetString(received.ToArray());
-            int dollar = text.IndexOf('$');
-            int lineEnd = dollar < 0 ? -1 : text.IndexOf("\r\n", dollar, StringComparison.Ordinal);
-            if (lineEnd > 0 && received.Count >= lineEnd + 2 + int.Parse(text[(dollar + 1)..lineEnd]))
-                payloadEnd = lineEnd + 2 + int.Parse(text[(dollar + 1)..lineEnd]);
-        }
-        received.RemoveRange(0, payloadEnd);
-
-        using (var client = server.Connect())
-        {
-            foreach (var command in s_scripts)
-                client.Command(command);
-        }
-        while (!latin1.GetString(received.ToArray()).Contains("sr:end"))
-        {
-            int n = stream.Read(buffer);
-            Assert.That(n, Is.GreaterThan(0), "the master closed the link");
-            received.AddRange(buffer.AsSpan(0, n).ToArray());
-        }
-        string stream1 = latin1.GetString(received.ToArray()).Replace("*1\r\n$4\r\nPING\r\n", "");
-        // The absolute expiry time (PEXPIREAT) is each server's own clock.
-        return System.Text.RegularExpressions.Regex.Replace(stream1, "\\$13\r\n\\d{13}\r\n", "$13\r\n<unix ms>\r\n");
     }
 
     [Test]
