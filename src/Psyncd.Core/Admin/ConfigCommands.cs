@@ -279,6 +279,8 @@ internal sealed class ConfigCommands
         {
             cmd.Calls = 0;
             cmd.Microseconds = 0;
+            cmd.Histogram = null;
+            cmd.SubcommandHistograms = null;
         }
         _keyspace.KeyspaceHits = 0;
         _keyspace.KeyspaceMisses = 0;

@@ -9,24 +9,27 @@ using Psyncd.Text;
 namespace Psyncd.Admin;
 
 /// <summary>
-/// LATENCY LATEST / HISTORY / RESET / GRAPH / DOCTOR / HELP over the <see cref="LatencyMonitor"/>, in
-/// redis-server 7.0's reply shapes; GRAPH's chart and DOCTOR's report are psyncd's own text.
+/// LATENCY LATEST / HISTORY / RESET / GRAPH / DOCTOR / HELP over the <see cref="LatencyMonitor"/>, and
+/// HISTOGRAM over the commands' <see cref="LatencyHistogram"/>s, in redis-server 7.0's reply shapes; GRAPH's
+/// chart and DOCTOR's report are psyncd's own text.
 /// </summary>
 internal sealed class LatencyCommands
 {
     private readonly LatencyMonitor _monitor;
     private readonly ServerOptions _options;
+    private readonly CommandTable _table;
 
-    public LatencyCommands(LatencyMonitor monitor, ServerOptions options)
+    public LatencyCommands(LatencyMonitor monitor, ServerOptions options, CommandTable table)
     {
         _monitor = monitor;
         _options = options;
+        _table = table;
     }
 
     public void Register(CommandTable table)
     {
         table.Add("latency", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Latency);
-        table.AddSubcommands("latency", ("doctor", 2), ("graph", 3), ("help", 2), ("history", 3), ("latest", 2), ("reset", -2));
+        table.AddSubcommands("latency", ("doctor", 2), ("graph", 3), ("help", 2), ("histogram", -2), ("history", 3), ("latest", 2), ("reset", -2));
     }
 
     private void Latency(CommandContext ctx, in CommandArgs args)
@@ -85,6 +88,10 @@ internal sealed class LatencyCommands
         {
             reply.WriteVerbatim(Doctor());
         }
+        else if (Keyword.Is(sub, "HISTOGRAM"u8))
+        {
+            Histogram(ctx, args);
+        }
         else if (Keyword.Is(sub, "HELP"u8))
         {
             HelpReply.Write(reply, "LATENCY", s_help);
@@ -107,7 +114,57 @@ internal sealed class LatencyCommands
         "    Answer the last sample and the highest latency of every event.",
         "RESET [<event> ...]",
         "    Forget the samples of the named events (of all events when none is named).",
+        "HISTOGRAM [COMMAND ...]",
+        "    Answer each named command's latency distribution (every command's when none is named): its calls and the",
+        "    cumulative calls per power-of-two bucket, in microseconds.",
     };
+
+    /// <summary>
+    /// LATENCY HISTOGRAM [command ...]: a map from command name (<c>config|get</c> for a subcommand) to its calls and
+    /// cumulative latency buckets, for the commands with recorded calls. Named commands are answered in the order
+    /// given (a name given twice, twice; an unknown one left out; a container stands for its subcommands), as in
+    /// Redis 7.0; without names, every command with calls, in the table's order.
+    /// </summary>
+    private void Histogram(CommandContext ctx, in CommandArgs args)
+    {
+        var found = new List<(string Name, LatencyHistogram Histogram)>();
+        if (args.Count == 2)
+        {
+            foreach (var cmd in _table.All)
+                AddHistograms(cmd, found);
+        }
+        for (int i = 2; i < args.Count; i++)
+        {
+            string name = Encoding.UTF8.GetString(args[i]).ToLowerInvariant();
+            int bar = name.IndexOf('|');
+            var cmd = _table.Find(bar < 0 ? name : name[..bar]);
+            if (cmd is null)
+                continue;
+            if (bar < 0)
+            {
+                AddHistograms(cmd, found);
+            }
+            else if (cmd.SubcommandHistograms is { } subs && subs.TryGetValue(name[(bar + 1)..], out var histogram))
+            {
+                found.Add((name, histogram));
+            }
+        }
+        var reply = ctx.Reply;
+        reply.WriteMapHeader(found.Count);
+        foreach (var (name, histogram) in found)
+        {
+            reply.WriteBulk(name);
+            histogram.Write(reply);
+        }
+    }
+
+    private static void AddHistograms(CommandDescriptor cmd, List<(string Name, LatencyHistogram Histogram)> found)
+    {
+        if (cmd.Histogram is { Total: > 0 } own)
+            found.Add((cmd.Name, own));
+        foreach (var (sub, histogram) in cmd.SubcommandHistograms ?? [])
+            found.Add((cmd.Name + "|" + sub, histogram));
+    }
 
     /// <summary>
     /// A chart of an event's samples, oldest on the left: one column per sample, eight rows scaled between

@@ -136,6 +136,9 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
         client.Flags &= ~ClientFlags.Blocked;
         if (resume)
         {
+            // Served: the call ends now, and LATENCY HISTOGRAM counts it (not when it times out or the client leaves).
+            if (state.PendingLatency is var (command, microseconds))
+                command.RecordLatency(microseconds);
             client.Output.RequestFlush();
             // Not inline: with inline socket scheduling, resuming runs the client's receive continuation on
             // this very thread, which would process its pending input in the middle of this pass.
@@ -157,6 +160,7 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
         {
             client.Output.WriteError(error);
             client.Flags |= ClientFlags.CloseAfterReply;
+            client.BlockedOn!.PendingLatency = null;
             Unblock(client, resume: true);
         }
     }
@@ -335,6 +339,8 @@ public sealed class BlockingRegistry : IClientLifecycle, IKeyspaceListener, IAft
         foreach (var client in expired)
         {
             client.Output.WriteNullArray();
+            // redis-server 7.0.15 counts a blocked call in LATENCY HISTOGRAM only when it is served.
+            client.BlockedOn!.PendingLatency = null;
             Unblock(client, resume: true);
         }
     }

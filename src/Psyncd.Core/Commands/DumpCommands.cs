@@ -18,6 +18,8 @@ internal static class DumpCommands
     {
         table.Add("dump", 2, CommandFlags.ReadOnly | CommandFlags.Random, Dump, 1, 1, 1);
         table.Add("restore", -4, CommandFlags.Write | CommandFlags.DenyOom, Restore, 1, 1, 1);
+        // What a cluster's MIGRATE sends; without a cluster it is RESTORE itself (propagated under its own name).
+        table.Add("restore-asking", -4, CommandFlags.Write | CommandFlags.DenyOom, Restore, 1, 1, 1);
     }
 
     private static void Dump(CommandContext ctx, in CommandArgs args)

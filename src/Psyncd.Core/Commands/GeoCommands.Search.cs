@@ -313,11 +313,17 @@ internal static partial class GeoCommands
             return false;
         }
         shape.Radius = value;
+        return TrySetUnit(ctx, unit, ref shape, isBox: false);
+    }
+
+    /// <summary>The shape's unit and kind, once its sizes are read; false after replying an unknown unit.</summary>
+    private static bool TrySetUnit(CommandContext ctx, ReadOnlySpan<byte> unit, ref GeoShape shape, bool isBox)
+    {
         double conversion = ParseUnit(ctx, unit);
         if (conversion < 0)
             return false;
         shape.Conversion = conversion;
-        shape.IsBox = false;
+        shape.IsBox = isBox;
         return true;
     }
 
@@ -341,12 +347,7 @@ internal static partial class GeoCommands
         }
         shape.Width = w;
         shape.Height = h;
-        double conversion = ParseUnit(ctx, unit);
-        if (conversion < 0)
-            return false;
-        shape.Conversion = conversion;
-        shape.IsBox = true;
-        return true;
+        return TrySetUnit(ctx, unit, ref shape, isBox: true);
     }
 
     /// <summary>

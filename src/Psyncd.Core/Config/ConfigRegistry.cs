@@ -185,6 +185,7 @@ public static class ConfigRegistry
         // ---- Slow log ----
         Add(new("slowlog-log-slower-than", (o, a) => o.SlowlogLogSlowerThan = ConfigValues.ParseLong(a[0]), o => Fmt(o.SlowlogLogSlowerThan)));
         Add(new("slowlog-max-len", (o, a) => o.SlowlogMaxLen = ConfigValues.ParseLong(a[0], 0, long.MaxValue), o => Fmt(o.SlowlogMaxLen)));
+        Add(new("latency-tracking", (o, a) => o.LatencyTracking = ConfigValues.ParseBool(a[0]), o => ConfigValues.FormatBool(o.LatencyTracking)));
         Add(new("latency-monitor-threshold", (o, a) => o.LatencyMonitorThreshold = ConfigValues.ParseLong(a[0], 0, long.MaxValue), o => Fmt(o.LatencyMonitorThreshold)));
 
         // ---- Events ----

@@ -274,6 +274,10 @@ public sealed class ServerOptions
     /// <remarks>Defaults to 0, as in Redis.</remarks>
     public long LatencyMonitorThreshold { get; set; }
 
+    /// <summary><c>latency-tracking</c>: each command's latency distribution is recorded for LATENCY HISTOGRAM.</summary>
+    /// <remarks>Defaults to yes, as in Redis 7.0.</remarks>
+    public bool LatencyTracking { get; set; } = true;
+
     // ---- Events ----
 
     /// <summary><c>notify-keyspace-events</c>: the classes published (none: off).</summary>

@@ -52,6 +52,12 @@ public sealed class BlockedState
     /// </summary>
     public bool Multi { get; init; }
 
+    /// <summary>
+    /// The command that blocked and the microseconds its first call took, when latency-tracking is on: Redis
+    /// records a blocked command's latency when it is served, not when it blocks (nor when its wait times out).
+    /// </summary>
+    public (CommandDescriptor Command, long Microseconds)? PendingLatency { get; set; }
+
     /// <summary>Elements a <see cref="Multi"/> pop takes at most.</summary>
     public long Count { get; init; } = 1;
 

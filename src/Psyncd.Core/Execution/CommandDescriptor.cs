@@ -152,4 +152,27 @@ public sealed class CommandDescriptor
     public long Calls { get; set; }
 
     public long Microseconds { get; set; }
+
+    /// <summary>LATENCY HISTOGRAM's distribution of this command (null until its first call is recorded).</summary>
+    public LatencyHistogram? Histogram { get; set; }
+
+    /// <summary>A container command's distributions, by subcommand (Redis keeps them as <c>config|get</c>...).</summary>
+    public Dictionary<string, LatencyHistogram>? SubcommandHistograms { get; set; }
+
+    /// <summary>Records a call's duration in the command's histogram, or its subcommand's for a container.</summary>
+    public void RecordLatency(in Protocol.CommandArgs args, long microseconds)
+    {
+        if (Subcommands is not null && args.Count > 1 && TryFindSubcommand(args[1], out var sub))
+        {
+            SubcommandHistograms ??= new Dictionary<string, LatencyHistogram>(StringComparer.Ordinal);
+            if (!SubcommandHistograms.TryGetValue(sub.Name, out var histogram))
+                SubcommandHistograms[sub.Name] = histogram = new LatencyHistogram();
+            histogram.Record(microseconds);
+            return;
+        }
+        RecordLatency(microseconds);
+    }
+
+    /// <summary>Records a call's duration in the command's own histogram (a blocking command's, when its wait ends).</summary>
+    public void RecordLatency(long microseconds) => (Histogram ??= new LatencyHistogram()).Record(microseconds);
 }

@@ -74,13 +74,14 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             DatabaseCommands.Register,
             new ServerCommands(Commands, Registry, SlowLog, this).Register,
             new MemoryCommands(Memory, Registry, Stream, Keyspace).Register,
-            new LatencyCommands(Latency, options).Register,
+            new LatencyCommands(Latency, options, Commands).Register,
             new InfoCommand(options, Identity, Registry, Memory, Dataset, RdbPersistence, Aof, Stats, Keyspace, Loop, PubSubRegistry, ReplicationManager, Stream, Commands, Scripting, Processor.Eviction).Register,
             new ConfigCommands(log, Stream, ReplicationManager, Stats, Loop, Commands, Keyspace, Memory, Processor.Eviction).Register,
             new ClientCommands(Registry, Pause, log).Register,
             new DebugCommands(log, debugExtras).Register,
             persistenceCommands.Register,
             DumpCommands.Register,
+            Migrate.Register,
             new ReplicationCommands(ReplicationManager, Stream, log, Role).Register,
             ListCommands.Register,
             new BlockingCommands(BlockingRegistry).Register,
@@ -190,6 +191,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
 
     /// <summary>EVAL and SCRIPT: the Lua state, the script cache, busy scripts.</summary>
     public ScriptingEngine Scripting { get; }
+
+    /// <summary>MIGRATE, with its cached connections to targets.</summary>
+    public MigrateCommand Migrate { get; } = new();
 
     /// <summary>Completes with the exit code once the server has shut down.</summary>
     public Task<int> Stopped => _stopped.Task;

@@ -92,6 +92,7 @@ internal sealed class ServerCron
             s.Registry.CloseIdleClients();
             s.Memory.SampleUsedMemory();
             s.ReplicationManager.Cron();
+            s.Migrate.CloseIdleLinks();
         }
         Debug.Assert(s.Loop.IsInside);
     }

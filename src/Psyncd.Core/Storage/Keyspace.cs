@@ -139,6 +139,9 @@ public sealed unsafe partial class Keyspace : IDisposable
 
     public void RefreshTime() => NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
+    /// <summary>Sets <see cref="NowMs"/> from a clock the caller already read (<see cref="DateTime.Ticks"/> of UTC).</summary>
+    public void SetTime(long utcTicks) => NowMs = (utcTicks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
+
     /// <summary>24-bit clock of seconds since start, stored in records for OBJECT IDLETIME.</summary>
     internal int LruClock => (int)(((Environment.TickCount64 - _startTicks) / 1000) & ValueLayout.LruClockMax);
 
