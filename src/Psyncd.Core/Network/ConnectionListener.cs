@@ -119,7 +119,10 @@ public sealed class ConnectionListener
             if (!unix)
             {
                 // As redis-server: a restart binds again while connections of the last run linger in TIME_WAIT.
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // SO_REUSEADDR alone, set with setsockopt itself: .NET's ReuseAddress option also sets
+                // SO_REUSEPORT on Linux, which let a second server bind a port that is in use and share its
+                // connections (ServerProcessTests caught it).
+                Native.SetOption((int)socket.Handle, Native.SolSocket, Native.SoReuseAddr, 1);
                 if (((IPEndPoint)endPoint).Address.Equals(IPAddress.IPv6Any))
                     socket.DualMode = true;
             }

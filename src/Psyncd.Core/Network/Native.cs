@@ -87,6 +87,7 @@ internal static unsafe partial class Native
 
     public const int SolSocket = 1;
     public const int SoKeepAlive = 9;
+    public const int SoReuseAddr = 2;
     public const int IpProtoTcp = 6;
     public const int TcpNoDelay = 1;
     public const int TcpKeepIdle = 4;

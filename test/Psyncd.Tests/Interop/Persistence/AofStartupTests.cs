@@ -122,6 +122,8 @@ public class AofStartupTests
             Assert.That(c.Command("CONFIG", "SET", "appendonly", "no"), Is.EqualTo("+OK\r\n"));
             c.Command("SET", "lost", "not in the log");
             Assert.That(c.Command("DEBUG", "LOADAOF"), Is.EqualTo("+OK\r\n"));
+            // The log line reaches the test through the server's output pipe some time after the reply.
+            Eventually.True(() => server.Output.Contains("Append Only File loaded by DEBUG LOADAOF"), TimeSpan.FromSeconds(10), "the reload is logged");
             results.Add((logged, DatasetText.Describe(server.Port), server.Output));
         }
         foreach (var (logged, reloaded, output) in results)
