@@ -72,14 +72,34 @@ public sealed class CommandLoop
     /// <summary>Registers work to run at the end of each batch, before output is flushed.</summary>
     public void AddExitHook(Action hook) => _exitHooks.Add(hook);
 
+    /// <summary>Batches begun so far (read outside the loop: whether any batch ran in a while).</summary>
+    public long Passes => Volatile.Read(ref _passes);
+
+    private long _passes;
+
     public void Enter()
     {
         _gate.Enter();
         if (_depth++ == 0)
         {
+            Volatile.Write(ref _passes, _passes + 1);
             foreach (var hook in _enterHooks)
                 hook();
         }
+    }
+
+    /// <summary>Enters only if no other thread is inside; returns whether it entered (then <see cref="Exit"/> as usual).</summary>
+    public bool TryEnter()
+    {
+        if (!_gate.TryEnter())
+            return false;
+        if (_depth++ == 0)
+        {
+            Volatile.Write(ref _passes, _passes + 1);
+            foreach (var hook in _enterHooks)
+                hook();
+        }
+        return true;
     }
 
     public void Exit()
@@ -164,8 +184,41 @@ public sealed class CommandLoop
         _pendingFlush.Add(client);
     }
 
+    /// <summary>
+    /// While set, the flushes the batches ask for wait, in order, until <see cref="ReleaseDeferredFlushes"/>: set by
+    /// replication while stream bytes wait for the replicas' next flush, so that no client reads the reply to
+    /// a write before the replicas were sent that write (a client may read from a replica next, as Redis's own
+    /// tests do right after a write to the master).
+    /// </summary>
+    public bool DeferFlushes { get; set; }
+
+    // Clients whose flush waits for the replicas' (DeferFlushes), oldest first; each keeps FlushScheduled.
+    private readonly List<Client> _deferredFlush = new();
+
+    /// <summary>
+    /// Inside the loop: the waiting flushes are done when this batch's outputs are, before those it asked for, and
+    /// <paramref name="first"/>'s before all of them (the replicas, before any reply that waited for them).
+    /// </summary>
+    public void ReleaseDeferredFlushes(List<Client> first)
+    {
+        Debug.Assert(IsInside);
+        DeferFlushes = false;
+        _pendingFlush.InsertRange(0, _deferredFlush);
+        _deferredFlush.Clear();
+        // A client listed twice is flushed twice; the second finds nothing to send.
+        foreach (var client in first)
+            client.FlushScheduled = true;
+        _pendingFlush.InsertRange(0, first);
+    }
+
     private void FlushPending()
     {
+        if (DeferFlushes)
+        {
+            _deferredFlush.AddRange(_pendingFlush);
+            _pendingFlush.Clear();
+            return;
+        }
         // A flush may schedule nothing new, but hooks above may have added clients: iterate by index.
         for (int i = 0; i < _pendingFlush.Count; i++)
         {

@@ -405,6 +405,12 @@ public sealed partial class ReplicationManager
         Stream.AppendInCurrentDb(s_getAck);
     }
 
+    /// <summary>
+    /// At the end of each loop batch, after the durable log's buffer is written: queues the flush of the stream
+    /// the batch gave the replicas (see <see cref="ReplicaFlusher"/>).
+    /// </summary>
+    public void FlushReplicasSoon() => _flusher.BeforeSleep();
+
     /// <summary>Ends every WAIT with <paramref name="error"/>, closing each client after its reply (see <see cref="PsyncdServer.DisconnectBlockedClients"/>).</summary>
     internal void FailWaiters(ReadOnlySpan<byte> error)
     {

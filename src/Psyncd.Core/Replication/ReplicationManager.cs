@@ -43,6 +43,9 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     private readonly BlockingRegistry _blocking;
 
+    /// <summary>Sends the stream to the replicas once per burst of loop passes (see <see cref="ReplicaFlusher"/>).</summary>
+    private readonly ReplicaFlusher _flusher;
+
     public ReplicationManager(ServerOptions options, ServerLog log, CommandLoop loop, Keyspace keyspace, ReplicationStream stream,
         ClientRegistry registry, CommandProcessor processor, ServerStats stats, ServerIdentity identity, BlockingRegistry blocking,
         RdbPersistence rdb, ReplicationState state)
@@ -60,6 +63,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
         Rdb = rdb;
         State = state;
         ReplId = NewReplId();
+        _flusher = new ReplicaFlusher(loop);
     }
 
     // The components both roles work with (MasterLink reaches them through its manager).
@@ -213,7 +217,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     internal ReplicaLink GetOrAddLink(Client client)
     {
         if (!_links.TryGetValue(client, out var link))
-            _links[client] = link = new ReplicaLink(client);
+            _links[client] = link = new ReplicaLink(client, _flusher);
         return link;
     }
 

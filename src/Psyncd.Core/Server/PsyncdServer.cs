@@ -118,6 +118,8 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         // Replies wait for the log's write (group commit at each pass end of the event loop: ConnectionListener.StartAccepting).
         Loop.DurableLog = Aof;
         Loop.AddExitHook(Aof.RetryFailedWrite);
+        // The replicas' flush, once per burst; with the log on, it leaves after the log's commit like every output.
+        Loop.AddExitHook(ReplicationManager.FlushReplicasSoon);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
 
@@ -211,6 +213,8 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             Aof.LoadAtStartup();
         else
             RdbPersistence.LoadAtStartup();
+        // The first BGSAVE or full sync must not compile the snapshot's code inside the loop.
+        SnapshotWarmup.Start(Options.RdbCompression);
         // Replication from the configured master (the slaveof directive) starts once listening.
         if (Options.SlaveOf is { } master)
             Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));

@@ -32,6 +32,18 @@ public sealed class ReplicaLink : IStreamListener
         Client = client;
     }
 
+    internal ReplicaLink(Client client, ReplicaFlusher flusher)
+    {
+        Client = client;
+        _flusher = flusher;
+    }
+
+    /// <summary>Batches the flushes of the stream's bytes; null: each loop pass flushes them (links made by tests).</summary>
+    private readonly ReplicaFlusher? _flusher;
+
+    /// <summary>Its output waits for the flusher's next pass.</summary>
+    internal bool FlushQueued { get; set; }
+
     public Client Client { get; }
 
     public ReplicaState State { get; set; } = ReplicaState.WaitBgsaveStart;
@@ -92,7 +104,10 @@ public sealed class ReplicaLink : IStreamListener
     public void OnStreamBytes(ReadOnlySpan<byte> bytes)
     {
         Client.Output.WriteRaw(bytes);
-        Client.Output.RequestFlush();
+        if (_flusher is not null)
+            _flusher.Add(this);
+        else
+            Client.Output.RequestFlush();
     }
 
     /// <summary>
