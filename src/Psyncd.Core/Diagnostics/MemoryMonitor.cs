@@ -31,6 +31,7 @@ public sealed class MemoryMonitor
     private readonly ServerLog _log;
     private long _usedMemoryCache;
     private long _usedMemoryCachedAt = long.MinValue;
+    private int _usedMemoryCollections;
 
     public MemoryMonitor(ServerLog log)
     {
@@ -39,15 +40,24 @@ public sealed class MemoryMonitor
 
     /// <summary>
     /// Memory in use, as INFO's used_memory and maxmemory see it: the managed heap, which holds FASTER's
-    /// log pages and index as well as collections. Recomputed at most once a millisecond.
+    /// log pages and index as well as collections. Recomputed at most once a tick of the clock, and after
+    /// every collection.
     /// </summary>
+    /// <remarks>
+    /// The tick is the coarse clock's (4 ms here), long enough for several commands: a figure read before a
+    /// collection and served after it counted the freed garbage as data, and CONFIG SET maxmemory, which
+    /// collects first, then set a limit from it tens of MB too high (EvictionPolicyTests). Any collection
+    /// counts as a gen-0 one, so that count tells whether the cached figure predates one.
+    /// </remarks>
     public long UsedMemory()
     {
         long now = Environment.TickCount64;
-        if (now != _usedMemoryCachedAt)
+        int collections = GC.CollectionCount(0);
+        if (now != _usedMemoryCachedAt || collections != _usedMemoryCollections)
         {
             _usedMemoryCache = GC.GetTotalMemory(false);
             _usedMemoryCachedAt = now;
+            _usedMemoryCollections = collections;
         }
         return _usedMemoryCache;
     }
