@@ -53,7 +53,6 @@ public sealed unsafe partial class Keyspace : IDisposable
     private readonly StoreSettings _settings;
     private readonly int _databases;
     private readonly StoreFunctions _functions = new();
-    private readonly long _startTicks = Environment.TickCount64;
 
     // The store generation: FLUSHALL replaces all of these at once (a running snapshot keeps the old ones).
     private FasterKV<SpanByte, SpanByte> _store = null!;
@@ -142,8 +141,12 @@ public sealed unsafe partial class Keyspace : IDisposable
     /// <summary>Sets <see cref="NowMs"/> from a clock the caller already read (<see cref="DateTime.Ticks"/> of UTC).</summary>
     public void SetTime(long utcTicks) => NowMs = (utcTicks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
 
-    /// <summary>24-bit clock of seconds since start, stored in records for OBJECT IDLETIME.</summary>
-    internal int LruClock => (int)(((Environment.TickCount64 - _startTicks) / 1000) & ValueLayout.LruClockMax);
+    /// <summary>
+    /// 24-bit clock of seconds, stored in records for OBJECT IDLETIME and the LRU policies: the command's time
+    /// (<see cref="NowMs"/>, read once per command), as Redis's cached LRU clock, rather than a clock read for every key
+    /// a command touches (an MSET read it twenty times). The LFU minutes come from the same time.
+    /// </summary>
+    internal int LruClock => (int)((NowMs / 1000) & ValueLayout.LruClockMax);
 
     /// <summary>Seconds since a record with clock <paramref name="lru"/> was last accessed.</summary>
     internal long IdleSeconds(int lru)
