@@ -118,7 +118,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         // Replies wait for the log's write (group commit at each pass end of the event loop: ConnectionListener.StartAccepting).
         Loop.DurableLog = Aof;
         Loop.AddExitHook(Aof.RetryFailedWrite);
-        // The replicas' flush, once per burst; with the log on, it leaves after the log's commit like every output.
+        // The replicas' flush, once per event-loop pass; with the log on, it leaves after the log's commit like every output.
         Loop.AddExitHook(ReplicationManager.FlushReplicasSoon);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
