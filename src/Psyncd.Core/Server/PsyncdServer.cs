@@ -308,7 +308,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Loop.Run(Scripting.Dispose);
     }
 
-    private static StoreSettings StoreSettingsFrom(ServerOptions options)
+    internal static StoreSettings StoreSettingsFrom(ServerOptions options)
     {
         long memory = options.StoreLogMemory;
         if (memory == 0)
