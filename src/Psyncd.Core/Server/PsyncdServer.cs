@@ -88,7 +88,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             SortedSetCommands.Register,
             GeoCommands.Register,
             SortCommand.Register,
-            new TransactionCommands(WatchRegistry, Processor, Registry).Register,
+            new TransactionCommands(WatchRegistry, Processor).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
             HyperLogLogCommands.Register,
             Scripting.Register,
