@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Psyncd.Text;
 
 namespace Psyncd.Diagnostics;
 
@@ -12,7 +12,7 @@ public sealed class ServerIdentity
     public const string Version = "0.1.0";
 
     /// <summary>40 hex characters, new at every start (INFO's run_id).</summary>
-    public string RunId { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+    public string RunId { get; } = OsRandom.Hex(20);
 
     /// <summary>When the server started (Environment.TickCount64).</summary>
     public long StartedAtMs { get; } = Environment.TickCount64;

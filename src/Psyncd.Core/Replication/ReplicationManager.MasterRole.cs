@@ -6,6 +6,7 @@ using Psyncd.Execution;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
 using Psyncd.Replication.Master;
+using Psyncd.Text;
 
 namespace Psyncd.Replication;
 
@@ -189,7 +190,7 @@ public sealed partial class ReplicationManager
         if (stream is null)
             return;
         _replicaSnapshotRunning = true;
-        string mark = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+        string mark = OsRandom.Hex(20);
         Log.Notice("Starting BGSAVE for SYNC with target: replicas sockets");
         foreach (var link in links)
         {

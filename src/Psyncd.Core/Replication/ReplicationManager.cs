@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Psyncd.Blocking;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
@@ -7,6 +6,7 @@ using Psyncd.Persistence;
 using Psyncd.Replication.Master;
 using Psyncd.Replication.Replica;
 using Psyncd.Storage;
+using Psyncd.Text;
 
 namespace Psyncd.Replication;
 
@@ -131,7 +131,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     private MasterLink? _master;
 
-    public static string NewReplId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+    public static string NewReplId() => OsRandom.Hex(20);
 
     /// <summary>
     /// Starts a new history: a new id, the old one kept as <see cref="ReplId2"/> valid up to the current

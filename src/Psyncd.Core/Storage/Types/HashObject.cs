@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
+using Psyncd.Text;
 
 namespace Psyncd.Storage.Types;
 
@@ -19,7 +19,7 @@ namespace Psyncd.Storage.Types;
 /// </remarks>
 public sealed class HashObject : RedisObject
 {
-    private static readonly ulong s_seed = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
+    private static readonly ulong s_seed = OsRandom.UInt64();
 
     private byte[]?[] _slots;
     private int[] _hashes;
