@@ -653,29 +653,48 @@ public sealed class MasterLink
 
     private async Task ReceiveUntilMarkAsync(PipeReader input, FileStream file, byte[] mark, CancellationToken token)
     {
-        // Everything goes to the file; after each read, the file's last 40 bytes are compared with the mark.
+        // Everything goes to the file; the last bytes received are kept here and compared with the mark after
+        // each read. Reading them back from the file instead cost a flush of its buffer, a seek and a read of
+        // the file (on the thread pool) per network read.
         var tail = new byte[mark.Length];
+        int tailLength = 0;
         while (true)
         {
             var result = await ReadWithTimeoutAsync(input, token).ConfigureAwait(false);
             var buffer = result.Buffer;
             foreach (var segment in buffer)
+            {
                 await file.WriteAsync(segment, token).ConfigureAwait(false);
+                KeepTail(tail, ref tailLength, segment.Span);
+            }
             SyncReadBytes += buffer.Length;
             input.AdvanceTo(buffer.End);
-            if (file.Length >= mark.Length)
+            if (tailLength == mark.Length && tail.AsSpan().SequenceEqual(mark))
             {
-                file.Seek(-mark.Length, SeekOrigin.End);
-                await file.ReadExactlyAsync(tail, token).ConfigureAwait(false);
-                if (tail.AsSpan().SequenceEqual(mark))
-                {
-                    file.SetLength(file.Length - mark.Length);
-                    return;
-                }
+                await file.FlushAsync(token).ConfigureAwait(false);
+                file.SetLength(file.Length - mark.Length);
+                return;
             }
             if (result.IsCompleted)
                 throw new IOException("I/O error trying to sync with MASTER: connection lost");
         }
+    }
+
+    /// <summary>Keeps in <paramref name="tail"/> the last bytes of everything received so far (<paramref name="length"/> of them, at most its size).</summary>
+    internal static void KeepTail(byte[] tail, ref int length, ReadOnlySpan<byte> received)
+    {
+        int size = tail.Length;
+        if (received.Length >= size)
+        {
+            received[^size..].CopyTo(tail);
+            length = size;
+            return;
+        }
+        // The newest bytes already kept that still belong to the tail move to its front, the received ones follow.
+        int keep = Math.Min(length, size - received.Length);
+        tail.AsSpan(length - keep, keep).CopyTo(tail);
+        received.CopyTo(tail.AsSpan(keep));
+        length = keep + received.Length;
     }
 
     private const string BulkTimeoutMessage =
