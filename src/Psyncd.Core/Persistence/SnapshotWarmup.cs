@@ -42,19 +42,20 @@ public static class SnapshotWarmup
     }
 
     /// <summary>
-    /// Snapshots per round, and rounds, with a pause between them. The runtime first runs a method unoptimized (tier
-    /// 0) and compiles it optimized once it has been called 30 times after 100 ms without new compilations; one
-    /// snapshot compiled the code, but the first real BGSAVE then ran it unoptimized (its first steps of 2,000
-    /// records took 2-5 ms, later ones 0.5-2 ms), and a loop that runs long in unoptimized code is compiled again
-    /// on the thread running it (on-stack replacement), inside a step. 32 snapshots of the scratch keyspace
-    /// call every method of the walk at least 30 times; the pause lets the optimized versions be compiled (on the
-    /// runtime's background thread) before the second round calls them again.
+    /// Snapshots per round, with a pause before each round but the first. The runtime first runs a method
+    /// unoptimized (tier 0) and compiles it optimized once it has been called 30 times after 100 ms without new
+    /// compilations. One snapshot compiled the code, but the first real BGSAVE then ran it unoptimized (its first
+    /// steps of 2,000 records took 2-5 ms, later ones 0.5-2 ms), and a loop that runs long in unoptimized code is
+    /// compiled again on the thread running it (on-stack replacement), inside a step. The first round compiles
+    /// (two snapshots: the second preserves a key written during its walk); the second, a second after startup's
+    /// own compilations have calmed down, calls every method of the walk more than 30 times, so that their
+    /// optimized versions are compiled on the runtime's background thread before any real BGSAVE needs them.
     /// </summary>
-    private const int SnapshotsPerRound = 32;
+    private static readonly int[] RoundSnapshots = { 2, 32 };
 
     private const int Rounds = 2;
 
-    private static readonly TimeSpan PauseBetweenRounds = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan PauseBetweenRounds = TimeSpan.FromSeconds(1);
 
     private static long RunOnce(bool compress, int rounds)
     {
@@ -72,7 +73,7 @@ public static class SnapshotWarmup
             {
                 if (round > 0)
                     Thread.Sleep(PauseBetweenRounds);
-                for (int i = 0; i < SnapshotsPerRound; i++)
+                for (int i = 0; i < RoundSnapshots[round]; i++)
                 {
                     memory.SetLength(0);
                     RdbSnapshot? snapshot = null;

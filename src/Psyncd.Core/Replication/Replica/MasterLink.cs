@@ -653,9 +653,8 @@ public sealed class MasterLink
 
     private async Task ReceiveUntilMarkAsync(PipeReader input, FileStream file, byte[] mark, CancellationToken token)
     {
-        // Everything goes to the file; the last bytes received are kept here and compared with the mark after
-        // each read. Reading them back from the file instead cost a flush of its buffer, a seek and a read of
-        // the file (on the thread pool) per network read.
+        // Everything goes to the file; the last bytes received are compared with the mark after each read (read
+        // back from the file, they cost a flush, a seek and a read on the thread pool per network read).
         var tail = new byte[mark.Length];
         int tailLength = 0;
         while (true)
@@ -665,7 +664,7 @@ public sealed class MasterLink
             foreach (var segment in buffer)
             {
                 await file.WriteAsync(segment, token).ConfigureAwait(false);
-                KeepTail(tail, ref tailLength, segment.Span);
+                PayloadTail.Keep(tail, ref tailLength, segment.Span);
             }
             SyncReadBytes += buffer.Length;
             input.AdvanceTo(buffer.End);
@@ -678,23 +677,6 @@ public sealed class MasterLink
             if (result.IsCompleted)
                 throw new IOException("I/O error trying to sync with MASTER: connection lost");
         }
-    }
-
-    /// <summary>Keeps in <paramref name="tail"/> the last bytes of everything received so far (<paramref name="length"/> of them, at most its size).</summary>
-    internal static void KeepTail(byte[] tail, ref int length, ReadOnlySpan<byte> received)
-    {
-        int size = tail.Length;
-        if (received.Length >= size)
-        {
-            received[^size..].CopyTo(tail);
-            length = size;
-            return;
-        }
-        // The newest bytes already kept that still belong to the tail move to its front, the received ones follow.
-        int keep = Math.Min(length, size - received.Length);
-        tail.AsSpan(length - keep, keep).CopyTo(tail);
-        received.CopyTo(tail.AsSpan(keep));
-        length = keep + received.Length;
     }
 
     private const string BulkTimeoutMessage =

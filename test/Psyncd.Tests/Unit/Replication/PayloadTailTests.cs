@@ -23,7 +23,7 @@ public class PayloadTailTests
             {
                 // Reads of 1 byte, of less than the mark, and of more than it.
                 int read = Math.Min(stream.Length - at, random.Next(3) switch { 0 => 1, 1 => random.Next(1, 40), _ => random.Next(40, 120) });
-                MasterLink.KeepTail(tail, ref length, stream.AsSpan(at, read));
+                PayloadTail.Keep(tail, ref length, stream.AsSpan(at, read));
                 at += read;
                 int expected = Math.Min(at, tail.Length);
                 Assert.That(length, Is.EqualTo(expected));
