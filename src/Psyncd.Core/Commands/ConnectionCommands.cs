@@ -16,7 +16,7 @@ internal static class ConnectionCommands
         table.Add("echo", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Echo);
         table.Add("quit", -1, CommandFlags.ReadOnly | CommandFlags.NoAuth | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NotQueued | CommandFlags.AllowedWhileSubscribed | CommandFlags.AllowBusy, Quit);
         // AUTH [username] password: Redis 7's form; "default" is the only user (requirepass is its password).
-        table.Add("auth", -2, CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth | CommandFlags.SkipMonitor | CommandFlags.AllowBusy, Auth);
+        table.Add("auth", -2, CommandFlags.ReadOnly | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth | CommandFlags.AllowBusy, Auth);
         table.Add("hello", -1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.NoAuth | CommandFlags.AllowBusy, Hello);
         table.Add("select", 2, CommandFlags.ReadOnly | CommandFlags.Loading | CommandFlags.Fast, Select);
     }

@@ -94,6 +94,19 @@ public sealed class MemoryMonitor
     /// <summary>Set inside the loop when a reclaim is due; the cron runs it after leaving the loop.</summary>
     private bool _reclaimDue;
 
+    /// <summary>True when the due reclaim is the idle one (<see cref="CheckIdle"/>), for the log line.</summary>
+    private bool _reclaimForIdle;
+
+    /// <summary>Allocation since the last reclaim that makes an idle server worth one.</summary>
+    private const long IdleReclaimAllocatedBytes = 16L << 20;
+
+    /// <summary>How long no command must have run before the server counts as idle.</summary>
+    private const long IdleMs = 1000;
+
+    private long _allocatedAtLastReclaim;
+    private long _commandsSeen = -1;
+    private long _idleSinceMs;
+
     /// <summary>Number of reclaims so far.</summary>
     public long MemoryReclaims { get; private set; }
 
@@ -124,24 +137,59 @@ public sealed class MemoryMonitor
             _reclaimDue = true;
     }
 
+    /// <summary>
+    /// Inside the loop, at every cron tick: a server idle for a second, that allocated at least
+    /// <see cref="IdleReclaimAllocatedBytes"/> since the last reclaim, gets one.
+    /// </summary>
+    /// <remarks>
+    /// What a burst of writes lets go of stays in used_memory and RSS until a full collection, which an idle
+    /// server does not get: a collection's outgrown arrays (a 1M-field hash leaves 12 MB of them on the large
+    /// object heap), the gen0 garbage of a load. redis-server frees such memory at once. Waiting for a second
+    /// without commands keeps the pause (tens of ms with 1M keys, more with 1M-element collections) out of
+    /// a burst, and the allocation threshold keeps an idle server from collecting again and again. Counted
+    /// from the last reclaim, not from the last full collection: the collection that a collection's growth
+    /// triggers runs while the old arrays are still referenced, and keeps them.
+    /// </remarks>
+    public void CheckIdle(long commandsProcessed)
+    {
+        long now = Environment.TickCount64;
+        if (commandsProcessed != _commandsSeen)
+        {
+            _commandsSeen = commandsProcessed;
+            _idleSinceMs = now;
+            return;
+        }
+        if (now - _idleSinceMs < IdleMs || now - _lastReclaimMs < ReclaimIntervalMs)
+            return;
+        if (GC.GetTotalAllocatedBytes() - _allocatedAtLastReclaim >= IdleReclaimAllocatedBytes)
+        {
+            _reclaimDue = true;
+            _reclaimForIdle = true;
+        }
+    }
+
     /// <summary>Outside the loop, on the cron thread: runs a reclaim that <see cref="CheckReleasedMemory"/> found due.</summary>
     public void ReclaimIfDue()
     {
         if (!_reclaimDue)
             return;
         _reclaimDue = false;
+        bool idle = _reclaimForIdle;
+        _reclaimForIdle = false;
         long released = ReleasedMemory.Take();
         long committedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
         var watch = Stopwatch.StartNew();
         ReclaimNow();
         watch.Stop();
         _lastReclaimMs = Environment.TickCount64;
+        _allocatedAtLastReclaim = GC.GetTotalAllocatedBytes();
         long returned = Math.Max(0, committedBefore - GC.GetGCMemoryInfo().TotalCommittedBytes);
-        _drainIntervalMs = returned >= released / 4 ? ReclaimIntervalMs : Math.Min(_drainIntervalMs * 2, MaxDrainIntervalMs);
+        if (!idle)
+            _drainIntervalMs = returned >= released / 4 ? ReclaimIntervalMs : Math.Min(_drainIntervalMs * 2, MaxDrainIntervalMs);
         MemoryReclaims++;
         MemoryReclaimedBytes += returned;
-        _log.Verbose("Returned " + (returned >> 20) + " MB to the system after " + (released >> 20)
-            + " MB of buffers were released (full collection: " + watch.ElapsedMilliseconds + " ms)");
+        _log.Verbose("Returned " + (returned >> 20) + " MB to the system " + (idle ? "once idle" : "after " + (released >> 20)
+            + " MB of buffers were released") + " (full collection: " + watch.ElapsedMilliseconds + " ms)");
     }
 
     /// <summary>

@@ -96,8 +96,11 @@ public sealed class ClientRegistry
         }
     }
 
-    /// <summary>Sends a command about to run to every MONITOR client, in redis-server's format.</summary>
-    public void FeedMonitors(Client client, in CommandArgs args)
+    /// <summary>
+    /// Sends a command to every MONITOR client, in redis-server's format; the arguments of <paramref name="redacted"/>
+    /// (bit i: argument i) show as "(redacted)".
+    /// </summary>
+    public void FeedMonitors(Client client, in CommandArgs args, ulong redacted)
     {
         var now = DateTimeOffset.UtcNow;
         long micros = now.ToUnixTimeMilliseconds() * 1000 + (now.Ticks / 10 % 1000);
@@ -112,7 +115,7 @@ public sealed class ClientRegistry
             sb.Append(client.IsUnixSocket ? "unix:" + _options.UnixSocket : client.Address);
         sb.Append(']');
         for (int i = 0; i < args.Count; i++)
-            sb.Append(' ').Append(Repr.Quote(args[i]));
+            sb.Append(' ').Append(i < 64 && (redacted & (1UL << i)) != 0 ? "\"(redacted)\"" : Repr.Quote(args[i]));
         string line = sb.ToString();
         foreach (var monitor in Monitors)
         {

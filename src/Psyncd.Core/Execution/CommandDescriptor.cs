@@ -79,6 +79,12 @@ public enum CommandFlags
 
     /// <summary>Served while a script is busy (Redis 7's CMD_ALLOW_BUSY: AUTH, MULTI, WATCH, SHUTDOWN NOSAVE, SCRIPT KILL...).</summary>
     AllowBusy = 1 << 24,
+
+    /// <summary>
+    /// Shown to MONITOR clients before it runs rather than after (EVAL, EVALSHA): the commands its script runs are
+    /// shown as they run, and must come after it, as in Redis 7.0 where these commands feed MONITOR themselves.
+    /// </summary>
+    MonitorFirst = 1 << 25,
 }
 
 /// <summary>Executes one command: parse arguments, call the keyspace, write the reply.</summary>

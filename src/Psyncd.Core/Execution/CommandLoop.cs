@@ -30,7 +30,8 @@ namespace Psyncd.Execution;
 /// stream bytes unwritten keeps every output held and asks <see cref="RequestCommit"/> for a pass end: the event
 /// loop (Network/EventLoop) runs <see cref="CommitPass"/> once it has served every connection it found ready in this
 /// pass. That pass end writes (and syncs) once for all of them, then flushes their outputs, as redis-server's beforeSleep
-/// does after one event-loop iteration.
+/// does after one event-loop iteration. The replicas' outputs wait for the same pass end when the batches run on the
+/// event loop's thread (<see cref="DeferToPassEnd"/>), and the replies with them (<see cref="DeferFlushes"/>).
 /// </para>
 /// </remarks>
 public sealed class CommandLoop
@@ -72,7 +73,7 @@ public sealed class CommandLoop
     /// <summary>Registers work to run at the end of each batch, before output is flushed.</summary>
     public void AddExitHook(Action hook) => _exitHooks.Add(hook);
 
-    /// <summary>Batches begun so far (read outside the loop: whether any batch ran in a while).</summary>
+    /// <summary>Batches begun so far (read outside the loop: whether another thread got in since).</summary>
     public long Passes => Volatile.Read(ref _passes);
 
     private long _passes;
@@ -119,20 +120,6 @@ public sealed class CommandLoop
             spinner.SpinOnce(sleep1Threshold: -1);
     }
 
-    /// <summary>Enters only if no other thread is inside; returns whether it entered (then <see cref="Exit"/> as usual).</summary>
-    public bool TryEnter()
-    {
-        if (!_gate.TryEnter())
-            return false;
-        if (_depth++ == 0)
-        {
-            Volatile.Write(ref _passes, _passes + 1);
-            foreach (var hook in _enterHooks)
-                hook();
-        }
-        return true;
-    }
-
     public void Exit()
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "Exit without Enter");
@@ -140,20 +127,16 @@ public sealed class CommandLoop
         {
             if (_depth == 1)
             {
-                bool passEnd = _committingPass;
+                AtPassEnd = _committingPass;
                 _committingPass = false;
                 foreach (var hook in _exitHooks)
                     hook();
                 if (DurableLog is { HasUncommitted: true } log)
                 {
-                    if (RequestCommit is { } request && !passEnd)
+                    if (RequestCommit is { } request && !AtPassEnd)
                     {
                         // Outputs stay in the pending list until the pass end commits.
-                        if (!_commitRequested)
-                        {
-                            _commitRequested = true;
-                            request();
-                        }
+                        AskPassEnd(request);
                         return;
                     }
                     log.Commit();
@@ -163,9 +146,44 @@ public sealed class CommandLoop
         }
         finally
         {
+            if (_depth == 1)
+                AtPassEnd = false;
             _depth--;
             _gate.Exit();
         }
+    }
+
+    /// <summary>
+    /// The event loop's thread (set with <see cref="RequestCommit"/>): a batch that runs there is part of a pass, whose
+    /// end comes without a wake-up (<see cref="DeferToPassEnd"/>).
+    /// </summary>
+    public Thread? PassThread { get; set; }
+
+    /// <summary>True while the exit hooks of a pass end (<see cref="CommitPass"/>) run: work left for the pass end is done now.</summary>
+    public bool AtPassEnd { get; private set; }
+
+    /// <summary>
+    /// Inside the loop, from an exit hook: when this batch runs on the event loop's thread, asks for the pass end and
+    /// returns true (the caller leaves its work to it). False at the pass end itself, without an event loop, and on any
+    /// other thread (the cron, a replica's link to its master, an unblocked client resumed on the thread pool): there
+    /// the caller does its work at this exit, as waking the event loop for it would cost a wake-up and a second entry.
+    /// </summary>
+    public bool DeferToPassEnd()
+    {
+        Debug.Assert(IsInside);
+        if (AtPassEnd || RequestCommit is not { } request || Thread.CurrentThread != PassThread)
+            return false;
+        AskPassEnd(request);
+        return true;
+    }
+
+    /// <summary>One request covers every batch until the pass end runs.</summary>
+    private void AskPassEnd(Action request)
+    {
+        if (_commitRequested)
+            return;
+        _commitRequested = true;
+        request();
     }
 
     /// <summary>Enters, runs <paramref name="action"/>, and exits.</summary>

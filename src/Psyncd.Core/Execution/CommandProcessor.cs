@@ -324,8 +324,14 @@ public sealed class CommandProcessor
         var client = ctx.Client;
         var keyspace = _keyspace;
         ctx.Command = cmd;
-        if (_clients.Monitors.Count > 0 && !cmd.Has(CommandFlags.SkipMonitor) && !cmd.Has(CommandFlags.Admin))
-            _clients.FeedMonitors(client, args);
+        // MONITOR shows a command once it has run (Redis 7.0's call()): in the database it left the client in, with
+        // the arguments it redacted; a script command before its script's commands.
+        bool feedMonitors = _clients.Monitors.Count > 0 && !cmd.Has(CommandFlags.SkipMonitor) && !cmd.Has(CommandFlags.Admin);
+        if (feedMonitors && cmd.Has(CommandFlags.MonitorFirst))
+        {
+            _clients.FeedMonitors(client, args, redacted: 0);
+            feedMonitors = false;
+        }
 
         bool fromMaster = client.Has(ClientFlags.Master);
         int db = client.Db;
@@ -376,6 +382,8 @@ public sealed class CommandProcessor
         _stats.TotalCommandsProcessed++;
         if (_slowLog.IsEnabled && !cmd.Has(CommandFlags.SkipSlowlog))
             _slowLog.Record(client.Address, client.Name, args, micros, _redacted);
+        if (feedMonitors)
+            _clients.FeedMonitors(client, args, _redacted);
         _redacted = redactedByCaller;
         if (_options.LatencyMonitorThreshold > 0)
             Latency?.AddSampleIfNeeded(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", micros / 1000);

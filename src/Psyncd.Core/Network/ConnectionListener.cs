@@ -78,15 +78,24 @@ public sealed class ConnectionListener
             events.Post(() => listener.Token = events.Register((int)listener.Socket.Handle, Native.EpollIn, listener));
         // Group commit (appendonly): the durable log is written once per pass of the event loop, after every
         // connection it found ready, as redis-server writes its AOF in beforeSleep; replies wait for it.
+        // The replicas' flush too (Replication/Master/ReplicaFlusher), for the batches run on the event loop's thread.
         Action commit = _loop.CommitPass;
-        _loop.Run(() => _loop.RequestCommit = () => events.Post(commit));
+        _loop.Run(() =>
+        {
+            _loop.RequestCommit = () => events.Post(commit);
+            _loop.PassThread = events.LoopThread;
+        });
     }
 
     /// <summary>Stops listening (connections already accepted stay open; the event loop ends with the last of them).</summary>
     public Task StopAsync()
     {
         // From now on every exit of the loop commits the durable log itself.
-        _loop.Run(() => _loop.RequestCommit = null);
+        _loop.Run(() =>
+        {
+            _loop.RequestCommit = null;
+            _loop.PassThread = null;
+        });
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_events is not { } events)
         {

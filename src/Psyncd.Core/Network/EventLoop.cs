@@ -71,6 +71,9 @@ internal sealed unsafe class EventLoop
     /// <summary>True when the calling thread is the loop's.</summary>
     public bool IsLoopThread => Thread.CurrentThread == _thread;
 
+    /// <summary>The loop's thread.</summary>
+    public Thread LoopThread => _thread;
+
     /// <summary>The epoll descriptor (connections change their own interest in it).</summary>
     public int Epoll => _epoll;
 

@@ -1,5 +1,6 @@
-using System.Buffers;
 using System.Buffers.Text;
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using Psyncd.Config;
 using Psyncd.Execution;
 
@@ -32,9 +33,15 @@ public sealed class KeyspaceNotifier : IKeyspaceNotifier
     /// </summary>
     public void Notify(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
     {
+        // The check alone, so that the common case (events off) pays no stack buffers: every write calls this.
+        if ((_options.NotifyKeyspaceEvents & type) != 0)
+            Publish(type, eventName, db, key);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Publish(KeyspaceEventClass type, ReadOnlySpan<byte> eventName, int db, ReadOnlySpan<byte> key)
+    {
         var classes = _options.NotifyKeyspaceEvents;
-        if ((classes & type) == 0)
-            return;
         Span<byte> dbText = stackalloc byte[11];
         Utf8Formatter.TryFormat(db, dbText, out int dbLength);
         dbText = dbText[..dbLength];

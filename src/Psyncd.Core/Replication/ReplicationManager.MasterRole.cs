@@ -406,8 +406,8 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>
-    /// At the end of each loop batch, after the durable log's buffer is written: queues the flush of the stream
-    /// the batch gave the replicas (see <see cref="ReplicaFlusher"/>).
+    /// At the end of each loop batch, after the durable log's buffer is written: flushes the stream the batch gave the
+    /// replicas, or leaves it to the event loop's pass end (see <see cref="ReplicaFlusher"/>).
     /// </summary>
     public void FlushReplicasSoon() => _flusher.BeforeSleep();
 

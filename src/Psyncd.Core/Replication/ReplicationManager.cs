@@ -43,7 +43,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     private readonly BlockingRegistry _blocking;
 
-    /// <summary>Sends the stream to the replicas once per burst of loop passes (see <see cref="ReplicaFlusher"/>).</summary>
+    /// <summary>Sends the stream to the replicas once per pass of the event loop (see <see cref="ReplicaFlusher"/>).</summary>
     private readonly ReplicaFlusher _flusher;
 
     public ReplicationManager(ServerOptions options, ServerLog log, CommandLoop loop, Keyspace keyspace, ReplicationStream stream,

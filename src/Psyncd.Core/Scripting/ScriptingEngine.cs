@@ -106,7 +106,7 @@ public sealed class ScriptingEngine : IScriptHost, IClientLifecycle, IDisposable
     {
         // Redis 7.0's flags: noscript, stale (a script may read on a stale replica), and the effects
         // propagate instead of the request.
-        const CommandFlags eval = CommandFlags.NoScript | CommandFlags.Stale | CommandFlags.NoPropagate;
+        const CommandFlags eval = CommandFlags.NoScript | CommandFlags.Stale | CommandFlags.NoPropagate | CommandFlags.MonitorFirst;
         table.Add("eval", -3, eval, Eval);
         table.Add("evalsha", -3, eval, EvalSha);
         table.Add("eval_ro", -3, eval | CommandFlags.ReadOnly, EvalRo);

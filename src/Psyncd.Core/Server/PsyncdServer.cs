@@ -88,7 +88,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
             SortedSetCommands.Register,
             GeoCommands.Register,
             SortCommand.Register,
-            new TransactionCommands(WatchRegistry, Processor, Registry).Register,
+            new TransactionCommands(WatchRegistry, Processor).Register,
             new PubSubCommands(PubSubRegistry, Role).Register,
             HyperLogLogCommands.Register,
             Scripting.Register,
@@ -118,7 +118,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         // Replies wait for the log's write (group commit at each pass end of the event loop: ConnectionListener.StartAccepting).
         Loop.DurableLog = Aof;
         Loop.AddExitHook(Aof.RetryFailedWrite);
-        // The replicas' flush, once per burst; with the log on, it leaves after the log's commit like every output.
+        // The replicas' flush, once per event-loop pass; with the log on, it leaves after the log's commit like every output.
         Loop.AddExitHook(ReplicationManager.FlushReplicasSoon);
         Loop.AddExitHook(Limiter.CloseClientsOverOutputLimit);
     }
@@ -308,7 +308,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Loop.Run(Scripting.Dispose);
     }
 
-    private static StoreSettings StoreSettingsFrom(ServerOptions options)
+    internal static StoreSettings StoreSettingsFrom(ServerOptions options)
     {
         long memory = options.StoreLogMemory;
         if (memory == 0)

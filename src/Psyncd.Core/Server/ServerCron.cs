@@ -79,8 +79,10 @@ internal sealed class ServerCron
         s.Processor.Propagation.FlushTo(s.Stream, wrap: false);
         // A round of evictions that ran out of time goes on here too, as Redis's eviction time event does.
         s.Processor.Eviction.Perform();
-        s.Keyspace.CompactStep(maxBytes: 4 * s.Options.StoreLogPageSize, minimumLogBytes: 64L << 20);
+        // 16 MB a tick at least: the pace of four pages when pages were 4 MB, whatever the page size now.
+        s.Keyspace.CompactStep(maxBytes: Math.Max(4 * s.Options.StoreLogPageSize, 16L << 20), minimumLogBytes: 64L << 20);
         s.Memory.CheckReleasedMemory();
+        s.Memory.CheckIdle(s.Stats.TotalCommandsProcessed);
         s.Limiter.CheckAllOutputLimits(s.Registry.Clients.Values);
         s.BlockingRegistry.ExpireTimeouts();
         s.RdbPersistence.CheckSavePoints();

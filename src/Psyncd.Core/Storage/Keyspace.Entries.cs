@@ -462,7 +462,11 @@ public sealed unsafe partial class Keyspace
     private void FinishWrite(int db, ReadOnlySpan<byte> key, bool existed, long oldExpire, long newExpire, bool added = false)
     {
         if (!existed)
+        {
             _keyCounts[db]++;
+            if (--_addsBeforeIndexCheck <= 0)
+                GrowIndexIfCrowded();
+        }
         if ((!existed || added) && !Loading)
             Observer?.KeyAdded(db, key);
         if (oldExpire >= 0 && newExpire < 0)

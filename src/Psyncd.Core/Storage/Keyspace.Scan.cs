@@ -172,7 +172,7 @@ public sealed unsafe partial class Keyspace
             _session.UnsafeContext.EndUnsafe();
             _inEpoch = false;
         }
-        ReleasedLogBytes += LogMemoryBytes;
+        ReleasedLogBytes += LogMemoryBytes + IndexBytes;
         _session.Dispose();
         _store.Dispose();
         CreateGeneration();

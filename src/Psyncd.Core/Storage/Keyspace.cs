@@ -9,7 +9,7 @@ namespace Psyncd.Storage;
 /// <summary>Sizes of the FASTER store behind the keyspace.</summary>
 /// <param name="LogMemoryBytes">Most memory the record log may use (a power of two).</param>
 /// <param name="PageBytes">Size of one log page (a power of two); no record may exceed it.</param>
-/// <param name="IndexBytes">Size of the hash index (64 bytes per bucket).</param>
+/// <param name="IndexBytes">Initial size of the hash index (64 bytes per bucket); it doubles as keys are added.</param>
 public sealed record StoreSettings(long LogMemoryBytes, long PageBytes, long IndexBytes)
 {
     /// <summary>Settings for small stores (tests).</summary>
@@ -53,7 +53,6 @@ public sealed unsafe partial class Keyspace : IDisposable
     private readonly StoreSettings _settings;
     private readonly int _databases;
     private readonly StoreFunctions _functions = new();
-    private readonly long _startTicks = Environment.TickCount64;
 
     // The store generation: FLUSHALL replaces all of these at once (a running snapshot keeps the old ones).
     private FasterKV<SpanByte, SpanByte> _store = null!;
@@ -79,6 +78,16 @@ public sealed unsafe partial class Keyspace : IDisposable
 
     /// <summary>Room kept for deletions: other writes are refused before the log is this close to full.</summary>
     private readonly long _writeReserve;
+
+    /// <summary>
+    /// Keys per bucket of the hash index, on average, beyond which the index doubles. A bucket has seven
+    /// slots; past them FASTER chains overflow buckets that every lookup in the bucket walks, and at four
+    /// on average few buckets overflow.
+    /// </summary>
+    private const int KeysPerIndexBucket = 4;
+
+    /// <summary>Keys that may still be added before the index's crowding is checked again (<see cref="GrowIndexIfCrowded"/>).</summary>
+    private long _addsBeforeIndexCheck;
 
     /// <param name="settings">Sizes of the store.</param>
     /// <param name="databases">Number of databases.</param>
@@ -142,8 +151,12 @@ public sealed unsafe partial class Keyspace : IDisposable
     /// <summary>Sets <see cref="NowMs"/> from a clock the caller already read (<see cref="DateTime.Ticks"/> of UTC).</summary>
     public void SetTime(long utcTicks) => NowMs = (utcTicks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
 
-    /// <summary>24-bit clock of seconds since start, stored in records for OBJECT IDLETIME.</summary>
-    internal int LruClock => (int)(((Environment.TickCount64 - _startTicks) / 1000) & ValueLayout.LruClockMax);
+    /// <summary>
+    /// 24-bit clock of seconds, stored in records for OBJECT IDLETIME and the LRU policies: the command's time
+    /// (<see cref="NowMs"/>, read once per command), as Redis's cached LRU clock, rather than a clock read for every key
+    /// a command touches (an MSET read it twenty times). The LFU minutes come from the same time.
+    /// </summary>
+    internal int LruClock => (int)((NowMs / 1000) & ValueLayout.LruClockMax);
 
     /// <summary>Seconds since a record with clock <paramref name="lru"/> was last accessed.</summary>
     internal long IdleSeconds(int lru)
@@ -171,6 +184,7 @@ public sealed unsafe partial class Keyspace : IDisposable
         };
         _store = new FasterKV<SpanByte, SpanByte>(settings);
         _session = _store.For(_functions).NewSession<StoreFunctions>();
+        _addsBeforeIndexCheck = _store.IndexSize * KeysPerIndexBucket;
         _heap = new ObjectHeap();
         // One slot more than the databases while the database byte allows it: SwapDatabases parks keys there.
         int slots = Math.Min(_databases + 1, 256);
@@ -243,14 +257,44 @@ public sealed unsafe partial class Keyspace : IDisposable
     /// <summary>Bytes of the record log holding live records.</summary>
     public long LiveBytes => _liveBytes;
 
-    /// <summary>Log memory given up by FLUSHALL so far (the old store's pages, which the collector frees later).</summary>
+    /// <summary>
+    /// Store memory given up so far, which the collector frees later: the old store's log pages and index at
+    /// FLUSHALL, the index a growth replaced.
+    /// </summary>
     public long ReleasedLogBytes { get; private set; }
 
     /// <summary>Bytes of log that may be used before writes are refused.</summary>
     public long LogCapacity => _usableLogBytes;
 
-    /// <summary>Bytes of the hash index.</summary>
-    public long IndexBytes => _settings.IndexBytes;
+    /// <summary>Bytes of the hash index (64 per bucket), overflow buckets aside.</summary>
+    public long IndexBytes => _store.IndexSize * 64;
+
+    /// <summary>
+    /// Doubles the hash index when the keys outgrow it (<see cref="KeysPerIndexBucket"/>), so that the index
+    /// starts small (an empty server, or one holding a few large collections, does not carry an index sized
+    /// for millions of keys: 16 MB of it before, all counted in used_memory) and lookups stay one bucket
+    /// long as the keyspace grows. Called when <see cref="_addsBeforeIndexCheck"/> runs out: deletions only
+    /// lower the count, so the index cannot be crowded before then.
+    /// </summary>
+    private void GrowIndexIfCrowded()
+    {
+        long keys = 0;
+        foreach (long count in _keyCounts)
+            keys += count;
+        long limit = _store.IndexSize * KeysPerIndexBucket;
+        if (keys > limit)
+        {
+            long before = IndexBytes;
+            // FASTER refuses to grow from a thread that holds the epoch; the doubling splits every bucket
+            // at once (a few ms per 100k keys), outside any operation, as compaction runs.
+            bool grown = false;
+            OutsideEpoch(() => grown = _store.GrowIndex());
+            if (grown)
+                ReleasedLogBytes += before;
+            limit = _store.IndexSize * KeysPerIndexBucket;
+        }
+        _addsBeforeIndexCheck = Math.Max(1, limit - keys);
+    }
 
     /// <summary>Collections and large strings held in the object heap.</summary>
     public int HeapObjects => _heap.Count;

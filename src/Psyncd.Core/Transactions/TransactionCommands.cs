@@ -12,13 +12,11 @@ internal sealed class TransactionCommands
 {
     private readonly WatchRegistry _watches;
     private readonly CommandProcessor _processor;
-    private readonly ClientRegistry _clients;
 
-    public TransactionCommands(WatchRegistry watches, CommandProcessor processor, ClientRegistry clients)
+    public TransactionCommands(WatchRegistry watches, CommandProcessor processor)
     {
         _watches = watches;
         _processor = processor;
-        _clients = clients;
     }
 
     public void Register(CommandTable table)
@@ -26,7 +24,7 @@ internal sealed class TransactionCommands
         const CommandFlags Common = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoPropagate;
         table.Add("multi", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued | CommandFlags.AllowBusy, Multi);
         // EXEC is shown to MONITOR after the commands it ran, as Redis 7 does (see Exec).
-        table.Add("exec", 1, Common | CommandFlags.SkipMonitor | CommandFlags.SkipSlowlog | CommandFlags.NotQueued, Exec);
+        table.Add("exec", 1, Common | CommandFlags.SkipSlowlog | CommandFlags.NotQueued, Exec);
         table.Add("discard", 1, Common | CommandFlags.Fast | CommandFlags.NotQueued | CommandFlags.AllowBusy, Discard);
         table.Add("watch", -2, Common | CommandFlags.Fast | CommandFlags.NotQueued | CommandFlags.AllowBusy, Watch, 1, -1, 1);
         // Redis queues UNWATCH inside MULTI (it is harmless there: EXEC unwatches anyway).
@@ -62,14 +60,12 @@ internal sealed class TransactionCommands
         {
             EndTransaction(ctx);
             ctx.Reply.WriteError(ErrorReplies.ExecAbort);
-            FeedMonitors(ctx, args);
             return;
         }
         if (client.Has(ClientFlags.DirtyCas))
         {
             EndTransaction(ctx);
             ctx.Reply.WriteNullArray();
-            FeedMonitors(ctx, args);
             return;
         }
         // What changed since the commands were queued (the server became a read-only replica, memory ran
@@ -85,8 +81,7 @@ internal sealed class TransactionCommands
                 {
                     EndTransaction(ctx);
                     ctx.Reply.WriteError(ErrorReplies.ExecAbortBecause(refusal));
-                    FeedMonitors(ctx, args);
-                    return;
+                            return;
                 }
             }
         }
@@ -94,7 +89,6 @@ internal sealed class TransactionCommands
         ctx.Reply.WriteArrayHeader(queue.Count);
         _processor.RunTransaction(ctx, queue, static _ => { });
         ctx.Command = self;
-        FeedMonitors(ctx, args);
     }
 
     private void Discard(CommandContext ctx, in CommandArgs args)
@@ -148,11 +142,5 @@ internal sealed class TransactionCommands
     private ReadOnlySpan<byte> CheckQueued(Client client, QueuedCommand queued)
     {
         return _processor.CheckAllowed(client, queued.Command, queued.ToArgs());
-    }
-
-    private void FeedMonitors(CommandContext ctx, in CommandArgs args)
-    {
-        if (_clients.Monitors.Count > 0)
-            _clients.FeedMonitors(ctx.Client, args);
     }
 }

@@ -8,13 +8,16 @@ namespace Psyncd.Storage.Types;
 /// A skiplist with spans (each link knows how many nodes it jumps, so rank and select are O(log N)) plus a
 /// <see cref="MemberTable{T, TKey}"/> from member to node. To keep nodes small, level 0's link is a plain
 /// field (its span is implied: 1 when there is a next node, else 0) and only the levels above it live in
-/// an array, which three nodes in four don't have.
+/// <see cref="TallNode"/>. Three nodes in four have no level above 0: they are plain <see cref="Node"/>s
+/// (48 bytes). A taller node keeps level 1's link in fields of its own (72 bytes for a node of level 2, three
+/// in four of the others) and only the levels above that in an array.
 /// </remarks>
 public sealed class SortedSetObject : RedisObject
 {
     private const int MaxLevel = 32;
 
-    internal sealed class Node
+    /// <summary>A node of level 1 (only level 0's link); a <see cref="TallNode"/> when it has more levels.</summary>
+    internal class Node
     {
         public Node(byte[] member, double score)
         {
@@ -29,10 +32,24 @@ public sealed class SortedSetObject : RedisObject
         /// <summary>Level 0's forward link.</summary>
         public Node? Next;
 
-        /// <summary>Links of levels 1 and up (null for a node of level 1).</summary>
-        public Link[]? Upper;
+        public int Level => this is TallNode tall ? 2 + (tall.Higher?.Length ?? 0) : 1;
+    }
 
-        public int Level => 1 + (Upper?.Length ?? 0);
+    /// <summary>A node of level 2 or more (and the header): the links of levels 1 and up.</summary>
+    internal sealed class TallNode : Node
+    {
+        public TallNode(byte[] member, double score, int level)
+            : base(member, score)
+        {
+            if (level > 2)
+                Higher = new Link[level - 2];
+        }
+
+        /// <summary>Level 1's link.</summary>
+        public Link Second;
+
+        /// <summary>Links of levels 2 and up (null for a node of level 2).</summary>
+        public readonly Link[]? Higher;
     }
 
     internal struct Link
@@ -48,7 +65,7 @@ public sealed class SortedSetObject : RedisObject
         public static ReadOnlySpan<byte> KeyOf(Node item) => item.Member;
     }
 
-    private readonly Node _header = new(Array.Empty<byte>(), 0) { Upper = new Link[MaxLevel - 1] };
+    private readonly TallNode _header = new(Array.Empty<byte>(), 0, MaxLevel);
     private readonly MemberTable<Node, NodeKey> _map = new();
     private Node? _tail;
     private int _level = 1;
@@ -84,10 +101,8 @@ public sealed class SortedSetObject : RedisObject
             UpdateScore(_map.ItemAt(index), score);
             return false;
         }
-        var node = new Node(member.ToArray(), score);
         int level = RandomLevel();
-        if (level > 1)
-            node.Upper = new Link[level - 1];
+        var node = level > 1 ? new TallNode(member.ToArray(), score, level) : new Node(member.ToArray(), score);
         Insert(node);
         _map.AddNew(node, hash);
         return true;
@@ -197,7 +212,7 @@ public sealed class SortedSetObject : RedisObject
     internal long RankOf(Node node)
     {
         long rank = 0;
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -219,7 +234,7 @@ public sealed class SortedSetObject : RedisObject
             return null;
         long target = rank + 1;
         long traversed = 0;
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -239,7 +254,7 @@ public sealed class SortedSetObject : RedisObject
     {
         if (!HasAnyInRange(range))
             return null;
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -255,7 +270,7 @@ public sealed class SortedSetObject : RedisObject
     {
         if (!HasAnyInRange(range))
             return null;
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -277,7 +292,7 @@ public sealed class SortedSetObject : RedisObject
     {
         if (!HasAnyInRange(range))
             return null;
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -293,7 +308,7 @@ public sealed class SortedSetObject : RedisObject
     {
         if (!HasAnyInRange(range))
             return null;
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -323,9 +338,19 @@ public sealed class SortedSetObject : RedisObject
     // The skiplist
     // ------------------------------------------------------------------
 
-    private static Node? Forward(Node x, int level) => level == 0 ? x.Next : x.Upper![level - 1].Forward;
+    private static Node? Forward(Node x, int level) => level == 0 ? x.Next : LinkAt(x, level).Forward;
 
-    private static int Span(Node x, int level) => level == 0 ? (x.Next is null ? 0 : 1) : x.Upper![level - 1].Span;
+    private static int Span(Node x, int level) => level == 0 ? (x.Next is null ? 0 : 1) : LinkAt(x, level).Span;
+
+    /// <summary>The link of <paramref name="level"/> (1 or more) of <paramref name="x"/>.</summary>
+    /// <remarks>Such a link is only ever asked of a node that has that level, hence a TallNode.</remarks>
+    private static ref Link LinkAt(Node x, int level)
+    {
+        var tall = (TallNode)x;
+        if (level == 1)
+            return ref tall.Second;
+        return ref tall.Higher![level - 2];
+    }
 
     /// <summary>True when <paramref name="x"/> sorts before (score, member), or equal to it when <paramref name="orEqual"/>.</summary>
     private static bool Precedes(Node x, double score, byte[] member, bool orEqual)
@@ -351,12 +376,12 @@ public sealed class SortedSetObject : RedisObject
         return level;
     }
 
-    /// <summary>Links <paramref name="node"/> (its level fixed by its Upper array) at its place in the order.</summary>
+    /// <summary>Links <paramref name="node"/> (its level fixed by its type and link array) at its place in the order.</summary>
     private void Insert(Node node)
     {
         Span<int> rank = stackalloc int[MaxLevel];
         var update = t_update ??= new Node[MaxLevel];
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             rank[i] = i == _level - 1 ? 0 : rank[i + 1];
@@ -375,7 +400,7 @@ public sealed class SortedSetObject : RedisObject
             {
                 rank[i] = 0;
                 update[i] = _header;
-                _header.Upper![i - 1].Span = _length;
+                LinkAt(_header, i).Span = _length;
             }
             _level = level;
         }
@@ -383,15 +408,15 @@ public sealed class SortedSetObject : RedisObject
         update[0].Next = node;
         for (int i = 1; i < level; i++)
         {
-            ref var prev = ref update[i].Upper![i - 1];
-            ref var mine = ref node.Upper![i - 1];
+            ref var prev = ref LinkAt(update[i], i);
+            ref var mine = ref LinkAt(node, i);
             mine.Forward = prev.Forward;
             mine.Span = prev.Span - (rank[0] - rank[i]);
             prev.Forward = node;
             prev.Span = rank[0] - rank[i] + 1;
         }
         for (int i = level; i < _level; i++)
-            update[i].Upper![i - 1].Span++;
+            LinkAt(update[i], i).Span++;
         node.Backward = update[0] == _header ? null : update[0];
         if (node.Next is not null)
             node.Next.Backward = node;
@@ -404,7 +429,7 @@ public sealed class SortedSetObject : RedisObject
     private void Unlink(Node node)
     {
         var update = t_update ??= new Node[MaxLevel];
-        var x = _header;
+        Node x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
@@ -414,11 +439,12 @@ public sealed class SortedSetObject : RedisObject
         }
         for (int i = 1; i < _level; i++)
         {
-            ref var prev = ref update[i].Upper![i - 1];
+            ref var prev = ref LinkAt(update[i], i);
             if (prev.Forward == node)
             {
-                prev.Span += node.Upper![i - 1].Span - 1;
-                prev.Forward = node.Upper![i - 1].Forward;
+                ref var mine = ref LinkAt(node, i);
+                prev.Span += mine.Span - 1;
+                prev.Forward = mine.Forward;
             }
             else
             {
@@ -430,13 +456,17 @@ public sealed class SortedSetObject : RedisObject
             node.Next.Backward = node.Backward;
         else
             _tail = node.Backward;
-        while (_level > 1 && _header.Upper![_level - 2].Forward is null)
+        while (_level > 1 && LinkAt(_header, _level - 1).Forward is null)
             _level--;
         _length--;
         node.Next = null;
         node.Backward = null;
-        if (node.Upper is not null)
-            Array.Clear(node.Upper);
+        if (node is TallNode tall)
+        {
+            tall.Second = default;
+            if (tall.Higher is not null)
+                Array.Clear(tall.Higher);
+        }
     }
 }
 

@@ -55,6 +55,52 @@ public class MemoryReclaimTests
             + (last >> 20) + " MB after " + watch.ElapsedMilliseconds + " ms");
     }
 
+    /// <summary>
+    /// What a burst of writes lets go of stays for good in an idle server (nothing allocates, so no full
+    /// collection comes): here a 300k-field hash, built then deleted. Once no command has run for a second,
+    /// the cron collects once, and used_memory no longer counts it, as redis-server's frees it at once.
+    /// </summary>
+    [Test]
+    public void IdleServerCollectsWhatABurstOfWritesLeftBehind()
+    {
+        using var server = ServerProcess.StartPsyncd("--loglevel", "verbose");
+        using var admin = server.Connect();
+        var batch = new List<byte>();
+        int pending = 0;
+        for (int i = 0; i < 300_000; i++)
+        {
+            batch.AddRange(RawClient.Encode(new[] { "HSET"u8.ToArray(), "big"u8.ToArray(), System.Text.Encoding.ASCII.GetBytes("field:" + i), "v000000000"u8.ToArray() }));
+            pending++;
+            if (pending == 10_000)
+            {
+                admin.SendRaw(batch.ToArray());
+                for (; pending > 0; pending--)
+                    Assert.That(admin.ReadReply(), Is.EqualTo(":1\r\n"));
+                batch.Clear();
+            }
+        }
+        Assert.That(admin.Command("HLEN", "big"), Is.EqualTo(":300000\r\n"));
+        Assert.That(admin.Command("DEL", "big"), Is.EqualTo(":1\r\n"));
+        long usedBefore = UsedMemory(admin);
+        int reclaims = IdleReclaims(server);
+        // Only the server's log is read while waiting: a command would end the idle second.
+        Eventually.True(() => IdleReclaims(server) > reclaims, TimeSpan.FromSeconds(15),
+            "an idle server collects after a burst:\n" + server.Output);
+        long usedAfter = UsedMemory(admin);
+        TestContext.Out.WriteLine("used_memory " + (usedBefore >> 20) + " MB after the writes, " + (usedAfter >> 20) + " MB once idle");
+        Assert.That(usedAfter, Is.LessThan(usedBefore - (16L << 20)), "the deleted hash (about 20 MB) left used_memory");
+    }
+
+    private static int IdleReclaims(ServerProcess server)
+        => server.Output.Split('\n').Count(line => line.Contains("to the system once idle", StringComparison.Ordinal));
+
+    private static long UsedMemory(RawClient admin)
+    {
+        string info = admin.Command("INFO", "memory");
+        string line = info.Split("\r\n").First(l => l.StartsWith("used_memory:", StringComparison.Ordinal));
+        return long.Parse(line["used_memory:".Length..]);
+    }
+
     private static long Rss(ServerProcess server)
     {
         foreach (var line in File.ReadLines("/proc/" + server.Pid + "/status"))

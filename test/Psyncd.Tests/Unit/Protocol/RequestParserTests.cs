@@ -46,6 +46,29 @@ public class RequestParserTests
         Assert.That(Parse(request, out _, out _), Is.EqualTo(new[] { "SET", "hello", "world" }));
     }
 
+    /// <summary>Bulk headers of every length the digit-by-digit path takes, and those it hands to the general one.</summary>
+    [TestCase(0)]
+    [TestCase(7)]
+    [TestCase(10)]
+    [TestCase(99)]
+    [TestCase(12345)]
+    [TestCase(123456789)]
+    public void BulkHeadersOfEveryDigitCountParse(int length)
+    {
+        var parser = new RequestParser { MaxBulkLength = long.MaxValue };
+        string request = "*2\r\n$3\r\nSET\r\n$" + length + "\r\n";
+        var head = Encoding.Latin1.GetBytes(request);
+        var bytes = new byte[head.Length + length + 2];
+        head.CopyTo(bytes, 0);
+        bytes[^2] = (byte)'\r';
+        bytes[^1] = (byte)'\n';
+        Assert.That(parser.TryParse(bytes, out int consumed), Is.EqualTo(ParseStatus.Complete));
+        Assert.That(consumed, Is.EqualTo(bytes.Length));
+        Assert.That(parser.Args[1].Length, Is.EqualTo(length));
+        for (int cut = 0; cut < head.Length; cut++)
+            Assert.That(parser.TryParse(bytes.AsSpan(0, cut), out _), Is.EqualTo(ParseStatus.Incomplete), "cut at " + cut);
+    }
+
     [Test]
     public void IncompleteBulkReportsTheBytesItNeeds()
     {
@@ -64,6 +87,16 @@ public class RequestParserTests
     [TestCase("*1\r\n$-1\r\n", "Protocol error: invalid bulk length")]
     [TestCase("*1\r\n$x\r\n", "Protocol error: invalid bulk length")]
     [TestCase("*1\r\n$536870913\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$01\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$00\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$+1\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$-0\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$1x\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$1 \r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$999999999\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$1000000000\r\n", "Protocol error: invalid bulk length")]
+    [TestCase("*1\r\n$99999999999999999999\r\n", "Protocol error: invalid bulk length")]
     [TestCase("SET \"a\r\n", "Protocol error: unbalanced quotes in request")]
     [TestCase("SET \"a\"b\r\n", "Protocol error: unbalanced quotes in request")]
     [TestCase("SET 'a\r\n", "Protocol error: unbalanced quotes in request")]
