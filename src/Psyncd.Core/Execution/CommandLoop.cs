@@ -73,14 +73,51 @@ public sealed class CommandLoop
     /// <summary>Registers work to run at the end of each batch, before output is flushed.</summary>
     public void AddExitHook(Action hook) => _exitHooks.Add(hook);
 
+    /// <summary>Batches begun so far (read outside the loop: whether another thread got in since).</summary>
+    public long Passes => Volatile.Read(ref _passes);
+
+    private long _passes;
+
+    /// <summary>Threads blocked at the loop's door now.</summary>
+    private int _waiting;
+
+    /// <summary>
+    /// True while another thread waits to enter: long work inside (a snapshot's walk step) reads it to step aside
+    /// at once rather than at the end of its time budget.
+    /// </summary>
+    public bool HasWaiters => Volatile.Read(ref _waiting) > 0;
+
     public void Enter()
     {
-        _gate.Enter();
+        // Counted only when the door is shut: the uncontended entry costs no more than the lock itself.
+        if (!_gate.TryEnter())
+        {
+            Interlocked.Increment(ref _waiting);
+            _gate.Enter();
+            Interlocked.Decrement(ref _waiting);
+        }
         if (_depth++ == 0)
         {
+            Volatile.Write(ref _passes, _passes + 1);
             foreach (var hook in _enterHooks)
                 hook();
         }
+    }
+
+    /// <summary>
+    /// Outside the loop: returns once a pass other than <paramref name="pass"/> has begun (another thread got in), or
+    /// after <paramref name="timeout"/>. Long work that steps aside for a waiter calls it before entering again:
+    /// the loop's lock is not fair, and a thread that leaves and re-enters at once takes it back before the woken
+    /// waiter runs.
+    /// </summary>
+    public void WaitForAnotherPass(long pass, TimeSpan timeout)
+    {
+        Debug.Assert(!IsInside);
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var spinner = new SpinWait();
+        // Never Thread.Sleep(1): a millisecond is far more than the waiter's batch takes.
+        while (Passes == pass && Stopwatch.GetTimestamp() < deadline)
+            spinner.SpinOnce(sleep1Threshold: -1);
     }
 
     public void Exit()

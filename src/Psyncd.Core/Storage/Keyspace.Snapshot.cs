@@ -65,18 +65,28 @@ public sealed unsafe partial class Keyspace
     }
 
     /// <summary>
-    /// Walks up to <paramref name="maxRecords"/> more records of the snapshot. Returns true when the walk is
-    /// complete (the snapshot then ends: every key has been delivered).
+    /// Walks up to <paramref name="maxRecords"/> more records of the snapshot, and stops early once
+    /// <paramref name="stopEarly"/> says so (asked every <see cref="RecordsBetweenStopChecks"/> records, so a step
+    /// walks at least that many). Returns true when the walk is complete (the snapshot then ends: every key has
+    /// been delivered).
     /// </summary>
-    public bool ContinueSnapshot(int maxRecords)
+    public bool ContinueSnapshot(int maxRecords, Func<bool>? stopEarly = null)
     {
         var state = _snapshot ?? throw new InvalidOperationException("no snapshot is running");
         if (state.Cursor < state.End)
         {
             using var iterator = _store.Log.Scan(state.Cursor, state.End, ScanBufferingMode.NoBuffering);
             int visited = 0;
-            while (visited < maxRecords && iterator.GetNext(out var info))
+            bool exhausted = false;
+            while (visited < maxRecords)
             {
+                if ((visited & (RecordsBetweenStopChecks - 1)) == 0 && visited > 0 && stopEarly is not null && stopEarly())
+                    break;
+                if (!iterator.GetNext(out var info))
+                {
+                    exhausted = true;
+                    break;
+                }
                 visited++;
                 long address = iterator.CurrentAddress;
                 state.Cursor = iterator.NextAddress;
@@ -90,7 +100,7 @@ public sealed unsafe partial class Keyspace
                 state.Sink.Write(db, keyBytes[1..], MakeEntry(record));
                 state.Written++;
             }
-            if (visited < maxRecords)
+            if (exhausted)
                 state.Cursor = state.End;
         }
         if (state.Cursor < state.End)
@@ -98,6 +108,9 @@ public sealed unsafe partial class Keyspace
         _snapshot = null;
         return true;
     }
+
+    /// <summary>How many records a walk step visits between two questions to its stop condition (a power of two).</summary>
+    public const int RecordsBetweenStopChecks = 16;
 
     /// <summary>Stops a snapshot before it completed (its sink failed or was cancelled).</summary>
     public void AbortSnapshot() => _snapshot = null;

@@ -653,25 +653,26 @@ public sealed class MasterLink
 
     private async Task ReceiveUntilMarkAsync(PipeReader input, FileStream file, byte[] mark, CancellationToken token)
     {
-        // Everything goes to the file; after each read, the file's last 40 bytes are compared with the mark.
+        // Everything goes to the file; the last bytes received are compared with the mark after each read (read
+        // back from the file, they cost a flush, a seek and a read on the thread pool per network read).
         var tail = new byte[mark.Length];
+        int tailLength = 0;
         while (true)
         {
             var result = await ReadWithTimeoutAsync(input, token).ConfigureAwait(false);
             var buffer = result.Buffer;
             foreach (var segment in buffer)
+            {
                 await file.WriteAsync(segment, token).ConfigureAwait(false);
+                PayloadTail.Keep(tail, ref tailLength, segment.Span);
+            }
             SyncReadBytes += buffer.Length;
             input.AdvanceTo(buffer.End);
-            if (file.Length >= mark.Length)
+            if (tailLength == mark.Length && tail.AsSpan().SequenceEqual(mark))
             {
-                file.Seek(-mark.Length, SeekOrigin.End);
-                await file.ReadExactlyAsync(tail, token).ConfigureAwait(false);
-                if (tail.AsSpan().SequenceEqual(mark))
-                {
-                    file.SetLength(file.Length - mark.Length);
-                    return;
-                }
+                await file.FlushAsync(token).ConfigureAwait(false);
+                file.SetLength(file.Length - mark.Length);
+                return;
             }
             if (result.IsCompleted)
                 throw new IOException("I/O error trying to sync with MASTER: connection lost");

@@ -1,6 +1,7 @@
 using Psyncd.Execution;
 using Psyncd.Persistence;
 using Psyncd.Rdb;
+using Psyncd.Storage;
 using Psyncd.Storage.Types;
 using Psyncd.Tests.Support;
 using static Psyncd.Tests.Unit.Rdb.KeyspaceRdb;
@@ -95,6 +96,85 @@ public class SnapshotTests
         var actual = DatasetText.Read(reloaded);
         reloaded.ExitLoop();
         Assert.That(actual.Count, Is.EqualTo(expected.Count));
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void WalkStepsStoppedEarlyResumeWhereTheyStoppedWhileKeysChangeBetweenThem()
+    {
+        // Walk steps end on a condition (a time budget, a thread waiting for the loop), not after a fixed
+        // number of records: every step here is stopped at its first chance, and keys ahead of the cursor and
+        // behind it change between steps. The RDB must still hold exactly the dataset of the snapshot's instant.
+        using var keyspace = NewKeyspace();
+        keyspace.EnterLoop();
+        const int count = 12_000;
+        for (int i = 0; i < count; i++)
+        {
+            int db = i % 3;
+            if (i % 8 == 0)
+            {
+                var set = new SetObject();
+                set.Add(B("m-" + i));
+                keyspace.SetObject(db, B("key:" + i), set);
+            }
+            else
+            {
+                keyspace.SetString(db, B("key:" + i), B("value-" + i + new string('y', i % 40)), i % 5 == 0 ? keyspace.NowMs + 3_600_000 : -1);
+            }
+        }
+        var expected = DatasetText.Read(keyspace);
+
+        var stream = new MemoryStream();
+        var output = new RdbOutput(stream);
+        var writer = new RdbWriter(compress: true);
+        writer.WriteHeader(new RdbHeader("7.0.15", 0, 0));
+        keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
+        var random = new Random(1201);
+        int steps = 0;
+        while (!keyspace.ContinueSnapshot(int.MaxValue, stopEarly: () => true))
+        {
+            steps++;
+            for (int j = 0; j < 3; j++)
+            {
+                int i = random.Next(count);
+                int db = i % 3;
+                var key = B("key:" + i);
+                int action = random.Next(4);
+                if (action == 0)
+                {
+                    keyspace.SetString(db, key, B("changed-" + steps));
+                }
+                else if (action == 1)
+                {
+                    keyspace.Delete(db, key);
+                }
+                else if (action == 2)
+                {
+                    // A set changed in place (no new record): preserved by the lookup for writing.
+                    var entry = keyspace.LookupWrite(db, key);
+                    if (entry.Is(ValueKind.Set))
+                    {
+                        entry.As<SetObject>().Add(B("added-" + steps));
+                        keyspace.Modified(db, key);
+                    }
+                }
+                else
+                {
+                    keyspace.SetString(db, B("new:" + steps + ":" + j), "n"u8);
+                }
+            }
+        }
+        writer.WriteEof();
+        writer.FlushTo(output);
+        output.WriteChecksum(true);
+        keyspace.ExitLoop();
+        Assert.That(steps, Is.GreaterThanOrEqualTo(count / Keyspace.RecordsBetweenStopChecks - 1), "each step stopped at its first check");
+
+        using var reloaded = NewKeyspace();
+        reloaded.EnterLoop();
+        Load(reloaded, stream.ToArray());
+        var actual = DatasetText.Read(reloaded);
+        reloaded.ExitLoop();
         Assert.That(actual, Is.EqualTo(expected));
     }
 
