@@ -42,10 +42,14 @@ public class HyperLogLogTests
     {
         var editor = new HyperLogLog.Editor();
         var elements = Enumerable.Range(0, 2000).Select(i => Encoding.ASCII.GetBytes("member:" + i)).ToArray();
-        // The first pass compiles every path (sparse edits, promotion, dense); the second is measured.
-        for (int pass = 0; pass < 2; pass++)
+        // The first pass compiles every path (sparse edits, promotion, dense); the later ones are measured. Every pass
+        // runs the same elements down the same paths, so an allocation of the editor's shows in each of them; the
+        // least of three is taken because the runtime itself may allocate once on this thread while a method is
+        // promoted to its optimized code (seen once in a full run on a loaded machine).
+        foreach (var limit in new long[] { 3000, 0 })
         {
-            foreach (var limit in new long[] { 3000, 0 })
+            long least = long.MaxValue;
+            for (int pass = 0; pass < 4; pass++)
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 editor.LoadEmpty();
@@ -54,9 +58,10 @@ public class HyperLogLogTests
                 editor.InvalidateCache();
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 Assert.That(editor.IsSparse, Is.False, "2000 elements make it dense");
-                if (pass == 1)
-                    Assert.That(allocated, Is.Zero, "limit " + limit);
+                if (pass > 0)
+                    least = Math.Min(least, allocated);
             }
+            Assert.That(least, Is.Zero, "limit " + limit);
         }
     }
 }
