@@ -61,8 +61,9 @@ public sealed class MemoryEviction
 
     /// <summary>
     /// Memory in used_memory that is not data (INFO's <c>mem_not_counted_for_evict</c>): the record log's pages
-    /// beyond its live records (garbage that compaction reclaims, room not written yet), and what was released
-    /// (evicted values, a flushed store) but not yet collected.
+    /// beyond its live records (garbage that compaction reclaims, room not written yet), what was released
+    /// (evicted values, a flushed store) but not yet collected, and the replicas' unsent output (as Redis's
+    /// freeMemoryGetNotCountedMemory).
     /// </summary>
     public long NotCounted()
     {
@@ -76,7 +77,7 @@ public sealed class MemoryEviction
             _fullCollectionsSeen = fullCollections;
             _pendingBytes = 0;
         }
-        return Math.Max(0, _keyspace.LogMemoryBytes - _keyspace.LiveBytes) + _pendingBytes;
+        return Math.Max(0, _keyspace.LogMemoryBytes - _keyspace.LiveBytes) + _pendingBytes + (_role.ReplicaOutputBytes?.Invoke() ?? 0);
     }
 
     /// <summary>

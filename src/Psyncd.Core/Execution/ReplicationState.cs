@@ -14,4 +14,11 @@ public sealed class ReplicationState
 
     /// <summary>Replicas whose last ACK is recent enough for min-slaves-max-lag.</summary>
     public int GoodReplicaCount { get; set; }
+
+    /// <summary>
+    /// Bytes waiting in the replicas' outputs (set by Replication): left out of the memory maxmemory is compared with,
+    /// as Redis leaves out its replicas' output buffers, so that a slow replica does not make the master evict its
+    /// data, or refuse writes, for buffers that drain on their own.
+    /// </summary>
+    public Func<long>? ReplicaOutputBytes { get; set; }
 }

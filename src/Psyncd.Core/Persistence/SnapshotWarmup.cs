@@ -53,7 +53,12 @@ public static class SnapshotWarmup
     /// </summary>
     private static readonly int[] RoundSnapshots = { 2, 32 };
 
-    private const int Rounds = 2;
+    /// <remarks>
+    /// One round for now: the second one's 32 snapshots left some 20 MB of garbage on the large object heap in the
+    /// seconds after startup, which used_memory counts until a full collection, so a maxmemory set then evicted
+    /// the dataset for it (EvictionReplicationTests). It comes back once the snapshot's buffers are pooled.
+    /// </remarks>
+    private const int Rounds = 1;
 
     private static readonly TimeSpan PauseBetweenRounds = TimeSpan.FromSeconds(1);
 

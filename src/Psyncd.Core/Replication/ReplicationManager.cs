@@ -62,8 +62,18 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
         _blocking = blocking;
         Rdb = rdb;
         State = state;
+        state.ReplicaOutputBytes = ReplicaOutputBytes;
         ReplId = NewReplId();
         _flusher = new ReplicaFlusher(loop);
+    }
+
+    /// <summary>What the replicas' outputs hold now (inside the loop): see <see cref="ReplicationState.ReplicaOutputBytes"/>.</summary>
+    private long ReplicaOutputBytes()
+    {
+        long bytes = 0;
+        foreach (var replica in _replicas)
+            bytes += replica.Client.Output.UnsentBytes;
+        return bytes;
     }
 
     // The components both roles work with (MasterLink reaches them through its manager).

@@ -426,6 +426,46 @@ public class EvictionPolicyTests : DifferentialFixture
 [Category("Replication")]
 public class EvictionReplicationTests
 {
+    /// <summary>
+    /// A stalled replica's output is not data: a master under maxmemory neither evicts nor refuses writes for it, as
+    /// redis-server leaves its replicas' output buffers out of the count (mem_not_counted_for_evict). Writes that leave
+    /// the dataset as it was (SET then DEL) pile tens of MB up in the output of a stopped replica.
+    /// </summary>
+    [Test]
+    public void AStalledReplicasOutputIsNotCountedAgainstMaxmemory()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        using var c = master.Connect();
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        c.Command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        EvictionPolicyTests.SetLimitAboveNow(c, master.Port, 8L << 20);
+        var value = new string('s', 4000);
+        Posix.StopAndWait(replica.Pid);
+        try
+        {
+            for (int i = 0; i < 8000; i++)
+            {
+                c.Send("SET", "s:" + (i % 10), value);
+                c.Send("DEL", "s:" + (i % 10));
+                if (i % 100 == 99)
+                {
+                    for (int j = 0; j < 200; j++)
+                        Assert.That(c.ReadReply(), Is.AnyOf("+OK\r\n", ":1\r\n"), "write " + i);
+                }
+            }
+            var memory = ReplicationWatch.Info(master.Port, "memory");
+            Assert.That(long.Parse(memory["mem_not_counted_for_evict"]), Is.GreaterThan(16L << 20), "the replica's output is left out");
+        }
+        finally
+        {
+            Posix.Signal(replica.Pid, Posix.SIGCONT);
+        }
+        c.Command("CONFIG", "SET", "maxmemory", "0");
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
+    }
+
     [Test]
     public void EvictedKeysDisappearFromReplicas()
     {
