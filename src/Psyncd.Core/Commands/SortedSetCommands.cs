@@ -965,7 +965,7 @@ internal static partial class SortedSetCommands
         if (source.Zset is not null)
             return source.Zset.Entries;
         if (source.Set is not null)
-            return source.Set.Members.Select(m => (m, 1.0));
+            return source.Set.MemberCopies().Select(m => (m, 1.0));
         return [];
     }
 

@@ -62,7 +62,7 @@ public sealed class SortedSetObject : RedisObject
 
     private readonly struct NodeKey : IMemberKey<Node>
     {
-        public static ReadOnlySpan<byte> KeyOf(Node item) => item.Member;
+        public ReadOnlySpan<byte> KeyOf(Node item) => item.Member;
     }
 
     private readonly TallNode _header = new(Array.Empty<byte>(), 0, MaxLevel);
@@ -110,8 +110,7 @@ public sealed class SortedSetObject : RedisObject
 
     public bool Remove(ReadOnlySpan<byte> member)
     {
-        var node = _map.Remove(member);
-        if (node is null)
+        if (!_map.Remove(member, out var node))
             return false;
         Unlink(node);
         return true;
@@ -204,7 +203,7 @@ public sealed class SortedSetObject : RedisObject
     /// <summary>Removes the node (found by <see cref="Find"/> or a range walk) from the set.</summary>
     internal void Delete(Node node)
     {
-        _map.Remove(node.Member);
+        _map.Remove(node.Member, out _);
         Unlink(node);
     }
 
