@@ -157,3 +157,54 @@ public class HashArenaTests
         GC.KeepAlive(hash);
     }
 }
+
+/// <summary>
+/// A sorted set whose members live in a byte arena: members, scores and order intact across removals by
+/// member and by node (which rebuild the arena once holes outweigh live bytes), score updates and long members.
+/// </summary>
+public class SortedSetArenaTests
+{
+    private static byte[] Member(int i) =>
+        i % 101 == 0 ? Encoding.ASCII.GetBytes(new string('m', ByteArena.MaxPackedLength) + i) : Encoding.ASCII.GetBytes("member:" + i);
+
+    [Test]
+    public void MembersScoresAndOrderSurviveRemovalsAndRebuilds()
+    {
+        var zset = new SortedSetObject();
+        var expected = new Dictionary<string, double>();
+        var rng = new Random(3);
+        for (int round = 0; round < 5; round++)
+        {
+            for (int i = round * 2000; i < round * 2000 + 3000; i++)
+            {
+                double score = rng.Next(500);
+                zset.Add(Member(i), score);
+                expected[Encoding.ASCII.GetString(Member(i))] = score;
+            }
+            // Two thirds removed: by member, and by node as range removals do.
+            var keys = expected.Keys.ToList();
+            for (int k = 0; k < keys.Count * 2 / 3; k++)
+            {
+                if (k % 2 == 0)
+                {
+                    Assert.That(zset.Remove(Encoding.ASCII.GetBytes(keys[k])), Is.True);
+                }
+                else
+                {
+                    var node = zset.Find(Encoding.ASCII.GetBytes(keys[k]))!;
+                    zset.Delete(node);
+                }
+                expected.Remove(keys[k]);
+            }
+            Assert.That(zset.Count, Is.EqualTo(expected.Count));
+            var entries = zset.Entries.ToList();
+            var order = expected.OrderBy(e => e.Value).ThenBy(e => Encoding.ASCII.GetBytes(e.Key), Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
+            Assert.That(entries.Select(e => (Encoding.ASCII.GetString(e.Member), e.Score)), Is.EqualTo(order.Select(e => (e.Key, e.Value))), $"round {round}");
+            foreach (var (member, score) in expected)
+            {
+                Assert.That(zset.TryGetScore(Encoding.ASCII.GetBytes(member), out double got), Is.True);
+                Assert.That(got, Is.EqualTo(score));
+            }
+        }
+    }
+}
