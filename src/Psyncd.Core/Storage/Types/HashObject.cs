@@ -25,7 +25,7 @@ public sealed class HashObject : RedisObject
 
     private long[] _slots;
     private int[] _hashes;
-    private ByteArena _arena = new();
+    private ByteArena _arena;
     private int _mask;
     private int _count;
 

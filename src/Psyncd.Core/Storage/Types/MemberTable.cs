@@ -43,8 +43,8 @@ internal sealed class MemberTable<T, TKey>
     private Slot[] _entries = new Slot[MinBuckets];
     private int _count;
 
-    /// <summary>Finds an item's member bytes; replaced when the bytes move (<see cref="Rekey"/>).</summary>
-    private TKey _key;
+    /// <summary>Finds an item's member bytes.</summary>
+    private readonly TKey _key;
 
     public MemberTable(TKey key = default)
     {
@@ -52,9 +52,6 @@ internal sealed class MemberTable<T, TKey>
     }
 
     public int Count => _count;
-
-    /// <summary>Where members are read from from now on (a rebuilt arena), with <see cref="SetItemAt"/> for each moved item.</summary>
-    public void Rekey(TKey key) => _key = key;
 
     /// <summary>Replaces the item at <paramref name="index"/> with one of the same member (moved bytes).</summary>
     public void SetItemAt(int index, T item) => _entries[index].Item = item;

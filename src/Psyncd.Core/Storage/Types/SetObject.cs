@@ -23,8 +23,7 @@ public sealed class SetObject : RedisObject
 
     public SetObject()
     {
-        _arena = new ByteArena();
-        _members = new MemberTable<long, ArenaKey>(new ArenaKey(_arena));
+        _members = new MemberTable<long, ArenaKey>(new ArenaKey(this));
     }
 
     public override ValueKind Kind => ValueKind.Set;
@@ -120,15 +119,15 @@ public sealed class SetObject : RedisObject
         for (int i = 0; i < _members.Count; i++)
             _members.SetItemAt(i, fresh.Add(_arena.Get(_members.ItemAt(i))));
         _arena = fresh;
-        _members.Rekey(new ArenaKey(fresh));
     }
 
     /// <summary>Bytes the member arena holds (tests).</summary>
     internal long ArenaBytes => _arena.AllocatedBytes();
 
-    internal readonly struct ArenaKey(ByteArena arena) : IMemberKey<long>
+    /// <summary>Reads members through the set, whose arena is replaced by a rebuild.</summary>
+    internal readonly struct ArenaKey(SetObject set) : IMemberKey<long>
     {
-        public ReadOnlySpan<byte> KeyOf(long item) => arena.Get(item);
+        public ReadOnlySpan<byte> KeyOf(long item) => set._arena.Get(item);
     }
 
     /// <summary>Enumerates the members as spans (<see cref="Members"/>).</summary>

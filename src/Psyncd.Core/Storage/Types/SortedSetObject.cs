@@ -61,13 +61,14 @@ public sealed class SortedSetObject : RedisObject
         public int Span;
     }
 
-    private readonly struct NodeKey(ByteArena arena) : IMemberKey<Node>
+    /// <summary>Reads members through the set, whose arena is replaced by a rebuild.</summary>
+    private readonly struct NodeKey(SortedSetObject zset) : IMemberKey<Node>
     {
-        public ReadOnlySpan<byte> KeyOf(Node item) => arena.Get(item.Handle);
+        public ReadOnlySpan<byte> KeyOf(Node item) => zset._arena.Get(item.Handle);
     }
 
     /// <summary>Holds the members' bytes: a node keeps a handle rather than an array of its own (24 bytes of header saved a member).</summary>
-    private ByteArena _arena = new();
+    private ByteArena _arena;
     private readonly TallNode _header = new(0, 0, MaxLevel);
     private readonly MemberTable<Node, NodeKey> _map;
     private Node? _tail;
@@ -93,7 +94,7 @@ public sealed class SortedSetObject : RedisObject
 
     public SortedSetObject()
     {
-        _map = new MemberTable<Node, NodeKey>(new NodeKey(_arena));
+        _map = new MemberTable<Node, NodeKey>(new NodeKey(this));
     }
 
     public override long Count => _map.Count;
@@ -234,7 +235,6 @@ public sealed class SortedSetObject : RedisObject
         for (var x = _header.Next; x is not null; x = x.Next)
             x.Handle = fresh.Add(_arena.Get(x.Handle));
         _arena = fresh;
-        _map.Rekey(new NodeKey(fresh));
     }
 
     /// <summary>0-based rank of <paramref name="node"/> in ascending order.</summary>
