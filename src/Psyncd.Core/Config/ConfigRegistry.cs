@@ -177,6 +177,7 @@ public static class ConfigRegistry
         Add(new("auto-aof-rewrite-min-size", (o, a) => o.AutoAofRewriteMinSize = ConfigValues.ParseMemory(a[0]), o => Fmt(o.AutoAofRewriteMinSize)));
         Add(new("repl-log-retention-size", (o, a) => o.ReplLogRetentionSize = ConfigValues.ParseMemory(a[0]), o => Fmt(o.ReplLogRetentionSize)));
         Add(new("repl-log-retention-files", (o, a) => o.ReplLogRetentionFiles = ConfigValues.ParseInt(a[0], 0, int.MaxValue, "repl-log-retention-files can't be negative"), o => Fmt(o.ReplLogRetentionFiles)));
+        Add(new("repl-log-max-replay-percentage", (o, a) => o.ReplLogMaxReplayPercentage = ConfigValues.ParseInt(a[0], 0, int.MaxValue, "argument must be between 0 and 2147483647 inclusive"), o => Fmt(o.ReplLogMaxReplayPercentage)));
 
         // ---- Lua scripting ----
         // Redis 7.0 calls it busy-reply-threshold and keeps lua-time-limit as its alias: one value, two names.

@@ -234,6 +234,18 @@ public sealed class ServerOptions
     /// <summary><c>repl-log-retention-files</c> (psyncd): at most this many history files are kept. Defaults to 16.</summary>
     public int ReplLogRetentionFiles { get; set; } = 16;
 
+    /// <summary>
+    /// <c>repl-log-max-replay-percentage</c> (psyncd): the log on disk serves a PSYNC only while the bytes it would send
+    /// are at most this percentage of the dataset's memory (used_memory less the store log's superseded records);
+    /// beyond it the replica gets a full sync,
+    /// which is then the faster way back. 0: no limit. Requests the RAM backlog's size would hold are always served.
+    /// </summary>
+    /// <remarks>
+    /// Replaying the stream costs about its length in commands applied, a full sync about the dataset's size; the
+    /// default is where they meet on the measured figures (README, "The durable replication log", its figures).
+    /// </remarks>
+    public int ReplLogMaxReplayPercentage { get; set; } = 250;
+
     // ---- Limits ----
 
     /// <summary><c>maxmemory</c> in bytes; 0 means no limit.</summary>

@@ -49,7 +49,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     public ReplicationManager(ServerOptions options, ServerLog log, CommandLoop loop, Keyspace keyspace, ReplicationStream stream,
         ClientRegistry registry, CommandProcessor processor, ServerStats stats, ServerIdentity identity, BlockingRegistry blocking,
-        RdbPersistence rdb, ReplicationState state)
+        RdbPersistence rdb, ReplicationState state, MemoryMonitor memory)
     {
         Options = options;
         Log = log;
@@ -63,6 +63,7 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
         _blocking = blocking;
         Rdb = rdb;
         State = state;
+        Memory = memory;
         state.ReplicaOutputBytes = ReplicaOutputBytes;
         ReplId = NewReplId();
         _flusher = new ReplicaFlusher(loop);
@@ -122,6 +123,9 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
 
     /// <summary>Persistence, for full-sync payloads and for loading them.</summary>
     internal RdbPersistence Rdb { get; }
+
+    /// <summary>used_memory, the dataset's size when PSYNC weighs the log on disk against a full sync.</summary>
+    internal MemoryMonitor Memory { get; }
 
     /// <summary>Replicas attached to this server, in any state.</summary>
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;

@@ -56,7 +56,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         RdbPersistence = new RdbPersistence(Loop, Keyspace, options, log, Dataset, Memory, Role, propagation, Stream);
         Aof = new AppendOnlyFile(Loop, Keyspace, options, log, RdbPersistence, Processor, Registry);
         ReplicationManager = new ReplicationManager(options, log, Loop, Keyspace, Stream, Registry, Processor, Stats, Identity,
-                                                    BlockingRegistry, RdbPersistence, Role);
+                                                    BlockingRegistry, RdbPersistence, Role, Memory);
         Scripting = new ScriptingEngine(options, log, Loop, Commands, Processor, Registry, _stopping.Token);
         _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
         ReplicationManager.Events = () => _listener.Events;

@@ -222,6 +222,45 @@ public class AppendOnlyRewriteTests
         Assert.That(DatasetText.Describe(redisReplica.Port), Is.EqualTo(expected));
     }
 
+    /// <summary>
+    /// A replica away while far more than the dataset's size was written gets a full sync instead of a replay of the
+    /// log that would take longer (<c>repl-log-max-replay-percentage</c>, set at runtime), and the master says why.
+    /// </summary>
+    [Test]
+    public void AReplicaAwayWhileFarMoreThanTheDatasetWasWrittenGetsAFullSync()
+    {
+        using var master = ServerProcess.StartPsyncd("--appendonly", "yes", "--repl-backlog-size", "16kb");
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        using (var c = master.Connect())
+            Fill(c, "x", 50);
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        long fullBefore = ReplicationWatch.Stat(master.Port, "sync_full");
+
+        Posix.StopAndWait(replica.Pid);
+        try
+        {
+            using var c = master.Connect();
+            Assert.That(c.Command("CONFIG", "SET", "repl-log-max-replay-percentage", "10"), Is.EqualTo("+OK\r\n"));
+            Assert.That(c.Command("CONFIG", "GET", "repl-log-max-replay-percentage"),
+                Is.EqualTo("*2\r\n$30\r\nrepl-log-max-replay-percentage\r\n$2\r\n10\r\n"));
+            Assert.That(c.Command("CLIENT", "KILL", "TYPE", "slave"), Is.EqualTo(":1\r\n"));
+            // 32 MB of stream over one key: the dataset grows by one value of 1 MB, and used_memory stays far
+            // below the 320 MB that would make 32 MB 10% of it.
+            string value = new('w', 1 << 20);
+            for (int i = 0; i < 32; i++)
+                Assert.That(c.Command("SET", "big", value), Is.EqualTo("+OK\r\n"));
+        }
+        finally
+        {
+            Posix.Signal(replica.Pid, Posix.SIGCONT);
+        }
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(fullBefore + 1), master.Output);
+        Assert.That(master.Output, Does.Contain("(repl-log-max-replay-percentage), a full sync is faster."));
+        Assert.That(master.Output, Does.Not.Contain("bytes of the replication log on disk starting from offset"));
+        Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
+    }
+
     /// <summary>A chain M -> R (appendonly yes) -> S: R killed with -9 continues with M, and S continues with R.</summary>
     [Test]
     public void ASubReplicaContinuesWithAReplicaRestartedOnItsRelayLog()
