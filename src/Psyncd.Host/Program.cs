@@ -27,17 +27,6 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         RestartIfSigIntIgnored();
-        // Socket completions run on the I/O thread that received them, which then runs the command
-        // loop: no hand-off to the thread pool. Read once by the sockets engine, before its first use.
-        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
-            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        // One epoll thread for every socket, as redis-server's one event loop: requests of different
-        // connections then run in the order the kernel reported them. With inline completions the runtime
-        // would start one such thread per core, and a request could overtake one that arrived before it on
-        // another connection (two clients blocked in the wrong order; Redis's own tests rely on the order).
-        // Commands run one at a time anyway, so a second I/O thread bought nothing but that race.
-        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") is null)
-            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1");
         if (args.Length > 0 && args[0] is "-v" or "--version" or "-h" or "--help")
             return PrintInfo(args[0]);
         // "--version" after directives checks them first: a script can ask whether this build knows a

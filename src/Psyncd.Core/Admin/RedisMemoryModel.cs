@@ -168,7 +168,7 @@ internal static class RedisMemoryModel
     {
         long sampled = 0, bytes = 0;
         for (var node = zset.First; node is not null && (samples == 0 || sampled < samples); node = node.Next, sampled++)
-            bytes += Sds(node.Member.Length) + DictEntryBytes + SizeClass(24 + 16 * node.Level);
+            bytes += Sds(zset.MemberOf(node).Length) + DictEntryBytes + SizeClass(24 + 16 * node.Level);
         long fixedPart = RobjBytes + ZsetBytes + ZskiplistBytes + DictBytes + Buckets(zset.Count) + SizeClass(24 + 16 * 32);
         return fixedPart + Extrapolate(bytes, sampled, zset.Count);
     }

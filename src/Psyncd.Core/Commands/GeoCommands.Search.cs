@@ -397,7 +397,7 @@ internal static partial class GeoCommands
                     Latitude = latitude,
                     Distance = distance,
                     Score = node.Score,
-                    Member = node.Member,
+                    Member = zset.MemberOf(node).ToArray(),
                 });
             }
             if (points.Count > 0 && limit != 0 && points.Count >= limit)

@@ -433,7 +433,7 @@ internal static partial class SetCommands
                         }
                     }
                     if (everywhere)
-                        result.Add(member);
+                        result.Add(member.ToArray());
                 }
                 break;
             }
@@ -448,7 +448,7 @@ internal static partial class SetCommands
                     {
                         var member = s.MemberAt(i);
                         if (seen.Add(member))
-                            result.Add(member);
+                            result.Add(member.ToArray());
                     }
                 }
                 break;
@@ -471,7 +471,7 @@ internal static partial class SetCommands
                         }
                     }
                     if (!elsewhere)
-                        result.Add(member);
+                        result.Add(member.ToArray());
                 }
                 break;
             }
@@ -510,7 +510,7 @@ internal static partial class SetCommands
             long budget = count * 10;
             do
             {
-                cursor = set.ScanStep(cursor, found.Add);
+                cursor = set.ScanStep(cursor, found);
             }
             while (cursor != 0 && --budget > 0 && found.Count < count);
         }

@@ -128,7 +128,7 @@ internal static class SortCommand
                     items.Reverse();
                 break;
             case SetObject set:
-                foreach (var member in set.Members)
+                foreach (var member in set.MemberCopies())
                     items.Add(new Item(member));
                 break;
             case SortedSetObject zset:

@@ -62,7 +62,7 @@ internal static partial class SortedSetCommands
             // Each member is a [member, score] pair in the multi form, flat after the key otherwise (both protocols).
             if (multi)
                 reply.WriteArrayHeader(2);
-            reply.WriteBulk(node.Member);
+            reply.WriteBulk(zset.MemberOf(node));
             CollectionHelpers.WriteScore(reply, node.Score);
             zset.Delete(node);
         }

@@ -40,11 +40,11 @@ internal static partial class SortedSetCommands
     private static void ZRangeStore(CommandContext ctx, in CommandArgs args) => RangeGeneric(ctx, args, RangeType.Auto, Direction.Auto, store: true);
 
     /// <summary>Stores the members a range collected (ZRANGESTORE), emptying the list.</summary>
-    private static void StoreNodes(CommandContext ctx, ReadOnlySpan<byte> dstKey, List<Node> nodes)
+    private static void StoreNodes(CommandContext ctx, ReadOnlySpan<byte> dstKey, SortedSetObject source, List<Node> nodes)
     {
         var result = new SortedSetObject { Compact = false };
         foreach (var node in nodes)
-            result.Add(node.Member, node.Score);
+            result.Add(source.MemberOf(node), node.Score);
         nodes.Clear();
         StoreResult(ctx, dstKey, result, "zrangestore"u8);
     }
@@ -98,7 +98,7 @@ internal static partial class SortedSetCommands
         int size = (int)zset.Count;
         if (!hasCount)
         {
-            reply.WriteBulk(zset.ByRank(Random.Shared.Next(size))!.Member);
+            reply.WriteBulk(zset.MemberOf(zset.ByRank(Random.Shared.Next(size))!));
             return;
         }
         long items = count < 0 ? -count : Math.Min(count, size);
@@ -106,10 +106,10 @@ internal static partial class SortedSetCommands
         if (count >= size)
         {
             for (var node = zset.Last; node is not null; node = node.Backward)
-                WriteNode(reply, node, withScores);
+                WriteNode(reply, zset, node, withScores);
             return;
         }
         foreach (int position in CollectionHelpers.RandomPositions(size, count))
-            WriteNode(reply, zset.ByRank(position)!, withScores);
+            WriteNode(reply, zset, zset.ByRank(position)!, withScores);
     }
 }

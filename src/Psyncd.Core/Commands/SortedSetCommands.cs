@@ -383,6 +383,7 @@ internal static partial class SortedSetCommands
             (minIndex, maxIndex) = (maxIndex, minIndex);
         var source = args[1 + shift];
         var nodes = ctx.Scratch.Nodes;
+        SortedSetObject zset;
 
         switch (type)
         {
@@ -393,7 +394,7 @@ internal static partial class SortedSetCommands
                     ctx.NotInteger();
                     return;
                 }
-                if (!LookupForRange(ctx, source, store, out var zset))
+                if (!LookupForRange(ctx, source, store, out zset))
                     return;
                 if (CollectionHelpers.ClampRange(start, end, zset.Count, out long first, out long last))
                 {
@@ -414,7 +415,7 @@ internal static partial class SortedSetCommands
                     ctx.Reply.WriteError(NotFloatRange);
                     return;
                 }
-                if (!LookupForRange(ctx, source, store, out var zset))
+                if (!LookupForRange(ctx, source, store, out zset))
                     return;
                 var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
                 node = Skip(node, offset, reverse);
@@ -433,13 +434,13 @@ internal static partial class SortedSetCommands
                     ctx.Reply.WriteError(NotLexRange);
                     return;
                 }
-                if (!LookupForRange(ctx, source, store, out var zset))
+                if (!LookupForRange(ctx, source, store, out zset))
                     return;
                 var node = reverse ? zset.LastInRange(range) : zset.FirstInRange(range);
                 node = Skip(node, offset, reverse);
                 for (; node is not null && limit-- != 0; node = reverse ? node.Backward : node.Next)
                 {
-                    if (reverse ? !range.GteMin(node.Member) : !range.LteMax(node.Member))
+                    if (reverse ? !range.GteMin(zset.MemberOf(node)) : !range.LteMax(zset.MemberOf(node)))
                         break;
                     nodes.Add(node);
                 }
@@ -447,9 +448,9 @@ internal static partial class SortedSetCommands
             }
         }
         if (store)
-            StoreNodes(ctx, args[1], nodes);
+            StoreNodes(ctx, args[1], zset, nodes);
         else
-            WriteNodes(ctx.Reply, nodes, withScores);
+            WriteNodes(ctx.Reply, zset, nodes, withScores);
     }
 
     /// <summary>
@@ -506,20 +507,20 @@ internal static partial class SortedSetCommands
     private static void WriteRangeHeader(ReplyWriter reply, long members, bool withScores)
         => reply.WriteArrayHeader(withScores && !reply.Resp3 ? members * 2 : members);
 
-    private static void WriteNode(ReplyWriter reply, Node node, bool withScores)
+    private static void WriteNode(ReplyWriter reply, SortedSetObject zset, Node node, bool withScores)
     {
         if (withScores && reply.Resp3)
             reply.WriteArrayHeader(2);
-        reply.WriteBulk(node.Member);
+        reply.WriteBulk(zset.MemberOf(node));
         if (withScores)
             CollectionHelpers.WriteScore(reply, node.Score);
     }
 
-    private static void WriteNodes(ReplyWriter reply, List<Node> nodes, bool withScores)
+    private static void WriteNodes(ReplyWriter reply, SortedSetObject zset, List<Node> nodes, bool withScores)
     {
         WriteRangeHeader(reply, nodes.Count, withScores);
         foreach (var node in nodes)
-            WriteNode(reply, node, withScores);
+            WriteNode(reply, zset, node, withScores);
         nodes.Clear();
     }
 
@@ -665,7 +666,7 @@ internal static partial class SortedSetCommands
         if (!LookupOrZero(ctx, args[1], out var zset, write: true))
             return;
         var nodes = ctx.Scratch.Nodes;
-        for (var node = zset.FirstInRange(range); node is not null && range.LteMax(node.Member); node = node.Next)
+        for (var node = zset.FirstInRange(range); node is not null && range.LteMax(zset.MemberOf(node)); node = node.Next)
             nodes.Add(node);
         RemoveNodes(ctx, args[1], zset, nodes, "zremrangebylex"u8);
     }
@@ -721,7 +722,7 @@ internal static partial class SortedSetCommands
             var node = max ? zset.Last! : zset.First!;
             if (!flat)
                 ctx.Reply.WriteArrayHeader(2);
-            ctx.Reply.WriteBulk(node.Member);
+            ctx.Reply.WriteBulk(zset.MemberOf(node));
             CollectionHelpers.WriteScore(ctx.Reply, node.Score);
             zset.Delete(node);
         }
@@ -935,7 +936,7 @@ internal static partial class SortedSetCommands
             var reply = ctx.Reply;
             WriteRangeHeader(reply, result.Count, withScores);
             for (var node = result.First; node is not null; node = node.Next)
-                WriteNode(reply, node, withScores);
+                WriteNode(reply, result, node, withScores);
             return;
         }
         StoreResult(ctx, args[1], result, storeEvent);
@@ -965,7 +966,7 @@ internal static partial class SortedSetCommands
         if (source.Zset is not null)
             return source.Zset.Entries;
         if (source.Set is not null)
-            return source.Set.Members.Select(m => (m, 1.0));
+            return source.Set.MemberCopies().Select(m => (m, 1.0));
         return [];
     }
 
@@ -1031,14 +1032,14 @@ internal static partial class SortedSetCommands
         if (patternIndex != 0)
         {
             var pattern = args[patternIndex].ToArray();
-            found.RemoveAll(n => !GlobMatcher.IsMatch(pattern, n.Member));
+            found.RemoveAll(n => !GlobMatcher.IsMatch(pattern, zset.MemberOf(n)));
         }
         ctx.Reply.WriteArrayHeader(2);
         ctx.Reply.WriteBulk((long)cursor);
         ctx.Reply.WriteArrayHeader(found.Count * 2);
         foreach (var node in found)
         {
-            ctx.Reply.WriteBulk(node.Member);
+            ctx.Reply.WriteBulk(zset.MemberOf(node));
             CollectionHelpers.WriteScoreBulk(ctx.Reply, node.Score);
         }
     }

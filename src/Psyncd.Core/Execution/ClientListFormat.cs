@@ -35,7 +35,9 @@ public static class ClientListFormat
           .Append(" tot-mem=").Append(Num(client.QueryBufferBytes + client.Output.UnsentBytes))
           .Append(" events=").Append(client.Output.IsEmpty ? "r" : "rw")
           .Append(" cmd=").Append(client.LastCommand)
-          .Append(" user=default redir=-1 resp=").Append(client.Protocol);
+          // Redis's master client has no ACL user: it runs as the superuser.
+          .Append(" user=").Append(client.Has(ClientFlags.Master) ? "(superuser)" : "default")
+          .Append(" redir=-1 resp=").Append(client.Protocol);
         return sb.ToString();
     }
 

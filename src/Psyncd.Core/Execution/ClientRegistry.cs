@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Protocol;

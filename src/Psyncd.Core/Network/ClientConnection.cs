@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
@@ -65,7 +66,7 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
 
     /// <summary>
     /// Registers an accepted socket with the event loop (its thread only) and builds its client; the caller
-    /// decides whether it is served (<see cref="Start"/>) or refused.
+    /// decides whether it is served or refused.
     /// </summary>
     public static ClientConnection Create(int fd, string? unixPath, EventLoop events, CommandLoop loop, CommandProcessor processor,
         ClientRegistry clients, ServerStats stats, ServerOptions options, ServerLog log)
@@ -79,6 +80,36 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
         holder.Target = connection;
         return connection;
     }
+
+    /// <summary>
+    /// Serves a connection made elsewhere as <paramref name="client"/>'s (a replica's link to its master, once the
+    /// handshake and the payload are done: its input is the master's stream), on the event loop's thread.
+    /// <paramref name="received"/> are bytes already read from it, run first (<see cref="RunReceived"/>);
+    /// <paramref name="ended"/> is told why the connection ended, after its teardown. The client's output stays its
+    /// own (the master client's drops its replies); <see cref="Writer"/> sends to the peer (REPLCONF ACK).
+    /// </summary>
+    public static ClientConnection Adopt(int fd, Client client, ReadOnlySpan<byte> received, Action<string?> ended, EventLoop events,
+        CommandLoop loop, CommandProcessor processor, ClientRegistry clients, ServerStats stats, ServerOptions options, ServerLog log)
+    {
+        var holder = new Holder();
+        long token = events.Register(fd, Native.EpollIn, holder);
+        var writer = new SocketWriter(fd, events.Epoll, token, ClientOutput.TransportBufferBytes);
+        client.Fd = fd;
+        var connection = new ClientConnection(fd, events, client, writer, token, loop, processor, clients, stats, options, log) { _ended = ended };
+        if (received.Length > 0)
+            connection.KeepPending(received);
+        holder.Target = connection;
+        return connection;
+    }
+
+    /// <summary>Told why the connection ended, once torn down (adopted connections).</summary>
+    private Action<string?>? _ended;
+
+    /// <summary>What sends to the peer.</summary>
+    internal SocketWriter Writer => _writer;
+
+    /// <summary>Runs the bytes an adopted connection came with (the event loop's thread, before its next read).</summary>
+    public void RunReceived() => RunPending();
 
     /// <summary>Lets the handler be registered before the connection it calls exists.</summary>
     private sealed class Holder : IEventHandler
@@ -127,12 +158,16 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
     {
         string? ended = null;
         bool closing;
+        // The master's stream: how long its bytes wait for the loop and their turn (a replica's master_lag_ms).
+        long readAt = (_client.Flags & ClientFlags.Master) != 0 ? Stopwatch.GetTimestamp() : 0;
         _loop.Enter();
         try
         {
             ended = Receive(out int received);
             if (received > 0)
                 RunInput(received);
+            if (readAt != 0)
+                _client.MaxApplyDelayTicks = Math.Max(_client.MaxApplyDelayTicks, Stopwatch.GetTimestamp() - readAt);
             closing = _client.IsClosing;
         }
         finally
@@ -316,5 +351,6 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
         }
         _events.Unregister(_token);
         _writer.CloseTransport(sendFirst: flushFirst);
+        _ended?.Invoke(reason);
     }
 }

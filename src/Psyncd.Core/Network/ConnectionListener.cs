@@ -69,11 +69,20 @@ public sealed class ConnectionListener
         return Task.CompletedTask;
     }
 
+    /// <summary>The event loop of every connection, started by the first to need it (accepting, or a replica's link to its master).</summary>
+    internal EventLoop Events
+    {
+        get
+        {
+            lock (_listeners)
+                return _events ??= new EventLoop(_log);
+        }
+    }
+
     /// <summary>Starts accepting on every bound listener.</summary>
     public void StartAccepting()
     {
-        _events ??= new EventLoop(_log);
-        var events = _events;
+        var events = Events;
         foreach (var listener in _listeners)
             events.Post(() => listener.Token = events.Register((int)listener.Socket.Handle, Native.EpollIn, listener));
         // Group commit (appendonly): the durable log is written once per pass of the event loop, after every
@@ -97,7 +106,10 @@ public sealed class ConnectionListener
             _loop.PassThread = null;
         });
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (_events is not { } events)
+        EventLoop? started;
+        lock (_listeners)
+            started = _events;
+        if (started is not { } events)
         {
             foreach (var listener in _listeners)
                 listener.Socket.Dispose();

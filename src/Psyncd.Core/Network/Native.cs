@@ -4,7 +4,8 @@ namespace Psyncd.Network;
 
 /// <summary>
 /// The few libc calls of the server's own event loop (<see cref="EventLoop"/>): epoll, and non-blocking
-/// accept, recv and send on the descriptors it owns.
+/// accept, recv and send on the descriptors it owns; socket, connect and poll for the replica's link to its
+/// master (<see cref="LinkSocket"/>).
 /// </summary>
 internal static unsafe partial class Native
 {
@@ -31,6 +32,16 @@ internal static unsafe partial class Native
 
     public const int EAgain = 11;
     public const int EIntr = 4;
+    public const int EInProgress = 115;
+    public const int EConnReset = 104;
+
+    public const int AfInet = 2;
+    public const int AfInet6 = 10;
+    public const int SockStream = 1;
+    public const int SoError = 4;
+
+    public const short PollIn = 0x001;
+    public const short PollOut = 0x004;
 
     /// <summary>
     /// struct epoll_event is packed on x86-64 (12 bytes: events, then the 8-byte data at offset 4) and naturally
@@ -69,6 +80,19 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, int* value, int length);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, int* value, int* length);
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, byte* address, int length);
+
+    /// <summary>poll(2) on an array of struct pollfd (8 bytes each: int fd, short events, short revents).</summary>
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(byte* fds, nuint count, int timeout);
 
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
@@ -110,6 +134,45 @@ internal static unsafe partial class Native
         if (family == 10) // AF_INET6: family, port, flow info, 16 address bytes, scope id
             return new System.Net.IPEndPoint(new System.Net.IPAddress(new ReadOnlySpan<byte>(address + 8, 16), *(uint*)(address + 24)), port);
         return null;
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for <paramref name="events"/> (<see cref="PollIn"/>, <see cref="PollOut"/>) on one
+    /// descriptor: true when it is ready (or failed: the next call says how), false when the time passed.
+    /// </summary>
+    public static bool WaitFor(int fd, short events, int timeoutMs)
+    {
+        byte* entry = stackalloc byte[8];
+        *(int*)entry = fd;
+        *(short*)(entry + 4) = events;
+        *(short*)(entry + 6) = 0;
+        while (true)
+        {
+            int n = Poll(entry, 1, timeoutMs);
+            if (n >= 0)
+                return n > 0;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != EIntr)
+                throw new IOException("poll failed: " + Marshal.GetPInvokeErrorMessage(errno));
+        }
+    }
+
+    /// <summary>Writes <paramref name="endPoint"/> as a struct sockaddr_in or sockaddr_in6 into <paramref name="address"/> (28 bytes at least); returns its length.</summary>
+    public static int WriteSockAddr(System.Net.IPEndPoint endPoint, byte* address)
+    {
+        new Span<byte>(address, 28).Clear();
+        address[2] = (byte)(endPoint.Port >> 8);
+        address[3] = (byte)endPoint.Port;
+        if (endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            *(ushort*)address = AfInet;
+            endPoint.Address.TryWriteBytes(new Span<byte>(address + 4, 4), out _);
+            return 16;
+        }
+        *(ushort*)address = AfInet6;
+        endPoint.Address.TryWriteBytes(new Span<byte>(address + 8, 16), out _);
+        *(uint*)(address + 24) = (uint)endPoint.Address.ScopeId;
+        return 28;
     }
 
     /// <summary>Registers or changes <paramref name="fd"/> in <paramref name="epfd"/> with <paramref name="events"/> and a token.</summary>

@@ -172,10 +172,11 @@ public sealed class RdbWriter
             {
                 var zset = entry.As<SortedSetObject>();
                 WriteLength((ulong)zset.Count);
-                foreach (var (member, score) in zset.Entries)
+                // Walks the nodes rather than Entries, which copies each member.
+                for (var node = zset.First; node is not null; node = node.Next)
                 {
-                    WriteString(member);
-                    WriteDoubleString(score);
+                    WriteString(zset.MemberOf(node));
+                    WriteDoubleString(node.Score);
                 }
                 break;
             }

@@ -2,6 +2,7 @@ using Psyncd.Blocking;
 using Psyncd.Config;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
+using Psyncd.Network;
 using Psyncd.Persistence;
 using Psyncd.Replication.Master;
 using Psyncd.Replication.Replica;
@@ -95,6 +96,9 @@ public sealed partial class ReplicationManager : IMasterStream, IClientLifecycle
     internal ServerStats Stats { get; }
 
     internal ServerIdentity Identity { get; }
+
+    /// <summary>The server's event loop, where the link to our master runs once its stream starts (set by the root).</summary>
+    internal Func<EventLoop> Events { get; set; } = () => throw new InvalidOperationException("the root gives replication its event loop");
 
     public string ReplId
     {

@@ -59,6 +59,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
                                                     BlockingRegistry, RdbPersistence, Role, Memory);
         Scripting = new ScriptingEngine(options, log, Loop, Commands, Processor, Registry, _stopping.Token);
         _listener = new ConnectionListener(options, log, Loop, Registry, Processor, Stats, Identity);
+        ReplicationManager.Events = () => _listener.Events;
         _cron = new ServerCron(this);
 
         // The command families, in the order COMMAND and INFO commandstats list them.

@@ -245,13 +245,8 @@ public sealed unsafe partial class Keyspace
                 break;
             case SortedSetObject zset:
                 count = zset.Count;
-                foreach (var (member, _) in zset.Entries)
-                {
-                    if (seen == sampled)
-                        break;
-                    bytes += member.Length + sizeof(double);
-                    seen++;
-                }
+                for (var node = zset.First; node is not null && seen < sampled; node = node.Next, seen++)
+                    bytes += zset.MemberOf(node).Length + sizeof(double);
                 break;
             case HashObject hash:
                 count = hash.Count;

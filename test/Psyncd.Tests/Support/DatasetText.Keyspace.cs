@@ -35,7 +35,7 @@ public static partial class DatasetText
                     sb.Append(Convert.ToHexString(item)).Append(',');
                 break;
             case ValueKind.Set:
-                foreach (var m in entry.As<SetObject>().Members.Select(Convert.ToHexString).Order(StringComparer.Ordinal))
+                foreach (var m in entry.As<SetObject>().MemberCopies().Select(Convert.ToHexString).Order(StringComparer.Ordinal))
                     sb.Append(m).Append(',');
                 break;
             case ValueKind.SortedSet:

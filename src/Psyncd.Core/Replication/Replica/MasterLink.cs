@@ -1,13 +1,7 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
 using Psyncd.Execution;
 using Psyncd.Network;
 using Psyncd.Protocol;
@@ -38,22 +32,28 @@ public enum MasterLinkState
 /// The replica side of replication (Redis's syncWithMaster and readSyncBulkPayload): connects to the
 /// master, performs the handshake, asks PSYNC with the cached history, receives and loads the payload of a
 /// full resynchronization, then applies the master's stream as the master client, acknowledging every
-/// second. The exchange is a straight-line async method; <see cref="State"/> is updated at every step so
-/// INFO, ROLE and the timeouts can see it. Reconnects a second after a connection failure, later
-/// and later after payloads the loader refused (see <see cref="RefusePayload"/>).
+/// second. The exchange is straight-line code on the link's own thread, blocking on the socket
+/// (<see cref="LinkSocket"/>: each wait bounded by repl-timeout); <see cref="State"/> is updated at every step so
+/// INFO, ROLE and the timeouts can see it. Once the stream starts, the connection joins the server's event loop
+/// as the master client's (<see cref="ClientConnection.Adopt"/>): the stream is read and applied there like any
+/// client's input, and the link's thread waits for it to end. Reconnects a second after a connection failure,
+/// later and later after payloads the loader refused (see <see cref="RefusePayload"/>).
 /// </summary>
-public sealed class MasterLink
+public sealed partial class MasterLink
 {
-    private static readonly SocketConnectionContextFactory s_connections = new(
-        new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null, MaxWriteBufferSize = null },
-        NullLogger.Instance);
-
     private readonly ReplicationManager _manager;
     private readonly CancellationTokenSource _stop = new();
     private readonly ByteBufferWriter _pendingTransaction = new(256);
-    private ConnectionContext? _connection;
+
+    /// <summary>
+    /// Guards who owns the descriptor: the link's thread (<see cref="_socket"/>, handshake and payload) until the
+    /// event loop adopts it (<see cref="_connection"/>), so that <see cref="Abort"/>, from any thread, reaches the owner.
+    /// </summary>
+    private readonly Lock _sync = new();
+    private LinkSocket? _socket;
+    private ClientConnection? _connection;
     private Client? _masterClient;
-    private Task? _run;
+    private Thread? _thread;
     private Task _pendingAckFlush = Task.CompletedTask;
     private bool _prePsync;
 
@@ -109,7 +109,11 @@ public sealed class MasterLink
     /// </summary>
     public int StreamDb => _masterClient?.Db ?? Cached?.Db ?? 0;
 
-    public void Start() => _run = RunAsync(_stop.Token);
+    public void Start()
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "psyncd master link" };
+        _thread.Start();
+    }
 
     /// <summary>Ends the link for good (SLAVEOF NO ONE or another master); inside the loop.</summary>
     public void Stop(string reason)
@@ -118,13 +122,26 @@ public sealed class MasterLink
         _manager.Log.Notice("Dropping the link with MASTER " + Host + ":" + Port + ": " + reason);
         if (_masterClient is not null)
             CacheMaster();
-        _connection?.Abort();
+        Abort();
     }
 
-    private async Task RunAsync(CancellationToken token)
+    /// <summary>Ends the current connection, whoever owns it (any thread); the link's thread notices.</summary>
+    private void Abort()
     {
-        await Task.Yield();
-        while (!token.IsCancellationRequested)
+        lock (_sync)
+        {
+            if (_connection is { } connection)
+                connection.Close();
+            else
+                _socket?.Abort();
+        }
+    }
+
+    /// <summary>The link's thread: connect, synchronize, stream, and again after a failure, until stopped.</summary>
+    private void Run()
+    {
+        var token = _stop.Token;
+        while (true)
         {
             string? reason = null;
             // Redis's cadence: its cron reconnects once a second after a connection-level failure.
@@ -132,12 +149,7 @@ public sealed class MasterLink
             bool timedOut = false;
             try
             {
-                await SyncAndStreamAsync(token).ConfigureAwait(false);
-                reason = "connection closed by master";
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return;
+                reason = SyncAndStream(token);
             }
             catch (PayloadRefusedException e)
             {
@@ -150,7 +162,7 @@ public sealed class MasterLink
                 reason = e.Message;
                 timedOut = true;
             }
-            catch (Exception e) when (e is IOException or SocketException or ConnectionResetException or ConnectionAbortedException or InvalidDataException or ObjectDisposedException)
+            catch (Exception e) when (e is IOException or SocketException or InvalidDataException or ObjectDisposedException)
             {
                 reason = e.Message;
             }
@@ -158,32 +170,35 @@ public sealed class MasterLink
             {
                 reason = "unexpected error: " + e;
             }
+            lock (_sync)
+            {
+                _socket?.Dispose();
+                _socket = null;
+                _connection = null;
+            }
             _manager.Loop.Enter();
             try
             {
+                if (token.IsCancellationRequested)
+                {
+                    // Stopped (SLAVEOF): the role, the history and the log lines are the new owner's now.
+                    DropMasterClient();
+                    return;
+                }
                 LinkLost(reason, timedOut);
             }
             finally
             {
                 _manager.Loop.Exit();
             }
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(delayMs), token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+            if (token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(delayMs)))
                 return;
-            }
         }
     }
 
     /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC.</summary>
     private void LinkLost(string? reason, bool timedOut)
     {
-        var connection = _connection;
-        _connection = null;
-        connection?.Abort();
         if (State == MasterLinkState.Connected)
         {
             _manager.Log.Notice("Connection with master lost: " + reason);
@@ -199,6 +214,13 @@ public sealed class MasterLink
         {
             _manager.Log.Warning("Error condition on socket for SYNC with " + Host + ":" + Port + ": " + reason);
         }
+        DropMasterClient();
+        _manager.State.MasterLinkUp = false;
+    }
+
+    /// <summary>Inside the loop: forgets the master client (its connection removed it from the registry already, unless it never had one).</summary>
+    private void DropMasterClient()
+    {
         if (_masterClient is not null)
         {
             _manager.Registry.RemoveClient(_masterClient, "master link lost");
@@ -206,7 +228,6 @@ public sealed class MasterLink
         }
         _pendingTransaction.Clear();
         State = MasterLinkState.Connect;
-        _manager.State.MasterLinkUp = false;
     }
 
     private void CacheMaster()
@@ -217,40 +238,31 @@ public sealed class MasterLink
         _manager.Log.Notice("Caching the disconnected master state.");
     }
 
-    private async Task SyncAndStreamAsync(CancellationToken token)
+    /// <summary>One connection to the master, from connect to the end of its stream; returns why it ended.</summary>
+    private string? SyncAndStream(CancellationToken token)
     {
         var options = _manager.Options;
         State = MasterLinkState.Connecting;
         _manager.Log.Notice("MASTER <-> REPLICA sync started");
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = !options.ReplDisableTcpNodelay };
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
+        LinkSocket socket;
+        try
         {
-            timeout.CancelAfter(TimeSpan.FromSeconds(options.ReplTimeout));
-            try
-            {
-                await socket.ConnectAsync(Host, Port, timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!token.IsCancellationRequested)
-            {
-                socket.Dispose();
-                throw new TimeoutException("Timeout connecting to the MASTER...");
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
+            socket = LinkSocket.Connect(Host, Port, ReplTimeoutMs, noDelay: !options.ReplDisableTcpNodelay);
         }
-        var connection = s_connections.Create(socket);
-        _connection = connection;
+        catch (TimeoutException)
+        {
+            throw new TimeoutException("Timeout connecting to the MASTER...");
+        }
+        lock (_sync)
+            _socket = socket;
+        if (token.IsCancellationRequested)
+            return null; // stopped while connecting: Stop found no socket to abort
         _manager.Log.Notice("Non blocking connect for SYNC fired the event.");
-        var input = connection.Transport.Input;
-        var output = connection.Transport.Output;
         State = MasterLinkState.Handshake;
 
         // PING first, alone: only a master able to answer it is worth the rest.
-        await SendAsync(output, "PING").ConfigureAwait(false);
-        string pong = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        Send(socket, "PING");
+        string pong = ReadReplyLine(socket);
         if (pong.StartsWith('-') && !pong.StartsWith("-NOAUTH", StringComparison.Ordinal) && !pong.StartsWith("-NOPERM", StringComparison.Ordinal)
             && !pong.StartsWith("-ERR operation not permitted", StringComparison.Ordinal))
             throw new InvalidDataException("Error reply to PING from master: '" + pong + "'");
@@ -258,23 +270,23 @@ public sealed class MasterLink
 
         if (options.MasterAuth.Length > 0)
         {
-            await SendAsync(output, "AUTH", options.MasterAuth).ConfigureAwait(false);
-            string auth = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+            Send(socket, "AUTH", options.MasterAuth);
+            string auth = ReadReplyLine(socket);
             if (auth.StartsWith('-'))
                 throw new InvalidDataException("Unable to AUTH to MASTER: " + auth);
         }
         int announcedPort = options.SlaveAnnouncePort != 0 ? options.SlaveAnnouncePort : _manager.Identity.BoundPort;
-        await SendAsync(output, "REPLCONF", "listening-port", announcedPort.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
-        string portReply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        Send(socket, "REPLCONF", "listening-port", announcedPort.ToString(CultureInfo.InvariantCulture));
+        string portReply = ReadReplyLine(socket);
         if (portReply.StartsWith('-'))
             _manager.Log.Notice("(Non critical) Master does not understand REPLCONF listening-port: " + portReply);
         if (options.SlaveAnnounceIp.Length > 0)
         {
-            await SendAsync(output, "REPLCONF", "ip-address", options.SlaveAnnounceIp).ConfigureAwait(false);
-            await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+            Send(socket, "REPLCONF", "ip-address", options.SlaveAnnounceIp);
+            ReadReplyLine(socket);
         }
-        await SendAsync(output, "REPLCONF", "capa", "eof", "capa", "psync2").ConfigureAwait(false);
-        string capaReply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        Send(socket, "REPLCONF", "capa", "eof", "capa", "psync2");
+        string capaReply = ReadReplyLine(socket);
         if (capaReply.StartsWith('-'))
             _manager.Log.Notice("(Non critical) Master does not understand REPLCONF capa: " + capaReply);
 
@@ -292,14 +304,14 @@ public sealed class MasterLink
         if (cached is not null)
         {
             _manager.Log.Notice("Trying a partial resynchronization (request " + cached.ReplId + ":" + (cached.Offset + 1) + ").");
-            await SendAsync(output, "PSYNC", cached.ReplId, (cached.Offset + 1).ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            Send(socket, "PSYNC", cached.ReplId, (cached.Offset + 1).ToString(CultureInfo.InvariantCulture));
         }
         else
         {
             _manager.Log.Notice("Partial resynchronization not possible (no cached master)");
-            await SendAsync(output, "PSYNC", "?", "-1").ConfigureAwait(false);
+            Send(socket, "PSYNC", "?", "-1");
         }
-        string reply = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        string reply = ReadReplyLine(socket);
         _prePsync = false;
         if (reply.StartsWith("+FULLRESYNC", StringComparison.Ordinal))
         {
@@ -307,7 +319,7 @@ public sealed class MasterLink
             string replId = parts.Length > 1 && parts[1].Length == 40 ? parts[1] : ReplicationManager.NoReplId;
             long offset = parts.Length > 2 && long.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long o) ? o : -1;
             _manager.Log.Notice("Full resync from master: " + replId + ":" + offset);
-            await ReceivePayloadAsync(input, replId, offset, token).ConfigureAwait(false);
+            ReceivePayload(socket, replId, offset);
         }
         else if (reply.StartsWith("+CONTINUE", StringComparison.Ordinal))
         {
@@ -327,7 +339,7 @@ public sealed class MasterLink
                 // replicas (and, after a promotion, the other replicas of our master) can continue with us.
                 _manager.EnsureBacklog();
                 // The stream goes on in the database it was in when we cached it.
-                StartStreaming(cached?.Offset ?? _manager.Stream.MasterReplOffset, cached?.Db ?? 0);
+                StartStreaming(socket, cached?.Offset ?? _manager.Stream.MasterReplOffset, cached?.Db ?? 0);
             }
             finally
             {
@@ -344,28 +356,70 @@ public sealed class MasterLink
             // A master that does not know PSYNC: plain SYNC on the same connection. It will not expect ACKs.
             _manager.Log.Warning("Unexpected reply to PSYNC from master: " + reply + "; retrying with SYNC...");
             _prePsync = true;
-            await output.WriteAsync("SYNC\r\n"u8.ToArray(), token).ConfigureAwait(false);
-            await ReceivePayloadAsync(input, ReplicationManager.NoReplId, -1, token).ConfigureAwait(false);
+            socket.Send("SYNC\r\n"u8);
+            ReceivePayload(socket, ReplicationManager.NoReplId, -1);
         }
+        return StreamUntilLost(socket, _masterClient!);
+    }
 
-        // Apply the stream, as any client's input, with the master client.
-        var clientConnection = new PipeConnection(connection, _masterClient!, _manager.Loop, _manager.Processor, _manager.Registry, _manager.Stats, _manager.Options, _manager.Log);
-        await clientConnection.RunAsync().ConfigureAwait(false);
+    /// <summary>
+    /// Gives the connection to the event loop, where the master's stream is read and applied as the master client's
+    /// input, and waits until it ends; returns why.
+    /// </summary>
+    private string? StreamUntilLost(LinkSocket socket, Client master)
+    {
+        var ended = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var events = _manager.Events();
+        events.Post(() => Adopt(socket, master, events, ended));
+        string? reason = ended.Task.GetAwaiter().GetResult();
+        return reason is null or "client closed connection" ? "connection closed by master" : reason;
+    }
+
+    /// <summary>
+    /// On the event loop's thread: the descriptor becomes the master client's connection, and the stream bytes read
+    /// with the payload (or the +CONTINUE line) run first, before anything the loop reads from it.
+    /// </summary>
+    private void Adopt(LinkSocket socket, Client master, EventLoop events, TaskCompletionSource<string?> ended)
+    {
+        ClientConnection connection;
+        try
+        {
+            lock (_sync)
+            {
+                if (_stop.IsCancellationRequested)
+                {
+                    ended.TrySetResult(null);
+                    return;
+                }
+                // Registered first: should that fail, the link's thread still owns (and closes) the descriptor.
+                connection = ClientConnection.Adopt(socket.Fd, master, socket.Buffered, reason => ended.TrySetResult(reason), events,
+                    _manager.Loop, _manager.Processor, _manager.Registry, _manager.Stats, _manager.Options, _manager.Log);
+                socket.Detach();
+                _socket = null;
+                _connection = connection;
+            }
+        }
+        catch (Exception e)
+        {
+            ended.TrySetException(e);
+            return;
+        }
+        connection.RunReceived();
     }
 
     /// <summary>Receives the RDB payload of a full resynchronization into a file, then loads it inside the loop.</summary>
-    private async Task ReceivePayloadAsync(PipeReader input, string replId, long offset, CancellationToken token)
+    private void ReceivePayload(LinkSocket socket, string replId, long offset)
     {
         State = MasterLinkState.Transfer;
         SyncTotalBytes = -1;
         SyncReadBytes = 0;
-        string header = await ReadReplyLineAsync(input, token).ConfigureAwait(false);
+        string header = ReadReplyLine(socket);
         if (!header.StartsWith('$'))
             throw new InvalidDataException("Bad protocol from MASTER, the first byte is not '$' (we received '" + header + "'), are you sure the host and port are right?");
         string temp = Path.Combine(_manager.Options.Dir, "temp-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "." + Environment.ProcessId + ".rdb");
         try
         {
-            await ReceiveAndLoadAsync(input, header, temp, replId, offset, token).ConfigureAwait(false);
+            ReceiveAndLoad(socket, header, temp, replId, offset);
         }
         finally
         {
@@ -374,19 +428,23 @@ public sealed class MasterLink
                 File.Delete(temp);
         }
         // An EOF-framed payload has no length: the master waits for this ACK to start the stream.
-        SendAck();
+        if (!_prePsync)
+        {
+            Span<byte> ack = stackalloc byte[64];
+            socket.Send(ack[..WriteAck(ack, offset)]);
+        }
     }
 
-    private async Task ReceiveAndLoadAsync(PipeReader input, string header, string temp, string replId, long offset, CancellationToken token)
+    private void ReceiveAndLoad(LinkSocket socket, string header, string temp, string replId, long offset)
     {
-        await using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
         {
             if (header.StartsWith("$EOF:", StringComparison.Ordinal))
             {
                 var mark = Encoding.ASCII.GetBytes(header.Substring(5, 40));
                 SyncTotalBytes = 0;
                 _manager.Log.Notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
-                await ReceiveUntilMarkAsync(input, file, mark, token).ConfigureAwait(false);
+                ReceiveUntilMark(socket, file, mark);
             }
             else
             {
@@ -394,17 +452,14 @@ public sealed class MasterLink
                     throw new InvalidDataException("Bad protocol from MASTER, bad payload length in '" + header + "'");
                 SyncTotalBytes = size;
                 _manager.Log.Notice("MASTER <-> REPLICA sync: receiving " + size + " bytes from master to disk");
-                await ReceiveExactlyAsync(input, file, size, token).ConfigureAwait(false);
+                ReceiveExactly(socket, file, size);
             }
-            await file.FlushAsync(token).ConfigureAwait(false);
             file.Flush(flushToDisk: true);
         }
 
         string target = Path.Combine(_manager.Options.Dir, _manager.Options.DbFilename);
         // The load holds the loop for as long as it takes and lets other clients in every 50 ms to answer
-        // them -LOADING. It must not run on the host's one socket thread (Program.cs), where it would also
-        // stop every other connection from being read meanwhile: continue on a pool thread.
-        await Task.Yield();
+        // them -LOADING (on the event loop's thread, which this one is not).
         _manager.Loop.Enter();
         try
         {
@@ -430,7 +485,7 @@ public sealed class MasterLink
             // The log first (the relay log): its new base is this payload, so a crash from here on restarts on it.
             _manager.Aof?.StartOverFrom(target, new ReplicationPoint(replId, offset, db));
             _manager.AdoptMasterHistory(replId, offset);
-            StartStreaming(offset, db);
+            StartStreaming(socket, offset, db);
             _refusedPayloads = 0;
             _manager.Log.Notice("MASTER <-> REPLICA sync: Finished with success");
         }
@@ -497,9 +552,10 @@ public sealed class MasterLink
     }
 
     /// <summary>Inside the loop: creates the master client, in the stream's database <paramref name="db"/>, and marks the link connected.</summary>
-    private void StartStreaming(long offset, int db)
+    private void StartStreaming(LinkSocket socket, long offset, int db)
     {
-        var client = new Client(new ClientOutput(_manager.Loop), _connection!.RemoteEndPoint, _connection.LocalEndPoint);
+        // Its replies are dropped, as Redis's master client's; ACKs go to the connection's own writer (SendAck).
+        var client = new Client(new ClientOutput(_manager.Loop), socket.RemoteEndPoint, socket.LocalEndPoint) { Fd = socket.Fd };
         client.Flags |= ClientFlags.Master;
         client.Output.TrackErrors = true;
         _manager.Registry.AddClient(client);
@@ -537,26 +593,20 @@ public sealed class MasterLink
         _manager.Stream.AppendVerbatim(request);
     }
 
-    /// <summary>Sends REPLCONF ACK with our applied offset (every second, on GETACK, after an EOF payload).</summary>
+    /// <summary>Sends REPLCONF ACK with our applied offset (every second, on GETACK); inside the loop.</summary>
     public void SendAck()
     {
-        var connection = _connection;
-        if (connection is null || _prePsync || !_pendingAckFlush.IsCompleted)
+        var connection = Volatile.Read(ref _connection);
+        // Only while the master client is registered: its connection's teardown removes it inside the loop before
+        // closing the writer, which must not be written meanwhile.
+        if (connection is null || _prePsync || !_pendingAckFlush.IsCompleted || _masterClient is not { } master
+            || master.Connection != connection || !_manager.Registry.Clients.ContainsKey(master.Id))
             return;
-        string offset = _manager.Stream.MasterReplOffset.ToString(CultureInfo.InvariantCulture);
-        var bytes = Encoding.ASCII.GetBytes("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$" + offset.Length + "\r\n" + offset + "\r\n");
-        try
-        {
-            var output = connection.Transport.Output;
-            output.Write(bytes);
-            var flush = output.FlushAsync();
-            if (!flush.IsCompleted)
-                _pendingAckFlush = flush.AsTask();
-        }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
-        {
-            // The link is going down; the next connection sends its own ACKs.
-        }
+        var writer = connection.Writer;
+        writer.Advance(WriteAck(writer.GetSpan(64), _manager.Stream.MasterReplOffset));
+        var flush = writer.FlushAsync();
+        if (!flush.IsCompleted)
+            _pendingAckFlush = flush.AsTask();
     }
 
     /// <summary>INFO's <c>master_lag_ms</c>: the longest read-to-applied wait of the stream, this second and the last; -1 while down (see AppendInfo).</summary>
@@ -574,127 +624,8 @@ public sealed class MasterLink
             if (now - LastIoMs > _manager.Options.ReplTimeout * 1000L)
             {
                 _manager.Log.Warning("MASTER timeout: no data nor PING received...");
-                _connection?.Abort();
+                Abort();
             }
-        }
-    }
-
-    // ------------------------------------------------------------------
-    // Reading the handshake and the payload
-    // ------------------------------------------------------------------
-
-    private static async Task SendAsync(PipeWriter output, params string[] args)
-    {
-        var sb = new StringBuilder();
-        sb.Append('*').Append(args.Length).Append("\r\n");
-        foreach (var arg in args)
-        {
-            int length = Encoding.UTF8.GetByteCount(arg);
-            sb.Append('$').Append(length).Append("\r\n").Append(arg).Append("\r\n");
-        }
-        await output.WriteAsync(Encoding.UTF8.GetBytes(sb.ToString())).ConfigureAwait(false);
-    }
-
-    /// <summary>Reads one reply line, skipping the empty keepalive lines a master sends while it prepares.</summary>
-    private async Task<string> ReadReplyLineAsync(PipeReader input, CancellationToken token)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_manager.Options.ReplTimeout));
-        while (true)
-        {
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!token.IsCancellationRequested)
-            {
-                throw new TimeoutException(State == MasterLinkState.Transfer ? BulkTimeoutMessage : "Timeout connecting to the MASTER...");
-            }
-            // Any byte from the master proves it alive (Redis's repl_transfer_lastio), keepalive newlines included.
-            LastIoMs = Environment.TickCount64;
-            timeout.CancelAfter(TimeSpan.FromSeconds(_manager.Options.ReplTimeout));
-            var buffer = result.Buffer;
-            var newline = buffer.PositionOf((byte)'\n');
-            if (newline is { } position)
-            {
-                var lineBytes = buffer.Slice(0, position).ToArray();
-                input.AdvanceTo(buffer.GetPosition(1, position));
-                string line = Encoding.UTF8.GetString(lineBytes).TrimEnd('\r');
-                if (line.Length == 0)
-                    continue;
-                return line;
-            }
-            if (buffer.Length > 64 * 1024)
-                throw new InvalidDataException("Reply line from master too long");
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
-                throw new IOException("Connection closed by master during the handshake");
-        }
-    }
-
-    private async Task ReceiveExactlyAsync(PipeReader input, FileStream file, long size, CancellationToken token)
-    {
-        long left = size;
-        while (left > 0)
-        {
-            var result = await ReadWithTimeoutAsync(input, token).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var take = buffer.Slice(0, Math.Min(left, buffer.Length));
-            foreach (var segment in take)
-                await file.WriteAsync(segment, token).ConfigureAwait(false);
-            left -= take.Length;
-            SyncReadBytes += take.Length;
-            input.AdvanceTo(take.End);
-            if (left > 0 && result.IsCompleted)
-                throw new IOException("I/O error trying to sync with MASTER: connection lost");
-        }
-    }
-
-    private async Task ReceiveUntilMarkAsync(PipeReader input, FileStream file, byte[] mark, CancellationToken token)
-    {
-        // Everything goes to the file; the last bytes received are compared with the mark after each read (read
-        // back from the file, they cost a flush, a seek and a read on the thread pool per network read).
-        var tail = new byte[mark.Length];
-        int tailLength = 0;
-        while (true)
-        {
-            var result = await ReadWithTimeoutAsync(input, token).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            foreach (var segment in buffer)
-            {
-                await file.WriteAsync(segment, token).ConfigureAwait(false);
-                PayloadTail.Keep(tail, ref tailLength, segment.Span);
-            }
-            SyncReadBytes += buffer.Length;
-            input.AdvanceTo(buffer.End);
-            if (tailLength == mark.Length && tail.AsSpan().SequenceEqual(mark))
-            {
-                await file.FlushAsync(token).ConfigureAwait(false);
-                file.SetLength(file.Length - mark.Length);
-                return;
-            }
-            if (result.IsCompleted)
-                throw new IOException("I/O error trying to sync with MASTER: connection lost");
-        }
-    }
-
-    private const string BulkTimeoutMessage =
-        "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
-
-    private async Task<ReadResult> ReadWithTimeoutAsync(PipeReader input, CancellationToken token)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_manager.Options.ReplTimeout));
-        try
-        {
-            var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
-            LastIoMs = Environment.TickCount64;
-            return result;
-        }
-        catch (OperationCanceledException) when (!token.IsCancellationRequested)
-        {
-            throw new TimeoutException(BulkTimeoutMessage);
         }
     }
 }

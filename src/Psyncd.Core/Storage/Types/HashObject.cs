@@ -7,13 +7,15 @@ namespace Psyncd.Storage.Types;
 
 /// <summary>
 /// A hash value: an open-addressing table (linear probing, deletion by backward shift) whose slots each
-/// hold one byte array packing a field and its value. One small object per field, plus 12 bytes of
-/// table per slot, keeps a large hash close to Redis's memory use. Contract used by commands and by the
-/// RDB reader/writer: Set, TryGet, Remove, Count, and Entries.
+/// hold the handle of one string, in a <see cref="ByteArena"/>, packing a field and its value. No object per
+/// field (its header was 24 of the 48 bytes a 1M-field hash's entry took), plus 12 bytes of table per slot,
+/// keeps a large hash below Redis's memory use. Contract used by commands and by the RDB reader/writer: Set,
+/// TryGet, Remove, Count, and Entries.
 /// </summary>
 /// <remarks>
-/// A slot's array is <c>fieldLength field value</c>, the field length as a LEB128 varint; the value is
-/// the rest. A parallel array caches each slot's hash so that probes rarely touch the arrays.
+/// A slot's string is <c>fieldLength field value</c>, the field length as a LEB128 varint; the value is
+/// the rest. Handle 0 is an empty slot (a packed string has at least its length byte, so no handle is 0).
+/// A parallel array caches each slot's hash so that probes rarely touch the strings.
 /// HSCAN's cursor walks <i>home buckets</i> (hash &amp; mask) in reverse-binary order, as Redis's dictScan
 /// does, so a field present for a whole scan is returned even if the table grows or shrinks meanwhile.
 /// </remarks>
@@ -21,8 +23,9 @@ public sealed class HashObject : RedisObject
 {
     private static readonly ulong s_seed = OsRandom.UInt64();
 
-    private byte[]?[] _slots;
+    private long[] _slots;
     private int[] _hashes;
+    private ByteArena _arena;
     private int _mask;
     private int _count;
 
@@ -38,7 +41,7 @@ public sealed class HashObject : RedisObject
 
     private HashObject(int capacity)
     {
-        _slots = new byte[capacity][];
+        _slots = new long[capacity];
         _hashes = new int[capacity];
         _mask = capacity - 1;
     }
@@ -61,15 +64,17 @@ public sealed class HashObject : RedisObject
         int slot = Find(field, hash);
         if (slot >= 0)
         {
-            var entry = _slots[slot]!;
+            long old = _slots[slot];
+            var entry = _arena.GetWritable(old);
             int header = FieldStart(entry, out int fieldLength);
             int valueStart = header + fieldLength;
             if (entry.Length - valueStart == value.Length)
             {
-                value.CopyTo(entry.AsSpan(valueStart));
+                value.CopyTo(entry[valueStart..]);
                 return false;
             }
             _slots[slot] = Pack(field, value);
+            Release(old);
             return false;
         }
         if (_count + 1 > (_mask + 1) - ((_mask + 1) >> 2))
@@ -107,7 +112,7 @@ public sealed class HashObject : RedisObject
             value = default;
             return false;
         }
-        value = ValueOf(_slots[slot]!);
+        value = ValueOf(_arena.Get(_slots[slot]));
         return true;
     }
 
@@ -118,11 +123,13 @@ public sealed class HashObject : RedisObject
         int slot = Find(field, Hash(field));
         if (slot < 0)
             return false;
+        long handle = _slots[slot];
         RemoveAt(slot);
         _count--;
         int capacity = _mask + 1;
         if (capacity > 4 && _count < capacity / 8)
             Resize(Math.Max(4, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _count * 2))));
+        Release(handle);
         return true;
     }
 
@@ -133,11 +140,8 @@ public sealed class HashObject : RedisObject
         {
             for (int i = 0; i < _slots.Length; i++)
             {
-                var entry = _slots[i];
-                if (entry is null)
-                    continue;
-                int header = FieldStart(entry, out int fieldLength);
-                yield return new(entry.AsSpan(header, fieldLength).ToArray(), entry.AsSpan(header + fieldLength).ToArray());
+                if (TryGetSlot(i, out var name, out var value))
+                    yield return new(name.ToArray(), value.ToArray());
             }
         }
     }
@@ -153,15 +157,16 @@ public sealed class HashObject : RedisObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetSlot(int slot, out ReadOnlySpan<byte> field, out ReadOnlySpan<byte> value)
     {
-        var entry = _slots[slot];
-        if (entry is null)
+        long handle = _slots[slot];
+        if (handle == 0)
         {
             field = value = default;
             return false;
         }
+        var entry = _arena.Get(handle);
         int header = FieldStart(entry, out int fieldLength);
-        field = entry.AsSpan(header, fieldLength);
-        value = entry.AsSpan(header + fieldLength);
+        field = entry.Slice(header, fieldLength);
+        value = entry[(header + fieldLength)..];
         return true;
     }
 
@@ -177,7 +182,7 @@ public sealed class HashObject : RedisObject
         do
         {
             int home = (int)(cursor & mask);
-            for (int i = home; _slots[i] is not null; i = (i + 1) & _mask)
+            for (int i = home; _slots[i] != 0; i = (i + 1) & _mask)
             {
                 if ((_hashes[i] & _mask) == home)
                     slots.Add(i);
@@ -214,10 +219,10 @@ public sealed class HashObject : RedisObject
         int i = hash & mask;
         while (true)
         {
-            var entry = slots[i];
-            if (entry is null)
+            long handle = slots[i];
+            if (handle == 0)
                 return ~i;
-            if (hashes[i] == hash && FieldEquals(entry, field))
+            if (hashes[i] == hash && FieldEquals(_arena.Get(handle), field))
                 return i;
             i = (i + 1) & mask;
         }
@@ -232,7 +237,7 @@ public sealed class HashObject : RedisObject
         while (true)
         {
             j = (j + 1) & mask;
-            if (slots[j] is null)
+            if (slots[j] == 0)
                 break;
             int home = _hashes[j] & mask;
             // Move j into the hole unless its home lies cyclically in (hole, j].
@@ -243,7 +248,7 @@ public sealed class HashObject : RedisObject
             _hashes[hole] = _hashes[j];
             hole = j;
         }
-        slots[hole] = null;
+        slots[hole] = 0;
         _hashes[hole] = 0;
     }
 
@@ -251,17 +256,17 @@ public sealed class HashObject : RedisObject
     {
         var oldSlots = _slots;
         var oldHashes = _hashes;
-        _slots = new byte[capacity][];
+        _slots = new long[capacity];
         _hashes = new int[capacity];
         _mask = capacity - 1;
         for (int s = 0; s < oldSlots.Length; s++)
         {
-            var entry = oldSlots[s];
-            if (entry is null)
+            long entry = oldSlots[s];
+            if (entry == 0)
                 continue;
             int hash = oldHashes[s];
             int i = hash & _mask;
-            while (_slots[i] is not null)
+            while (_slots[i] != 0)
                 i = (i + 1) & _mask;
             _slots[i] = entry;
             _hashes[i] = hash;
@@ -272,10 +277,25 @@ public sealed class HashObject : RedisObject
     // Entry packing
     // ------------------------------------------------------------------
 
-    private static byte[] Pack(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
+    /// <summary>Frees a replaced or removed entry, and rebuilds the arena once holes outweigh the live bytes.</summary>
+    private void Release(long handle)
+    {
+        _arena.Free(handle);
+        if (!_arena.NeedsCompaction)
+            return;
+        var fresh = _arena.Compacted();
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] != 0)
+                _slots[i] = fresh.Add(_arena.Get(_slots[i]));
+        }
+        _arena = fresh;
+    }
+
+    private long Pack(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
     {
         int header = VarintSize(field.Length);
-        var entry = GC.AllocateUninitializedArray<byte>(header + field.Length + value.Length);
+        long handle = _arena.Allocate(header + field.Length + value.Length, out var entry);
         uint n = (uint)field.Length;
         int p = 0;
         while (n >= 0x80)
@@ -284,9 +304,9 @@ public sealed class HashObject : RedisObject
             n >>= 7;
         }
         entry[p] = (byte)n;
-        field.CopyTo(entry.AsSpan(header));
-        value.CopyTo(entry.AsSpan(header + field.Length));
-        return entry;
+        field.CopyTo(entry[header..]);
+        value.CopyTo(entry[(header + field.Length)..]);
+        return handle;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -294,7 +314,7 @@ public sealed class HashObject : RedisObject
 
     /// <summary>Offset of the field in an entry; its length in <paramref name="fieldLength"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int FieldStart(byte[] entry, out int fieldLength)
+    private static int FieldStart(ReadOnlySpan<byte> entry, out int fieldLength)
     {
         byte b = entry[0];
         if (b < 0x80)
@@ -318,16 +338,16 @@ public sealed class HashObject : RedisObject
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool FieldEquals(byte[] entry, ReadOnlySpan<byte> field)
+    private static bool FieldEquals(ReadOnlySpan<byte> entry, ReadOnlySpan<byte> field)
     {
         int header = FieldStart(entry, out int fieldLength);
-        return fieldLength == field.Length && entry.AsSpan(header, fieldLength).SequenceEqual(field);
+        return fieldLength == field.Length && entry.Slice(header, fieldLength).SequenceEqual(field);
     }
 
-    private static ReadOnlySpan<byte> ValueOf(byte[] entry)
+    private static ReadOnlySpan<byte> ValueOf(ReadOnlySpan<byte> entry)
     {
         int header = FieldStart(entry, out int fieldLength);
-        return entry.AsSpan(header + fieldLength);
+        return entry[(header + fieldLength)..];
     }
 
     /// <summary>A seeded 64-bit mix of the bytes, folded to 32 bits.</summary>
@@ -368,8 +388,8 @@ public sealed class HashObject : RedisObject
         var copy = new HashObject(_slots.Length);
         for (int i = 0; i < _slots.Length; i++)
         {
-            if (_slots[i] is { } entry)
-                copy._slots[i] = (byte[])entry.Clone();
+            if (_slots[i] != 0)
+                copy._slots[i] = copy._arena.Add(_arena.Get(_slots[i]));
         }
         _hashes.AsSpan().CopyTo(copy._hashes);
         copy._count = _count;

@@ -2,10 +2,13 @@ using System.Runtime.CompilerServices;
 
 namespace Psyncd.Storage.Types;
 
-/// <summary>How a <see cref="MemberTable{T, TKey}"/> finds the member bytes of an item.</summary>
+/// <summary>
+/// How a <see cref="MemberTable{T, TKey}"/> finds the member bytes of an item. A struct, so that the table's
+/// code is compiled for it and the call inlined; it may carry what the bytes live in (a <see cref="ByteArena"/>).
+/// </summary>
 internal interface IMemberKey<T>
 {
-    static abstract ReadOnlySpan<byte> KeyOf(T item);
+    ReadOnlySpan<byte> KeyOf(T item);
 }
 
 /// <summary>
@@ -21,8 +24,7 @@ internal interface IMemberKey<T>
 /// </list>
 /// </summary>
 internal sealed class MemberTable<T, TKey>
-    where T : class
-    where TKey : IMemberKey<T>
+    where TKey : struct, IMemberKey<T>
 {
     private const int MinBuckets = 4;
 
@@ -41,7 +43,18 @@ internal sealed class MemberTable<T, TKey>
     private Slot[] _entries = new Slot[MinBuckets];
     private int _count;
 
+    /// <summary>Finds an item's member bytes.</summary>
+    private readonly TKey _key;
+
+    public MemberTable(TKey key = default)
+    {
+        _key = key;
+    }
+
     public int Count => _count;
+
+    /// <summary>Replaces the item at <paramref name="index"/> with one of the same member (moved bytes).</summary>
+    public void SetItemAt(int index, T item) => _entries[index].Item = item;
 
     /// <summary>The item at dense position <paramref name="index"/> (0 ≤ index &lt; Count).</summary>
     public T ItemAt(int index) => _entries[index].Item;
@@ -57,7 +70,7 @@ internal sealed class MemberTable<T, TKey>
         while (i != 0)
         {
             ref var slot = ref entries[i - 1];
-            if (slot.Hash == hash && TKey.KeyOf(slot.Item).SequenceEqual(member))
+            if (slot.Hash == hash && _key.KeyOf(slot.Item).SequenceEqual(member))
                 return i - 1;
             i = slot.Next;
         }
@@ -79,8 +92,8 @@ internal sealed class MemberTable<T, TKey>
         _buckets[b] = ++_count;
     }
 
-    /// <summary>Removes the item of <paramref name="member"/>; returns it, or null when absent.</summary>
-    public T? Remove(ReadOnlySpan<byte> member)
+    /// <summary>Removes the item of <paramref name="member"/>; false when absent.</summary>
+    public bool Remove(ReadOnlySpan<byte> member, out T item)
     {
         int hash = ByteArrayComparer.Hash(member);
         int b = hash & (_buckets.Length - 1);
@@ -89,16 +102,17 @@ internal sealed class MemberTable<T, TKey>
         {
             int index = link - 1;
             ref var slot = ref _entries[index];
-            if (slot.Hash == hash && TKey.KeyOf(slot.Item).SequenceEqual(member))
+            if (slot.Hash == hash && _key.KeyOf(slot.Item).SequenceEqual(member))
             {
-                var item = slot.Item;
+                item = slot.Item;
                 link = slot.Next;
                 FillHole(index);
-                return item;
+                return true;
             }
             link = ref slot.Next;
         }
-        return null;
+        item = default!;
+        return false;
     }
 
     /// <summary>Removes the item at dense position <paramref name="index"/>.</summary>

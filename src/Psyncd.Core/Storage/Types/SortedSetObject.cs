@@ -19,13 +19,14 @@ public sealed class SortedSetObject : RedisObject
     /// <summary>A node of level 1 (only level 0's link); a <see cref="TallNode"/> when it has more levels.</summary>
     internal class Node
     {
-        public Node(byte[] member, double score)
+        public Node(long member, double score)
         {
-            Member = member;
+            Handle = member;
             Score = score;
         }
 
-        public readonly byte[] Member;
+        /// <summary>The member's bytes in the set's arena (<see cref="MemberOf"/>); changes when the arena is rebuilt.</summary>
+        public long Handle;
         public double Score;
         public Node? Backward;
 
@@ -38,7 +39,7 @@ public sealed class SortedSetObject : RedisObject
     /// <summary>A node of level 2 or more (and the header): the links of levels 1 and up.</summary>
     internal sealed class TallNode : Node
     {
-        public TallNode(byte[] member, double score, int level)
+        public TallNode(long member, double score, int level)
             : base(member, score)
         {
             if (level > 2)
@@ -60,13 +61,16 @@ public sealed class SortedSetObject : RedisObject
         public int Span;
     }
 
-    private readonly struct NodeKey : IMemberKey<Node>
+    /// <summary>Reads members through the set, whose arena is replaced by a rebuild.</summary>
+    private readonly struct NodeKey(SortedSetObject zset) : IMemberKey<Node>
     {
-        public static ReadOnlySpan<byte> KeyOf(Node item) => item.Member;
+        public ReadOnlySpan<byte> KeyOf(Node item) => zset._arena.Get(item.Handle);
     }
 
-    private readonly TallNode _header = new(Array.Empty<byte>(), 0, MaxLevel);
-    private readonly MemberTable<Node, NodeKey> _map = new();
+    /// <summary>Holds the members' bytes: a node keeps a handle rather than an array of its own (24 bytes of header saved a member).</summary>
+    private ByteArena _arena;
+    private readonly TallNode _header = new(0, 0, MaxLevel);
+    private readonly MemberTable<Node, NodeKey> _map;
     private Node? _tail;
     private int _level = 1;
 
@@ -88,7 +92,18 @@ public sealed class SortedSetObject : RedisObject
     /// </summary>
     internal bool Compact { get; set; } = true;
 
+    public SortedSetObject()
+    {
+        _map = new MemberTable<Node, NodeKey>(new NodeKey(this));
+    }
+
     public override long Count => _map.Count;
+
+    /// <summary>
+    /// The member of <paramref name="node"/>, readable until the set's next change (and after its removal until
+    /// then: the arena only appends, and a rebuild copies into new slabs).
+    /// </summary>
+    internal ReadOnlySpan<byte> MemberOf(Node node) => _arena.Get(node.Handle);
 
     /// <summary>Adds a member or changes its score; true when the member is new.</summary>
     public bool Add(ReadOnlySpan<byte> member, double score)
@@ -102,7 +117,8 @@ public sealed class SortedSetObject : RedisObject
             return false;
         }
         int level = RandomLevel();
-        var node = level > 1 ? new TallNode(member.ToArray(), score, level) : new Node(member.ToArray(), score);
+        long handle = _arena.Add(member);
+        var node = level > 1 ? new TallNode(handle, score, level) : new Node(handle, score);
         Insert(node);
         _map.AddNew(node, hash);
         return true;
@@ -110,10 +126,10 @@ public sealed class SortedSetObject : RedisObject
 
     public bool Remove(ReadOnlySpan<byte> member)
     {
-        var node = _map.Remove(member);
-        if (node is null)
+        if (!_map.Remove(member, out var node))
             return false;
         Unlink(node);
+        Release(node);
         return true;
     }
 
@@ -135,7 +151,7 @@ public sealed class SortedSetObject : RedisObject
         get
         {
             for (var x = _header.Next; x is not null; x = x.Next)
-                yield return (x.Member, x.Score);
+                yield return (MemberOf(x).ToArray(), x.Score);
         }
     }
 
@@ -145,7 +161,7 @@ public sealed class SortedSetObject : RedisObject
             return "skiplist";
         for (var x = _header.Next; x is not null; x = x.Next)
         {
-            if (x.Member.Length > limits.ZsetMaxZiplistValue)
+            if (MemberOf(x).Length > limits.ZsetMaxZiplistValue)
                 return "skiplist";
         }
         return "ziplist";
@@ -155,7 +171,7 @@ public sealed class SortedSetObject : RedisObject
     {
         var copy = new SortedSetObject { Compact = Compact };
         for (var x = _header.Next; x is not null; x = x.Next)
-            copy.Add(x.Member, x.Score);
+            copy.Add(MemberOf(x), x.Score);
         return copy;
     }
 
@@ -204,8 +220,21 @@ public sealed class SortedSetObject : RedisObject
     /// <summary>Removes the node (found by <see cref="Find"/> or a range walk) from the set.</summary>
     internal void Delete(Node node)
     {
-        _map.Remove(node.Member);
+        _map.Remove(MemberOf(node), out _);
         Unlink(node);
+        Release(node);
+    }
+
+    /// <summary>Frees a removed node's member bytes, and rebuilds the arena once holes outweigh the live bytes.</summary>
+    private void Release(Node node)
+    {
+        _arena.Free(node.Handle);
+        if (!_arena.NeedsCompaction)
+            return;
+        var fresh = _arena.Compacted();
+        for (var x = _header.Next; x is not null; x = x.Next)
+            x.Handle = fresh.Add(_arena.Get(x.Handle));
+        _arena = fresh;
     }
 
     /// <summary>0-based rank of <paramref name="node"/> in ascending order.</summary>
@@ -216,7 +245,7 @@ public sealed class SortedSetObject : RedisObject
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
-            while ((f = Forward(x, i)) is not null && Precedes(f, node.Score, node.Member, orEqual: true))
+            while ((f = Forward(x, i)) is not null && Precedes(f, node.Score, MemberOf(node), orEqual: true))
             {
                 rank += Span(x, i);
                 x = f;
@@ -296,11 +325,11 @@ public sealed class SortedSetObject : RedisObject
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
-            while ((f = Forward(x, i)) is not null && !range.GteMin(f.Member))
+            while ((f = Forward(x, i)) is not null && !range.GteMin(MemberOf(f)))
                 x = f;
         }
         var first = x.Next;
-        return first is not null && range.LteMax(first.Member) ? first : null;
+        return first is not null && range.LteMax(MemberOf(first)) ? first : null;
     }
 
     /// <summary>The highest node within the lexicographic range, or null.</summary>
@@ -312,17 +341,17 @@ public sealed class SortedSetObject : RedisObject
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
-            while ((f = Forward(x, i)) is not null && range.LteMax(f.Member))
+            while ((f = Forward(x, i)) is not null && range.LteMax(MemberOf(f)))
                 x = f;
         }
-        return x != _header && range.GteMin(x.Member) ? x : null;
+        return x != _header && range.GteMin(MemberOf(x)) ? x : null;
     }
 
     private bool HasAnyInRange(in LexRange range)
     {
         if (range.IsEmpty || _tail is null)
             return false;
-        return range.GteMin(_tail.Member) && range.LteMax(_header.Next!.Member);
+        return range.GteMin(MemberOf(_tail)) && range.LteMax(MemberOf(_header.Next!));
     }
 
     /// <summary>One ZSCAN step: visits a bucket's nodes and returns the next cursor (0: done).</summary>
@@ -353,11 +382,11 @@ public sealed class SortedSetObject : RedisObject
     }
 
     /// <summary>True when <paramref name="x"/> sorts before (score, member), or equal to it when <paramref name="orEqual"/>.</summary>
-    private static bool Precedes(Node x, double score, byte[] member, bool orEqual)
+    private bool Precedes(Node x, double score, ReadOnlySpan<byte> member, bool orEqual)
     {
         if (x.Score != score)
             return x.Score < score;
-        int c = x.Member.AsSpan().SequenceCompareTo(member);
+        int c = MemberOf(x).SequenceCompareTo(member);
         return orEqual ? c <= 0 : c < 0;
     }
 
@@ -386,7 +415,7 @@ public sealed class SortedSetObject : RedisObject
         {
             rank[i] = i == _level - 1 ? 0 : rank[i + 1];
             Node? f;
-            while ((f = Forward(x, i)) is not null && Precedes(f, node.Score, node.Member, orEqual: false))
+            while ((f = Forward(x, i)) is not null && Precedes(f, node.Score, MemberOf(node), orEqual: false))
             {
                 rank[i] += Span(x, i);
                 x = f;
@@ -433,7 +462,7 @@ public sealed class SortedSetObject : RedisObject
         for (int i = _level - 1; i >= 0; i--)
         {
             Node? f;
-            while ((f = Forward(x, i)) is not null && f != node && Precedes(f, node.Score, node.Member, orEqual: false))
+            while ((f = Forward(x, i)) is not null && f != node && Precedes(f, node.Score, MemberOf(node), orEqual: false))
                 x = f;
             update[i] = x;
         }

@@ -18,8 +18,17 @@ public class SetAndSortedSetMemoryTests
 
     private static byte[] Member(int i) => Encoding.ASCII.GetBytes("element:" + i.ToString("D12"));
 
+    /// <summary>
+    /// Members live in a byte arena rather than one array each (whose 24-byte header and padding were 28 of the
+    /// 88.6 bytes a member cost): a member costs less than it costs redis-server.
+    /// </summary>
     [Test]
-    public void SetMemberCostsAtMostOneAndAHalfRedis()
+    public void SetMemberCostsAtMostRedis() => Assert.That(SetBytesPerMember(), Is.LessThanOrEqualTo(RedisSetBytes));
+
+    [Test]
+    public void SetMemberCostsAtMostOneAndAHalfRedis() => Assert.That(SetBytesPerMember(), Is.LessThanOrEqualTo(RedisSetBytes * 1.5));
+
+    private static double SetBytesPerMember()
     {
         long before = GC.GetTotalMemory(forceFullCollection: true);
         var set = new SetObject();
@@ -28,8 +37,8 @@ public class SetAndSortedSetMemoryTests
         long after = GC.GetTotalMemory(forceFullCollection: true);
         double perMember = (after - before) / (double)set.Count;
         TestContext.Out.WriteLine($"set: {perMember:F1} bytes per member (redis-server: {RedisSetBytes})");
-        Assert.That(perMember, Is.LessThanOrEqualTo(RedisSetBytes * 1.5));
         GC.KeepAlive(set);
+        return perMember;
     }
 
     /// <summary>
