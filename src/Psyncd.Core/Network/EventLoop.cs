@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Psyncd.Diagnostics;
 
@@ -32,6 +33,21 @@ internal sealed unsafe class EventLoop
 {
     private const int MaxEvents = 256;
     private const long WakeToken = -1;
+
+    /// <summary>
+    /// After a pass that served events, the loop polls (epoll_wait without a timeout) for this long before it blocks.
+    /// </summary>
+    /// <remarks>
+    /// Measured under redis-benchmark (docs/performance.md, "Who is the bottleneck"): the single-threaded client
+    /// is what limits the rate on two cores, and a client's send to a server asleep in epoll_wait pays for the
+    /// wake-up, a cross-CPU interrupt that costs a virtual machine dearly. psyncd, faster per request than
+    /// redis-server, blocked 3-4 times as often as it (one pass in three at -P 16), and redis-benchmark's CPU per
+    /// request was 5-10% higher against it, its rate as much lower. Polling this briefly before blocking made
+    /// such blocks 30-50 times rarer and the client's rate up to redis-server's; it costs the server's own CPU
+    /// (at most this much per pass, and nothing on an idle server, which blocks after one such wait). A single
+    /// core has nobody to hand a poll's time to: there the loop blocks at once.
+    /// </remarks>
+    private static readonly long PollTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency * 20 / 1_000_000 : 0;
 
     private readonly int _epoll;
     private readonly int _wake;
@@ -140,9 +156,11 @@ internal sealed unsafe class EventLoop
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * size));
         try
         {
+            bool served = false;
             while (!_stopped)
             {
-                int n = Native.EpollWait(_epoll, events, MaxEvents, -1);
+                int n = Wait(events, poll: served);
+                served = n > 0;
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
@@ -192,6 +210,21 @@ internal sealed unsafe class EventLoop
                 Native.Close(_epoll);
             }
         }
+    }
+
+    /// <summary>epoll_wait, after polling for <see cref="PollTicks"/> when <paramref name="poll"/> (the last pass served events).</summary>
+    private int Wait(byte* events, bool poll)
+    {
+        if (!poll || PollTicks == 0)
+            return Native.EpollWait(_epoll, events, MaxEvents, -1);
+        long deadline = Stopwatch.GetTimestamp() + PollTicks;
+        int n;
+        do
+        {
+            n = Native.EpollWait(_epoll, events, MaxEvents, 0);
+        }
+        while (n == 0 && Stopwatch.GetTimestamp() < deadline);
+        return n != 0 ? n : Native.EpollWait(_epoll, events, MaxEvents, -1);
     }
 
     private void RunPosted()

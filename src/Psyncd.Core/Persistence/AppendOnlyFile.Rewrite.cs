@@ -107,7 +107,7 @@ public sealed partial class AppendOnlyFile
         string? error = null;
         try
         {
-            using var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            using var file = RdbOutput.CreateFile(temp);
             snapshot.StreamTo(file, checksum);
             file.Flush(flushToDisk: true);
         }

@@ -216,7 +216,7 @@ public sealed partial class AppendOnlyFile : IDurableLog
         long seq = ++_manifest.BaseSeq;
         string name = AofManifest.BaseName(_options.AppendFilename, seq, rdb: true);
         string path = Path.Combine(DirPath, name);
-        using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var file = RdbOutput.CreateFile(path))
         {
             _rdb.WriteRdbNow(file, BaseHeader(point));
             file.Flush(flushToDisk: true);

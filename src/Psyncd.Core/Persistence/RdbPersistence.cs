@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using Psyncd.Config;
@@ -203,7 +204,7 @@ public sealed class RdbPersistence
         string temp = TempRdbPath;
         try
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var file = RdbOutput.CreateFile(temp))
             {
                 WriteRdbNow(file);
                 file.Flush(flushToDisk: true);
@@ -228,23 +229,30 @@ public sealed class RdbPersistence
     public void WriteRdbNow(Stream destination, RdbHeader? header = null)
     {
         var output = new RdbOutput(destination);
-        var writer = new RdbWriter(_options.RdbCompression, 1 << 20);
-        writer.WriteHeader(header ?? MakeRdbHeader());
-        _keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
+        var writer = new RdbWriter(_options.RdbCompression, 1 << 20, ArrayPool<byte>.Shared);
         try
         {
-            while (!_keyspace.ContinueSnapshot(int.MaxValue))
+            writer.WriteHeader(header ?? MakeRdbHeader());
+            _keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
+            try
             {
+                while (!_keyspace.ContinueSnapshot(int.MaxValue))
+                {
+                }
             }
+            catch
+            {
+                if (_keyspace.IsSnapshotRunning)
+                    _keyspace.AbortSnapshot();
+                throw;
+            }
+            writer.WriteEof();
+            writer.FlushTo(output);
         }
-        catch
+        finally
         {
-            if (_keyspace.IsSnapshotRunning)
-                _keyspace.AbortSnapshot();
-            throw;
+            writer.ReturnBuffer();
         }
-        writer.WriteEof();
-        writer.FlushTo(output);
         output.WriteChecksum(_options.RdbChecksum);
         destination.Flush();
     }
@@ -285,7 +293,7 @@ public sealed class RdbPersistence
         string? error = null;
         try
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var file = RdbOutput.CreateFile(temp))
             {
                 snapshot.StreamTo(file, checksum);
                 file.Flush(flushToDisk: true);

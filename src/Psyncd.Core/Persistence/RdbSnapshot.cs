@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Psyncd.Execution;
 using Psyncd.Rdb;
@@ -16,6 +17,11 @@ namespace Psyncd.Persistence;
 /// once into <see cref="_writer"/>'s buffer; the streaming thread swaps that buffer for an empty one under a
 /// small lock and writes the full one out while commands keep running. The loop's stall per step is bounded
 /// by <see cref="StepBudgetTicks"/> (and <see cref="StepRecords"/>).
+/// <para>
+/// Both buffers come from <see cref="ArrayPool{T}.Shared"/> and go back when <see cref="StreamTo"/> ends: once
+/// warm, a snapshot allocates a few kilobytes of small objects, not its buffers (two of 64 KB, and the grown
+/// ones on the large object heap, which used_memory counted until a full collection).
+/// </para>
 /// </remarks>
 public sealed class RdbSnapshot : ISnapshotSink
 {
@@ -37,7 +43,16 @@ public sealed class RdbSnapshot : ISnapshotSink
     private readonly RdbWriter _writer;
     private readonly CommandLoop _loop;
     private readonly Keyspace _keyspace;
-    private byte[] _spare = new byte[64 * 1024];
+    private byte[] _spare;
+
+    /// <summary>Size of each of the two buffers to begin with: room for several steps' output.</summary>
+    private const int BufferBytes = 64 * 1024;
+
+    /// <summary>
+    /// Bytes the writer holds before the streaming thread takes them: steps that stepped aside for a waiter may
+    /// have written a few records each, and each drain is a write to the file or the replicas' sockets.
+    /// </summary>
+    private const int DrainBytes = 32 * 1024;
 
     // Both only change inside the loop.
     private bool _cancelled;
@@ -47,7 +62,8 @@ public sealed class RdbSnapshot : ISnapshotSink
     {
         _loop = loop;
         _keyspace = keyspace;
-        _writer = new RdbWriter(compress);
+        _writer = new RdbWriter(compress, BufferBytes, ArrayPool<byte>.Shared);
+        _spare = ArrayPool<byte>.Shared.Rent(BufferBytes);
         _stopStep = () => _loop.HasWaiters || Stopwatch.GetTimestamp() >= _stepDeadline;
     }
 
@@ -115,7 +131,7 @@ public sealed class RdbSnapshot : ISnapshotSink
                 {
                     _loop.Exit();
                 }
-                Drain(output);
+                Drain(output, all: done);
                 // The waiter goes first. Without this, the next step often began before the waiter had woken (the
                 // lock is not fair), and a client's request waited up to 63 ms behind steps of microseconds each.
                 if (steppedAside && !done)
@@ -123,7 +139,7 @@ public sealed class RdbSnapshot : ISnapshotSink
             }
             lock (_gate)
                 _writer.WriteEof();
-            Drain(output);
+            Drain(output, all: true);
             output.WriteChecksum(checksum);
             destination.Flush();
         }
@@ -143,16 +159,39 @@ public sealed class RdbSnapshot : ISnapshotSink
         finally
         {
             BytesWritten = output.BytesWritten;
+            ReturnBuffers();
         }
     }
 
-    private void Drain(RdbOutput output)
+    /// <summary>
+    /// Writes out what the writer holds, once it holds <see cref="DrainBytes"/> (or <paramref name="all"/> of it).
+    /// </summary>
+    private void Drain(RdbOutput output, bool all)
     {
         byte[] full;
         int length;
         lock (_gate)
+        {
+            if (!all && _writer.Length < DrainBytes)
+                return;
             full = _writer.SwapBuffer(_spare, out length);
+        }
         output.Write(full.AsSpan(0, length));
         _spare = full;
+    }
+
+    /// <summary>
+    /// Back to the pool, once nothing writes to the snapshot any more: its walk is over, or it was cancelled inside
+    /// the loop (<see cref="Cancel"/>), so the loop never calls <see cref="ISnapshotSink.Write"/> again.
+    /// </summary>
+    private void ReturnBuffers()
+    {
+        lock (_gate)
+        {
+            _writer.ReturnBuffer();
+            if (_spare.Length > 0)
+                ArrayPool<byte>.Shared.Return(_spare);
+            _spare = [];
+        }
     }
 }

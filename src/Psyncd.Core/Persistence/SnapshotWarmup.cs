@@ -16,13 +16,22 @@ namespace Psyncd.Persistence;
 /// compiled them there (RdbWriter for each type, LZF, FASTER's scan iterator over the store's key type, the
 /// preservation of a key written before it was walked), a stall of its own on top of the walk's steps. The JIT's
 /// code is shared by every instance, so the same code paths over a scratch store with one key of each type and
-/// encoding are enough. The scratch store is small (8 MB of log at most) and disposed at once.
+/// encoding are enough, once per process. Each scratch store takes 8.6 MB whatever its settings (FASTER allocates
+/// two pages of 4 MB of overflow buckets with every store): the warm-up makes two (the walk's and the load's), both
+/// at startup; the second round reuses the first.
 /// </remarks>
 public static class SnapshotWarmup
 {
-    /// <summary>Starts the warm-up on a background thread of low priority; never throws.</summary>
+    private static int s_started;
+
+    /// <summary>
+    /// Starts the warm-up on a background thread of low priority, once per process (the JIT's code serves every
+    /// server in it: the tests start hundreds); never throws.
+    /// </summary>
     public static void Start(bool compress)
     {
+        if (Interlocked.Exchange(ref s_started, 1) != 0)
+            return;
         var thread = new Thread(() => Run(compress)) { IsBackground = true, Priority = ThreadPriority.BelowNormal, Name = "psyncd snapshot warm-up" };
         thread.Start();
     }
@@ -42,67 +51,93 @@ public static class SnapshotWarmup
     }
 
     /// <summary>
-    /// Snapshots per round, with a pause before each round but the first. The runtime first runs a method
-    /// unoptimized (tier 0) and compiles it optimized once it has been called 30 times after 100 ms without new
-    /// compilations. One snapshot compiled the code, but the first real BGSAVE then ran it unoptimized (its first
-    /// steps of 2,000 records took 2-5 ms, later ones 0.5-2 ms), and a loop that runs long in unoptimized code is
-    /// compiled again on the thread running it (on-stack replacement), inside a step. The first round compiles
-    /// (two snapshots: the second preserves a key written during its walk); the second, a second after startup's
-    /// own compilations have calmed down, calls every method of the walk more than 30 times, so that their
-    /// optimized versions are compiled on the runtime's background thread before any real BGSAVE needs them.
+    /// Snapshots of the first round: they compile the walk (the second preserves a key written during its walk).
     /// </summary>
-    private static readonly int[] RoundSnapshots = { 2, 32 };
+    /// <remarks>
+    /// The runtime first runs a method unoptimized (tier 0); it counts its calls only once no method has been
+    /// compiled for 100 ms, and after 30 counted calls compiles it again with instrumentation, then after 30 more
+    /// optimized (both on its own background thread). One round at startup, while startup compiles, left the walk
+    /// unoptimized: the first real BGSAVE recompiled some 80 of its methods while it ran (its first steps of 2,000
+    /// records took 2-5 ms, later ones 0.5-2 ms), and a loop that runs long in unoptimized code is compiled again
+    /// on the thread running it (on-stack replacement), inside a step.
+    /// </remarks>
+    private const int FirstRoundSnapshots = 2;
+
+    /// <summary>
+    /// The second round, a second after startup's compilations have calmed down: bursts of snapshots with pauses
+    /// between them, so that every method of the walk is counted 30 times, recompiled, counted again and compiled
+    /// optimized before any real BGSAVE needs it.
+    /// </summary>
+    private const int SecondRoundBursts = 4;
+
+    private const int SnapshotsPerBurst = 32;
+
+    private static readonly TimeSpan PauseBeforeSecondRound = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan PauseBetweenBursts = TimeSpan.FromMilliseconds(150);
 
     /// <remarks>
-    /// One round for now: the second one's 32 snapshots left some 20 MB of garbage on the large object heap in the
-    /// seconds after startup, which used_memory counts until a full collection, so a maxmemory set then evicted
-    /// the dataset for it (EvictionReplicationTests). It comes back once the snapshot's buffers are pooled.
+    /// Two rounds: the second walks the first's scratch keyspace again and, with the snapshot's buffers pooled,
+    /// allocates a few kilobytes a snapshot. It had been taken out (1d739e3) when it allocated some 13 MB a second
+    /// after startup (the load's scratch store, 8.6 MB, then made after it, and 132 KB of buffers per snapshot),
+    /// garbage that used_memory counted until a full collection, so that a maxmemory set just before evicted the
+    /// dataset for it or refused writes (EvictionReplicationTests).
     /// </remarks>
-    private const int Rounds = 1;
-
-    private static readonly TimeSpan PauseBetweenRounds = TimeSpan.FromSeconds(1);
+    private const int Rounds = 2;
 
     private static long RunOnce(bool compress, int rounds)
     {
         var settings = new StoreSettings(8L << 20, 256L << 10, 1L << 16);
-        byte[] payload;
-        using (var keyspace = new Keyspace(settings, 2))
+        using var keyspace = new Keyspace(settings, 2);
+        var loop = new CommandLoop();
+        loop.AddEnterHook(keyspace.EnterLoop);
+        loop.AddExitHook(keyspace.ExitLoop);
+        loop.Run(() => Fill(keyspace));
+        var header = new RdbHeader(ServerIdentity.RedisVersion, 0, 0).WithReplication(new ReplicationPoint(new string('0', 40), 1, 0));
+        using var memory = new MemoryStream();
+        int pass = 0;
+        for (int i = 0; i < FirstRoundSnapshots; i++)
+            Snapshot(loop, keyspace, header, compress, memory, pass++);
+        long keys = Load(settings, memory);
+        if (rounds > 1)
         {
-            var loop = new CommandLoop();
-            loop.AddEnterHook(keyspace.EnterLoop);
-            loop.AddExitHook(keyspace.ExitLoop);
-            loop.Run(() => Fill(keyspace));
-            var header = new RdbHeader(ServerIdentity.RedisVersion, 0, 0);
-            using var memory = new MemoryStream();
-            for (int round = 0; round < rounds; round++)
+            Thread.Sleep(PauseBeforeSecondRound);
+            for (int burst = 0; burst < SecondRoundBursts; burst++)
             {
-                if (round > 0)
-                    Thread.Sleep(PauseBetweenRounds);
-                for (int i = 0; i < RoundSnapshots[round]; i++)
-                {
-                    memory.SetLength(0);
-                    RdbSnapshot? snapshot = null;
-                    int pass = i;
-                    loop.Run(() =>
-                    {
-                        snapshot = RdbSnapshot.Begin(loop, keyspace, header.WithReplication(new ReplicationPoint(new string('0', 40), 1, 0)), compress);
-                        // Odd passes take the path of a key written before it was walked (preserved first).
-                        if (pass % 2 == 1)
-                            keyspace.SetString(0, "s:short"u8, pass % 4 == 1 ? "changed"u8 : "v"u8);
-                    });
-                    snapshot!.StreamTo(memory, checksum: true);
-                }
+                if (burst > 0)
+                    Thread.Sleep(PauseBetweenBursts);
+                for (int i = 0; i < SnapshotsPerBurst; i++)
+                    Snapshot(loop, keyspace, header, compress, memory, pass++);
             }
-            payload = memory.ToArray();
         }
-        using var target = new Keyspace(settings, 2);
-        var reload = new CommandLoop();
-        reload.AddEnterHook(target.EnterLoop);
-        reload.AddExitHook(target.ExitLoop);
-        long keys = 0;
-        reload.Run(() =>
+        return keys;
+    }
+
+    private static void Snapshot(CommandLoop loop, Keyspace keyspace, RdbHeader header, bool compress, MemoryStream memory, int pass)
+    {
+        memory.SetLength(0);
+        RdbSnapshot? snapshot = null;
+        loop.Run(() =>
         {
-            new RdbReader(new MemoryStream(payload)).Load(target, 0, dropExpired: false);
+            snapshot = RdbSnapshot.Begin(loop, keyspace, header, compress);
+            // Odd passes take the path of a key written before it was walked (preserved first).
+            if (pass % 2 == 1)
+                keyspace.SetString(0, "s:short"u8, pass % 4 == 1 ? "changed"u8 : "v"u8);
+        });
+        snapshot!.StreamTo(memory, checksum: true);
+    }
+
+    /// <summary>Loads the last snapshot into a new scratch keyspace (the replica's full-sync path), disposed at once.</summary>
+    private static long Load(StoreSettings settings, MemoryStream memory)
+    {
+        using var target = new Keyspace(settings, 2);
+        var loop = new CommandLoop();
+        loop.AddEnterHook(target.EnterLoop);
+        loop.AddExitHook(target.ExitLoop);
+        long keys = 0;
+        loop.Run(() =>
+        {
+            new RdbReader(new MemoryStream(memory.GetBuffer(), 0, (int)memory.Length, writable: false)).Load(target, 0, dropExpired: false);
             keys = target.KeyCount(0) + target.KeyCount(1);
         });
         return keys;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Psyncd.Storage;
@@ -31,7 +32,11 @@ public sealed record RdbHeader(string RedisVersion, long CTimeSeconds, long Used
 /// Bytes accumulate in an internal buffer. Whoever owns the writer moves them to their destination:
 /// <see cref="FlushTo"/> (with a running CRC kept by <see cref="RdbOutput"/>), or <see cref="SwapBuffer"/> when
 /// another thread drains the bytes (background snapshots). The writer remembers the database of the last
-/// SELECTDB so that keys of interleaved databases each get one when the database changes.
+/// SELECTDB so that keys of interleaved databases each get one when the database changes. A writer given a pool
+/// takes its buffers from it, grows by trading them in, and gives the last one back in <see cref="ReturnBuffer"/>:
+/// every BGSAVE, full sync and SAVE writes one RDB, and their buffers (grown past the large object heap's
+/// threshold whenever a step's output passes 85,000 bytes) were garbage that used_memory counted until a full
+/// collection.
 /// </remarks>
 public sealed class RdbWriter
 {
@@ -39,15 +44,24 @@ public sealed class RdbWriter
     private int _length;
     private int _currentDb = -1;
     private readonly bool _compress;
+    private readonly ArrayPool<byte>? _pool;
 
-    // Per thread: a background save writes on its own thread while DUMP and SAVE write in the loop.
-    [ThreadStatic]
-    private static byte[]? t_compressScratch;
-
-    public RdbWriter(bool compress, int initialCapacity = 64 * 1024)
+    public RdbWriter(bool compress, int initialCapacity = 64 * 1024, ArrayPool<byte>? pool = null)
     {
         _compress = compress;
-        _buffer = new byte[initialCapacity];
+        _pool = pool;
+        _buffer = pool?.Rent(initialCapacity) ?? new byte[initialCapacity];
+    }
+
+    /// <summary>Gives the buffer back to the writer's pool (nothing without one); the bytes not taken are dropped.</summary>
+    public void ReturnBuffer()
+    {
+        if (_pool is null || _buffer.Length == 0)
+            return;
+        var buffer = _buffer;
+        _buffer = [];
+        _length = 0;
+        _pool.Return(buffer);
     }
 
     /// <summary>Bytes written and not yet taken.</summary>
@@ -154,10 +168,15 @@ public sealed class RdbWriter
                 break;
             case ValueKind.List:
             {
+                // Walked in place: the list's Items (and the hash's Entries) copy every element.
                 var list = entry.As<ListObject>();
                 WriteLength((ulong)list.Count);
-                foreach (var item in list.Items)
-                    WriteString(item);
+                if (list.Count > 0)
+                {
+                    var cursor = list.At(0);
+                    while (cursor.Next(out var item))
+                        WriteString(item);
+                }
                 break;
             }
             case ValueKind.Set:
@@ -184,8 +203,10 @@ public sealed class RdbWriter
             {
                 var hash = entry.As<HashObject>();
                 WriteLength((ulong)hash.Count);
-                foreach (var (field, value) in hash.Entries)
+                for (int slot = 0; slot < hash.SlotCount; slot++)
                 {
+                    if (!hash.TryGetSlot(slot, out var field, out var value))
+                        continue;
                     WriteString(field);
                     WriteString(value);
                 }
@@ -278,20 +299,26 @@ public sealed class RdbWriter
         }
     }
 
+    /// <summary>Room for the LZF marker and two lengths of at most 9 bytes each, ahead of the compressed bytes.</summary>
+    private const int CompressedHeaderRoom = 1 + 9 + 9;
+
     private bool TryWriteCompressed(ReadOnlySpan<byte> value)
     {
-        // Kept only when it saves at least 4 bytes, as Redis does.
+        // Kept only when it saves at least 4 bytes, as Redis does. Compressed in place, past the room its header
+        // may take, then moved back to follow the header: no scratch buffer (one per thread was allocated again
+        // by every BGSAVE's new thread, as large as the largest value).
         int limit = value.Length - 4;
-        var scratch = t_compressScratch;
-        if (scratch is null || scratch.Length < limit)
-            t_compressScratch = scratch = new byte[Math.Max(limit, 4096)];
-        int compressed = Lzf.Compress(value, scratch.AsSpan(0, limit));
+        int start = _length;
+        var room = Reserve(CompressedHeaderRoom + limit);
+        int compressed = Lzf.Compress(value, room.Slice(CompressedHeaderRoom, limit));
         if (compressed == 0)
             return false;
         WriteByte(0xC0 | RdbConstants.EncLzf);
         WriteLength((ulong)compressed);
         WriteLength((ulong)value.Length);
-        WriteRaw(scratch.AsSpan(0, compressed));
+        // Overlapping copy to the left: Span's CopyTo moves as memmove does.
+        _buffer.AsSpan(start + CompressedHeaderRoom, compressed).CopyTo(_buffer.AsSpan(_length));
+        _length += compressed;
         return true;
     }
 
@@ -327,8 +354,23 @@ public sealed class RdbWriter
     private Span<byte> Reserve(int size)
     {
         if (_length + size > _buffer.Length)
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + size));
+            Grow(size);
         return _buffer.AsSpan(_length);
+    }
+
+    private void Grow(int size)
+    {
+        int capacity = Math.Max(_buffer.Length * 2, _length + size);
+        if (_pool is null)
+        {
+            Array.Resize(ref _buffer, capacity);
+            return;
+        }
+        var bigger = _pool.Rent(capacity);
+        _buffer.AsSpan(0, _length).CopyTo(bigger);
+        if (_buffer.Length > 0)
+            _pool.Return(_buffer);
+        _buffer = bigger;
     }
 
     /// <summary>True when <paramref name="text"/> is exactly how an int32 prints (no sign '+', no leading zeros).</summary>
@@ -378,6 +420,12 @@ public sealed class RdbOutput
     private readonly Stream _stream;
 
     public RdbOutput(Stream stream) => _stream = stream;
+
+    /// <summary>
+    /// A new file for an RDB, without FileStream's own buffer (64 KB allocated for every file written): the bytes
+    /// arrive in chunks of 32 KB and more (a snapshot's drains, SAVE's flushes of 1 MB).
+    /// </summary>
+    public static FileStream CreateFile(string path) => new(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
 
     public ulong Crc { get; private set; }
 

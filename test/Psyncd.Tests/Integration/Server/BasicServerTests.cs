@@ -96,4 +96,27 @@ public class BasicServerTests
         Assert.That(client.Command("NOSUCH", "a", "b"), Is.EqualTo("-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n"));
         Assert.That(client.Command("GET"), Is.EqualTo("-ERR wrong number of arguments for 'get' command\r\n"));
     }
+
+    [Test]
+    public void AfterServingRequestsTheEventLoopSleepsInEpollWait()
+    {
+        // After a pass that served events the loop polls for a few microseconds before it blocks (docs/performance.md,
+        // "Who is the bottleneck"): bounded, so that a server with nothing to do sleeps in epoll_wait without a timeout.
+        using var client = _server.Connect();
+        for (int i = 0; i < 100; i++)
+            Assert.That(client.Command("PING"), Is.EqualTo("+PONG\r\n"));
+        string loop = Directory.EnumerateDirectories("/proc/" + _server.Pid + "/task")
+            .Single(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "psyncd io");
+        Eventually.True(() => BlockedInEpollWait(loop), TimeSpan.FromSeconds(10), "the event loop's thread blocks in epoll_wait");
+    }
+
+    /// <summary>
+    /// /proc/.../syscall of a blocked thread: "number fd events maxevents timeout ..." (x86_64: epoll_wait 232, epoll_pwait
+    /// 281); the timeout, an int, shows as 0xffffffff when it is -1.
+    /// </summary>
+    private static bool BlockedInEpollWait(string task)
+    {
+        var fields = File.ReadAllText(Path.Combine(task, "syscall")).Split(' ');
+        return fields.Length > 4 && fields[0] is "232" or "281" && fields[4] is "0xffffffff" or "0xffffffffffffffff";
+    }
 }
