@@ -255,7 +255,10 @@ public static class Program
         string[] argv;
         try
         {
-            argv = File.ReadAllText("/proc/self/cmdline").TrimEnd('\0').Split('\0');
+            // Each argument ends with a NUL: only the last one goes, or an empty last argument (`--save ""`)
+            // would go with it.
+            string cmdline = File.ReadAllText("/proc/self/cmdline");
+            argv = (cmdline.EndsWith('\0') ? cmdline[..^1] : cmdline).Split('\0');
         }
         catch (IOException)
         {

@@ -27,8 +27,8 @@ public static class Posix
     }
 
     /// <summary>
-    /// Stops the process at a moment when its socket-polling thread waits in epoll_wait (psyncd's ".NET Sockets"
-    /// thread, else the main thread, redis-server's event loop), retrying with a SIGCONT in between. A stop that
+    /// Stops the process at a moment when its socket-polling thread waits in epoll_wait (psyncd's event loop, the
+    /// "psyncd io" thread, else the main thread, redis-server's event loop), retrying with a SIGCONT in between. A stop that
     /// lands while a request is still being served would leave that connection's next read to be issued after
     /// SIGCONT, ahead of sockets the poll already reported: the order would then be the stop's, not the server's.
     /// </summary>
@@ -51,7 +51,9 @@ public static class Posix
         {
             try
             {
-                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets")
+                // The runtime's own ".NET Sockets" poller may exist beside it (a .NET socket used once) and idles in
+                // epoll_wait all along: only the event loop's thread tells whether requests are being served.
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == "psyncd io")
                     poller = task;
             }
             catch (IOException)
