@@ -272,7 +272,8 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
     private void AfterInput()
     {
         _client.QueryBufferBytes = _pendingLength;
-        if (_pendingLength > _options.ClientQueryBufferLimit && !_client.IsClosing)
+        // The master is exempt, as in Redis 7: dropping it would only meet the same write again after the PSYNC.
+        if (_pendingLength > _options.ClientQueryBufferLimit && !_client.IsClosing && !_client.Has(ClientFlags.Master))
             CloseForQueryBuffer(_client, _pending.AsSpan(0, Math.Min(_pendingLength, 64)), _log);
         _loop.ScheduleFlush(_client);
     }
