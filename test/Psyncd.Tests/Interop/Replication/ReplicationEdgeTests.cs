@@ -72,11 +72,18 @@ public class ReplicationEdgeTests
         m.Command("SET", "a", "1");
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
         long full = ReplicationWatch.Stat(master.Port, "sync_full");
-        // Drop the link and, before the replica comes back (a second later), outgrow the backlog.
-        m.Send("CLIENT", "KILL", "TYPE", "slave");
-        m.Send("SET", "large", new string('x', 200_000));
-        m.ReadReply();
-        m.ReadReply();
+        // Drop the link and, before the replica comes back, outgrow the backlog. It is stopped meanwhile: a
+        // replica reconnects at once after losing its link (as Redis 7 does).
+        Posix.StopAndWait(replica.Pid);
+        try
+        {
+            Assert.That(m.Command("CLIENT", "KILL", "TYPE", "slave"), Is.EqualTo(":1\r\n"));
+            Assert.That(m.Command("SET", "large", new string('x', 200_000)), Is.EqualTo("+OK\r\n"));
+        }
+        finally
+        {
+            Posix.Signal(replica.Pid, Posix.SIGCONT);
+        }
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
         Assert.That(ReplicationWatch.Stat(master.Port, "sync_full"), Is.EqualTo(full + 1));
         Assert.That(DatasetText.Describe(replica.Port), Is.EqualTo(DatasetText.Describe(master.Port)));
@@ -183,11 +190,19 @@ public class ReplicationEdgeTests
         ReplicationWatch.WaitForSync(master.Port, middle.Port);
         ReplicationWatch.WaitForSync(middle.Port, leaf.Port);
         long leafFullSyncs = ReplicationWatch.Stat(middle.Port, "sync_full");
-        // The middle replica loses its link for longer than the master's backlog covers: full sync.
-        m.Send("CLIENT", "KILL", "TYPE", "slave");
-        m.Send("SET", "large", new string('x', 200_000));
-        m.ReadReply();
-        m.ReadReply();
+        // The middle replica loses its link for longer than the master's backlog covers: full sync. It is
+        // stopped meanwhile: a replica reconnects at once after losing its link (as Redis 7 does), and could
+        // otherwise continue before the large write, which would then reach it over the stream.
+        Posix.StopAndWait(middle.Pid);
+        try
+        {
+            Assert.That(m.Command("CLIENT", "KILL", "TYPE", "slave"), Is.EqualTo(":1\r\n"));
+            Assert.That(m.Command("SET", "large", new string('x', 200_000)), Is.EqualTo("+OK\r\n"));
+        }
+        finally
+        {
+            Posix.Signal(middle.Pid, Posix.SIGCONT);
+        }
         ReplicationWatch.WaitForSync(master.Port, middle.Port);
         ReplicationWatch.WaitForSync(middle.Port, leaf.Port);
         Eventually.True(() => ReplicationWatch.Offset(leaf.Port) == ReplicationWatch.Offset(master.Port), TimeSpan.FromSeconds(20), "the leaf has the master's offset");
