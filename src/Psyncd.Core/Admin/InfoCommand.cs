@@ -344,6 +344,9 @@ internal sealed class InfoCommand
         Line(sb, "latest_fork_usec", _persistence.LatestForkMicroseconds);
         Line(sb, "total_forks", 0);
         Line(sb, "migrate_cached_sockets", 0);
+        // psyncd's own: the event loop's polls before it sleeps, and those that found events (docs/performance.md).
+        Line(sb, "event_loop_polls", stats.EventLoopPolls);
+        Line(sb, "event_loop_poll_hits", stats.EventLoopPollHits);
     }
 
     private static void Cpu(StringBuilder sb)
