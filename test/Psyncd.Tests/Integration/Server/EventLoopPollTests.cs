@@ -5,7 +5,7 @@ namespace Psyncd.Tests.Integration.Server;
 /// <summary>
 /// When the event loop polls before it sleeps (docs/performance.md, "Polling only where it pays"): after a pass that read a
 /// client's request, unless the pass sent the stream to replicas; never after the master's stream on a replica, never
-/// with <c>event-loop-poll-us 0</c>. Counted by INFO stats'
+/// with <c>event-loop-poll-us 0</c>. Counted by INFO eventloop's
 /// <c>event_loop_polls</c> and <c>event_loop_poll_hits</c> (psyncd's own fields).
 /// </summary>
 public class EventLoopPollTests
@@ -14,7 +14,7 @@ public class EventLoopPollTests
 
     private static string Field(RawClient client, string name)
     {
-        var info = (string)client.Call("INFO", "stats")!;
+        var info = (string)client.Call("INFO", "eventloop")!;
         string prefix = name + ":";
         var line = info.Split("\r\n").Single(l => l.StartsWith(prefix, StringComparison.Ordinal));
         return line[prefix.Length..];
