@@ -173,9 +173,16 @@ public sealed class CommandLoop
         Debug.Assert(IsInside);
         if (AtPassEnd || RequestCommit is not { } request || Thread.CurrentThread != PassThread)
             return false;
+        PassFeedsReplicas?.Invoke();
         AskPassEnd(request);
         return true;
     }
+
+    /// <summary>
+    /// Told (on the event loop's thread) each time a batch leaves the replicas' sends to the pass end: the event loop then
+    /// sleeps after the pass rather than polling for the next request (Network/EventLoop, docs/performance.md).
+    /// </summary>
+    public Action? PassFeedsReplicas { get; set; }
 
     /// <summary>One request covers every batch until the pass end runs.</summary>
     private void AskPassEnd(Action request)
