@@ -233,6 +233,7 @@ public sealed class RdbPersistence
         try
         {
             writer.WriteHeader(header ?? MakeRdbHeader());
+            writer.WriteDatabaseSizes(_keyspace);
             _keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
             try
             {
@@ -279,12 +280,7 @@ public sealed class RdbPersistence
         string target = RdbPath;
         bool checksum = _options.RdbChecksum;
         _log.Notice("Background saving started");
-        var thread = new Thread(() => BgsaveMain(snapshot, temp, target, checksum, dirtyAtStart))
-        {
-            IsBackground = true,
-            Name = "psyncd bgsave",
-        };
-        thread.Start();
+        SnapshotThreads.Shared.Run(() => BgsaveMain(snapshot, temp, target, checksum, dirtyAtStart));
         return null;
     }
 
