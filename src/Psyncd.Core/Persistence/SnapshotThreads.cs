@@ -26,11 +26,14 @@ public sealed class SnapshotThreads
     /// <summary>Threads parked now.</summary>
     public int Idle => _idle.Count;
 
-    /// <summary>Outside the loop (startup): makes sure one thread waits for work.</summary>
+    /// <summary>
+    /// Outside the loop (startup): makes sure one thread waits for work, and that the hand-over's code is compiled (a
+    /// job that does nothing).
+    /// </summary>
     public void Prestart()
     {
         if (_idle.IsEmpty)
-            _idle.Push(new Worker(this));
+            Run(static () => { });
     }
 
     /// <summary>Runs <paramref name="work"/> on a parked thread, or on a new one when none is free.</summary>
