@@ -160,6 +160,8 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
         bool closing;
         // The master's stream: how long its bytes wait for the loop and their turn (a replica's master_lag_ms).
         long readAt = (_client.Flags & ClientFlags.Master) != 0 ? Stopwatch.GetTimestamp() : 0;
+        if (readAt == 0)
+            _events.ClientWaits();
         _loop.Enter();
         try
         {
