@@ -118,6 +118,16 @@ internal sealed class InfoCommand
                 case "keyspace": Keyspace(sb); break;
             }
         }
+        // psyncd's own section, only when named (INFO's default and all keep redis-server's fields): the event loop's
+        // polls before it sleeps, and those that found events (docs/performance.md, "Polling only where it pays").
+        if (sections.Contains("eventloop"))
+        {
+            if (sb.Length > 0)
+                sb.Append("\r\n");
+            sb.Append("# Eventloop\r\n");
+            Line(sb, "event_loop_polls", _stats.EventLoopPolls);
+            Line(sb, "event_loop_poll_hits", _stats.EventLoopPollHits);
+        }
         return sb.ToString();
     }
 

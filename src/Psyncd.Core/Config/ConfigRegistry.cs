@@ -221,6 +221,7 @@ public static class ConfigRegistry
         // Redis 7's bounds: at least 1mb each (a smaller limit would refuse ordinary requests).
         Add(new("client-query-buffer-limit", (o, a) => o.ClientQueryBufferLimit = ConfigValues.ParseMemory(a[0], 1024 * 1024, long.MaxValue), o => Fmt(o.ClientQueryBufferLimit)));
         Add(new("proto-max-bulk-len", (o, a) => o.ProtoMaxBulkLen = ConfigValues.ParseMemory(a[0], 1024 * 1024, long.MaxValue), o => Fmt(o.ProtoMaxBulkLen)));
+        Add(new("event-loop-poll-us", (o, a) => o.EventLoopPollUs = ConfigValues.ParseInt(a[0], 0, 1000, "argument must be between 0 and 1000 inclusive"), o => Fmt(o.EventLoopPollUs)));
         Add(new("hz", (o, a) => o.Hz = Math.Clamp(ConfigValues.ParseInt(a[0], int.MinValue, int.MaxValue, "Invalid hz value"), 1, 500), o => Fmt(o.Hz)));
 
         // ---- Store (psyncd) ----

@@ -337,6 +337,12 @@ public sealed class ServerOptions
     /// <summary><c>hz</c>: how many times a second the cron runs (1..500). Defaults to 10.</summary>
     public int Hz { get; set; } = 10;
 
+    /// <summary>
+    /// <c>event-loop-poll-us</c> (psyncd): after a pass that served events, how long the event loop may poll before it
+    /// sleeps in epoll_wait, when a core is idle (docs/performance.md, "The event loop polls before it sleeps"). 0: never.
+    /// </summary>
+    public int EventLoopPollUs { get; set; } = 20;
+
     // ---- Store (psyncd's own: FASTER's memory layout) ----
 
     /// <summary>

@@ -21,6 +21,14 @@ public sealed class ServerStats
 
     public long EvictedKeys { get; set; }
 
+    /// <summary>
+    /// Polls of the event loop before it sleeps (psyncd's own, Network/EventLoop), and those that found events. Written by
+    /// the event loop's thread between passes, outside the loop: a reader sees a recent count.
+    /// </summary>
+    public long EventLoopPolls { get; set; }
+
+    public long EventLoopPollHits { get; set; }
+
     // Instantaneous ops/sec: the cron samples the command count and keeps a short ring of rates.
     private readonly double[] _opsSamples = new double[16];
     private int _opsSampleIndex;
@@ -62,6 +70,8 @@ public sealed class ServerStats
         SyncPartialOk = 0;
         SyncPartialErr = 0;
         EvictedKeys = 0;
+        EventLoopPolls = 0;
+        EventLoopPollHits = 0;
         Array.Clear(_opsSamples);
         _lastSampleCommands = 0;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Psyncd.Diagnostics;
 
 namespace Psyncd.Execution;
 
@@ -87,14 +88,24 @@ public sealed class CommandLoop
     /// </summary>
     public bool HasWaiters => Volatile.Read(ref _waiting) > 0;
 
+    /// <summary>
+    /// The latency monitor that hears of the event loop's waits at the door ("loop-wait") and of long work inside
+    /// ("snapshot-step"); null without a server.
+    /// </summary>
+    public LatencyMonitor? Latency { get; set; }
+
     public void Enter()
     {
         // Counted only when the door is shut: the uncontended entry costs no more than the lock itself.
         if (!_gate.TryEnter())
         {
+            long start = Stopwatch.GetTimestamp();
             Interlocked.Increment(ref _waiting);
             _gate.Enter();
             Interlocked.Decrement(ref _waiting);
+            // Inside now. Only the event loop's wait is a client's: the snapshot's and the cron's threads wait too.
+            if (Latency is { IsEnabled: true } latency && Thread.CurrentThread == PassThread)
+                latency.AddSampleIfNeeded("loop-wait", (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         if (_depth++ == 0)
         {
@@ -173,9 +184,16 @@ public sealed class CommandLoop
         Debug.Assert(IsInside);
         if (AtPassEnd || RequestCommit is not { } request || Thread.CurrentThread != PassThread)
             return false;
+        PassFeedsReplicas?.Invoke();
         AskPassEnd(request);
         return true;
     }
+
+    /// <summary>
+    /// Told (on the event loop's thread) each time a batch leaves the replicas' sends to the pass end: the event loop then
+    /// sleeps after the pass rather than polling for the next request (Network/EventLoop, docs/performance.md).
+    /// </summary>
+    public Action? PassFeedsReplicas { get; set; }
 
     /// <summary>One request covers every batch until the pass end runs.</summary>
     private void AskPassEnd(Action request)

@@ -160,6 +160,8 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
         bool closing;
         // The master's stream: how long its bytes wait for the loop and their turn (a replica's master_lag_ms).
         long readAt = (_client.Flags & ClientFlags.Master) != 0 ? Stopwatch.GetTimestamp() : 0;
+        if (readAt == 0)
+            _events.ClientWaits();
         _loop.Enter();
         try
         {
@@ -272,7 +274,8 @@ internal sealed unsafe class ClientConnection : IClientConnection, IEventHandler
     private void AfterInput()
     {
         _client.QueryBufferBytes = _pendingLength;
-        if (_pendingLength > _options.ClientQueryBufferLimit && !_client.IsClosing)
+        // The master is exempt, as in Redis 7: dropping it would only meet the same write again after the PSYNC.
+        if (_pendingLength > _options.ClientQueryBufferLimit && !_client.IsClosing && !_client.Has(ClientFlags.Master))
             CloseForQueryBuffer(_client, _pending.AsSpan(0, Math.Min(_pendingLength, 64)), _log);
         _loop.ScheduleFlush(_client);
     }

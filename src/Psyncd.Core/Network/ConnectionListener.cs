@@ -75,7 +75,7 @@ public sealed class ConnectionListener
         get
         {
             lock (_listeners)
-                return _events ??= new EventLoop(_log);
+                return _events ??= new EventLoop(_log, _options, _stats);
         }
     }
 
@@ -92,6 +92,7 @@ public sealed class ConnectionListener
         _loop.Run(() =>
         {
             _loop.RequestCommit = () => events.Post(commit);
+            _loop.PassFeedsReplicas = events.SleepAfterPass;
             _loop.PassThread = events.LoopThread;
         });
     }
@@ -103,6 +104,7 @@ public sealed class ConnectionListener
         _loop.Run(() =>
         {
             _loop.RequestCommit = null;
+            _loop.PassFeedsReplicas = null;
             _loop.PassThread = null;
         });
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

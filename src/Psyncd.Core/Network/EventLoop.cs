@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Psyncd.Config;
 using Psyncd.Diagnostics;
 
 namespace Psyncd.Network;
@@ -35,19 +36,25 @@ internal sealed unsafe class EventLoop
     private const long WakeToken = -1;
 
     /// <summary>
-    /// After a pass that served events, the loop polls (epoll_wait without a timeout) for this long before it blocks.
+    /// After a pass that read a client's request, the loop polls (epoll_wait without a timeout) for up to
+    /// <c>event-loop-poll-us</c> before it blocks; never with a single core, which has nobody to hand a poll's time to.
     /// </summary>
     /// <remarks>
-    /// Measured under redis-benchmark (docs/performance.md, "Who is the bottleneck"): the single-threaded client
-    /// is what limits the rate on two cores, and a client's send to a server asleep in epoll_wait pays for the
-    /// wake-up, a cross-CPU interrupt that costs a virtual machine dearly. psyncd, faster per request than
-    /// redis-server, blocked 3-4 times as often as it (one pass in three at -P 16), and redis-benchmark's CPU per
-    /// request was 5-10% higher against it, its rate as much lower. Polling this briefly before blocking made
-    /// such blocks 30-50 times rarer and the client's rate up to redis-server's; it costs the server's own CPU
-    /// (at most this much per pass, and nothing on an idle server, which blocks after one such wait). A single
-    /// core has nobody to hand a poll's time to: there the loop blocks at once.
+    /// Why poll (docs/performance.md, "The event loop polls before it sleeps"): under redis-benchmark the single-threaded
+    /// client is what limits the rate on two cores, and a client's send to a server asleep in epoll_wait pays for the
+    /// wake-up, a cross-CPU interrupt that costs a virtual machine dearly; polling briefly made such sleeps 30-50 times
+    /// rarer and the client's rate up to redis-server's, for the server's own CPU.
+    /// Why not after every pass ("Polling only where it pays"): a poll ends the next pass at the first request that
+    /// arrives, so after a pass that sent the stream to replicas the next sends would carry a request or two each
+    /// instead of all that arrived while the loop slept, and wake every replica as often, on cores the master and its
+    /// clients need: with two replicas the master's rate fell to 0.80x redis-server's and each replica spent 1.4x its CPU
+    /// per write. After such a pass, and after a replica's pass that only applied its master's stream (the master waits
+    /// for nothing), the loop sleeps at once.
     /// </remarks>
-    private static readonly long PollTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency * 20 / 1_000_000 : 0;
+    private static readonly bool MayEverPoll = Environment.ProcessorCount > 1;
+
+    private readonly ServerOptions _options;
+    private readonly ServerStats _stats;
 
     private readonly int _epoll;
     private readonly int _wake;
@@ -61,6 +68,12 @@ internal sealed unsafe class EventLoop
     private volatile bool _stopWhenIdle;
     private bool _stopped;
 
+    /// <summary>This pass read a request from a client, who now waits for the reply (<see cref="ClientWaits"/>).</summary>
+    private bool _clientWaits;
+
+    /// <summary>This pass sends to replicas at its end (<see cref="SleepAfterPass"/>).</summary>
+    private bool _sleepAfterPass;
+
     /// <summary>Where each readable connection's bytes are received first (pinned: recv writes into it directly).</summary>
     public byte[] ReadBuffer { get; } = GC.AllocateArray<byte>(ReadBufferSize, pinned: true);
 
@@ -70,9 +83,11 @@ internal sealed unsafe class EventLoop
     /// </summary>
     public const int ReadBufferSize = 64 * 1024;
 
-    public EventLoop(ServerLog log)
+    public EventLoop(ServerLog log, ServerOptions options, ServerStats stats)
     {
         _log = log;
+        _options = options;
+        _stats = stats;
         _epoll = Native.EpollCreate(Native.EfdCloexec);
         if (_epoll < 0)
             throw new IOException("epoll_create1 failed: errno " + Marshal.GetLastPInvokeError());
@@ -105,6 +120,21 @@ internal sealed unsafe class EventLoop
         long one = 1;
         Native.Write(_wake, (byte*)&one, sizeof(long));
     }
+
+    /// <summary>
+    /// Called on the loop's thread when this pass sends to replicas at its end (the command loop's
+    /// <c>PassFeedsReplicas</c>): the loop then sleeps instead of polling, so that its next pass gathers every client that
+    /// arrived meanwhile and the replicas get one send (and one wake-up) for all of them (docs/performance.md, "Polling
+    /// only where it pays").
+    /// </summary>
+    public void SleepAfterPass() => _sleepAfterPass = true;
+
+    /// <summary>
+    /// Called on the loop's thread by a connection that read a client's request in this pass: the client waits for its
+    /// reply, and its next request is what a poll would catch before the loop sleeps. A replica's link to its master
+    /// does not call it: the master does not wait on the replica.
+    /// </summary>
+    public void ClientWaits() => _clientWaits = true;
 
     /// <summary>Watches <paramref name="fd"/> for <paramref name="events"/>; returns the handler's token. Loop thread only.</summary>
     public long Register(int fd, int events, IEventHandler handler)
@@ -156,11 +186,12 @@ internal sealed unsafe class EventLoop
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * size));
         try
         {
-            bool served = false;
+            bool poll = false;
             while (!_stopped)
             {
-                int n = Wait(events, poll: served);
-                served = n > 0;
+                int n = Wait(events, poll);
+                _clientWaits = false;
+                _sleepAfterPass = false;
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
@@ -199,6 +230,7 @@ internal sealed unsafe class EventLoop
                 _releasedSlots.Clear();
                 if (_stopWhenIdle && Count == 0)
                     _stopped = true;
+                poll = _clientWaits && !_sleepAfterPass;
             }
         }
         finally
@@ -212,18 +244,22 @@ internal sealed unsafe class EventLoop
         }
     }
 
-    /// <summary>epoll_wait, after polling for <see cref="PollTicks"/> when <paramref name="poll"/> (the last pass served events).</summary>
+    /// <summary>epoll_wait, after polling for up to <c>event-loop-poll-us</c> when <paramref name="poll"/> (see <see cref="MayEverPoll"/>).</summary>
     private int Wait(byte* events, bool poll)
     {
-        if (!poll || PollTicks == 0)
+        int pollUs = _options.EventLoopPollUs;
+        if (!poll || pollUs == 0 || !MayEverPoll)
             return Native.EpollWait(_epoll, events, MaxEvents, -1);
-        long deadline = Stopwatch.GetTimestamp() + PollTicks;
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * pollUs / 1_000_000;
         int n;
         do
         {
             n = Native.EpollWait(_epoll, events, MaxEvents, 0);
         }
         while (n == 0 && Stopwatch.GetTimestamp() < deadline);
+        _stats.EventLoopPolls++;
+        if (n > 0)
+            _stats.EventLoopPollHits++;
         return n != 0 ? n : Native.EpollWait(_epoll, events, MaxEvents, -1);
     }
 

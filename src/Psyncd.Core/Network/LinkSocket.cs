@@ -140,13 +140,7 @@ internal sealed unsafe class LinkSocket : IDisposable
             }
             if (n == 0)
                 return false;
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Native.EIntr)
-                continue;
-            if (errno != Native.EAgain)
-                throw new IOException(Marshal.GetPInvokeErrorMessage(errno));
-            if (!Native.WaitFor(_fd, Native.PollIn, TimeoutMs))
-                throw new TimeoutException();
+            AwaitReady(Native.PollIn);
         }
     }
 
@@ -163,14 +157,24 @@ internal sealed unsafe class LinkSocket : IDisposable
                 bytes = bytes[(int)n..];
                 continue;
             }
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Native.EIntr)
-                continue;
-            if (errno != Native.EAgain)
-                throw new IOException(Marshal.GetPInvokeErrorMessage(errno));
-            if (!Native.WaitFor(_fd, Native.PollOut, TimeoutMs))
-                throw new TimeoutException();
+            AwaitReady(Native.PollOut);
         }
+    }
+
+    /// <summary>
+    /// After a non-blocking recv or send that moved nothing: returns at once for a retry when a signal
+    /// interrupted it, waits up to <see cref="TimeoutMs"/> for the socket to become ready when it would have
+    /// blocked, and throws for any other error (the link is then dropped and reconnected by its owner).
+    /// </summary>
+    private void AwaitReady(short events)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == Native.EIntr)
+            return;
+        if (errno != Native.EAgain)
+            throw new IOException(Marshal.GetPInvokeErrorMessage(errno));
+        if (!Native.WaitFor(_fd, events, TimeoutMs))
+            throw new TimeoutException();
     }
 
     /// <summary>Shuts the connection down (any thread): the owner's current or next wait ends at once.</summary>

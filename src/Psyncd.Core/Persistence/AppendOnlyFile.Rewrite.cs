@@ -97,8 +97,7 @@ public sealed partial class AppendOnlyFile
                                (++_rewriteCount).ToString(CultureInfo.InvariantCulture) + ".aof");
         bool checksum = _options.RdbChecksum;
         _log.Notice("Background append only file rewriting started");
-        var thread = new Thread(() => RewriteMain(snapshot, temp, checksum, point)) { IsBackground = true, Name = "psyncd aof rewrite" };
-        thread.Start();
+        SnapshotThreads.Shared.Run(() => RewriteMain(snapshot, temp, checksum, point));
         return RewriteStart.Started;
     }
 

@@ -25,6 +25,10 @@ internal sealed class PersistenceCommands
         table.Add("lastsave", 1, CommandFlags.Random | CommandFlags.Fast | CommandFlags.Loading | CommandFlags.Stale, LastSave);
     }
 
+    /// <summary>BGSAVE's handler, for the warm-up to compile ahead (<see cref="RdbPersistence.BgsaveMethods"/>).</summary>
+    internal static System.Reflection.MethodBase BgsaveHandler
+        => typeof(PersistenceCommands).GetMethod(nameof(Bgsave), System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+
     private void Save(CommandContext ctx, in CommandArgs args)
     {
         string? error = _persistence.SaveForeground();

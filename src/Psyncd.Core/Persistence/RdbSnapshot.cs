@@ -79,9 +79,13 @@ public sealed class RdbSnapshot : ISnapshotSink
     /// <summary>Takes the snapshot's instant (inside the loop). Fails when another snapshot is running.</summary>
     public static RdbSnapshot Begin(CommandLoop loop, Keyspace keyspace, RdbHeader header, bool compress)
     {
+        long start = Stopwatch.GetTimestamp();
         var snapshot = new RdbSnapshot(loop, keyspace, compress);
         snapshot._writer.WriteHeader(header);
+        snapshot._writer.WriteDatabaseSizes(keyspace);
         keyspace.BeginSnapshot(snapshot);
+        // Redis's event for the same stall (its fork); latest_fork_usec is the callers'.
+        loop.Latency?.AddSampleIfNeeded("fork", (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         return snapshot;
     }
 
@@ -122,10 +126,12 @@ public sealed class RdbSnapshot : ISnapshotSink
                 {
                     if (_cancelled)
                         throw new OperationCanceledException("snapshot cancelled");
-                    _stepDeadline = Stopwatch.GetTimestamp() + StepBudgetTicks;
+                    long stepStart = Stopwatch.GetTimestamp();
+                    _stepDeadline = stepStart + StepBudgetTicks;
                     done = _walkDone = _keyspace.ContinueSnapshot(StepRecords, _stopStep);
                     steppedAside = _loop.HasWaiters;
                     pass = _loop.Passes;
+                    _loop.Latency?.AddSampleIfNeeded("snapshot-step", (Stopwatch.GetTimestamp() - stepStart) * 1000 / Stopwatch.Frequency);
                 }
                 finally
                 {

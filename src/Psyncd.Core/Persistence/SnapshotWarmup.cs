@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Psyncd.Diagnostics;
 using Psyncd.Execution;
@@ -26,14 +28,36 @@ public static class SnapshotWarmup
 
     /// <summary>
     /// Starts the warm-up on a background thread of low priority, once per process (the JIT's code serves every
-    /// server in it: the tests start hundreds); never throws.
+    /// server in it: the tests start hundreds); never throws. It first compiles <paramref name="prepare"/> (the
+    /// commands' own methods around the snapshot, which its scratch snapshots do not call).
     /// </summary>
-    public static void Start(bool compress)
+    public static void Start(bool compress, IReadOnlyList<MethodBase>? prepare = null)
     {
         if (Interlocked.Exchange(ref s_started, 1) != 0)
             return;
-        var thread = new Thread(() => Run(compress)) { IsBackground = true, Priority = ThreadPriority.BelowNormal, Name = "psyncd snapshot warm-up" };
+        var thread = new Thread(() =>
+        {
+            Prepare(prepare ?? []);
+            Run(compress);
+        })
+        { IsBackground = true, Priority = ThreadPriority.BelowNormal, Name = "psyncd snapshot warm-up" };
         thread.Start();
+    }
+
+    /// <summary>Compiles each method now (its first tier), so that its first call inside the loop finds code.</summary>
+    public static void Prepare(IReadOnlyList<MethodBase> methods)
+    {
+        foreach (var method in methods)
+        {
+            try
+            {
+                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+            }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+            {
+                // Only a warm-up: the first call compiles what this could not.
+            }
+        }
     }
 
     /// <summary>Runs the warm-up on the calling thread; returns the number of keys the load read back (tests: <paramref name="rethrow"/>, and one round).</summary>

@@ -109,8 +109,8 @@ public sealed class RdbReader
                     expireAt = ReadInt32() * 1000L;
                     continue;
                 case RdbConstants.OpResizeDb:
-                    ReadLength();
-                    ReadLength();
+                    ExpectKeys(keyspace, ReadLength());
+                    ReadLength(); // keys with an expiry: the expiry index grows as they come
                     continue;
                 case RdbConstants.OpAux:
                 {
@@ -180,6 +180,26 @@ public sealed class RdbReader
                 pause();
         }
     }
+
+    /// <summary>Sum of the RESIZEDB key counts met so far.</summary>
+    private long _keysAnnounced;
+
+    /// <summary>
+    /// A RESIZEDB's count: the index grows once for the keys still to come (Redis files write it before each database's
+    /// keys, psyncd's all first: counting what was announced against what was read serves both). A count the rest
+    /// of the file cannot hold (3 bytes at least a key) is a corrupt file's, not a reason to allocate.
+    /// </summary>
+    private void ExpectKeys(Keyspace keyspace, ulong keys)
+    {
+        long cap = _streamEnd >= 0 ? Math.Max(0, (_streamEnd - Offset) / 3) : MaxKeysAnnouncedUnbounded;
+        _keysAnnounced += (long)Math.Min(keys, (ulong)cap);
+        long coming = Math.Min(_keysAnnounced - KeysLoaded - KeysExpired, cap);
+        if (coming > 0)
+            keyspace.ExpectKeys(coming);
+    }
+
+    /// <summary>Most keys a RESIZEDB may announce on a stream of unknown length (an index of 256 MB).</summary>
+    private const long MaxKeysAnnouncedUnbounded = 16L << 20;
 
     /// <summary>How often <see cref="Load"/> calls its pause: often enough to be cheap to check, rare enough to cost nothing.</summary>
     public const int KeysBetweenPauses = 1024;

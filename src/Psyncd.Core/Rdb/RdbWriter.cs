@@ -118,6 +118,28 @@ public sealed class RdbWriter
         WriteString(value);
     }
 
+    /// <summary>
+    /// After the header, at the snapshot's instant (inside the loop): SELECTDB and RESIZEDB with its key and expiry
+    /// counts for every database that has keys, as Redis writes them, all first. The walk goes through the log, not
+    /// database by database; a loader grows its index once for all the keys instead of as they arrive
+    /// (<see cref="Keyspace.ExpectKeys"/>). The first key then selects its database again when it differs.
+    /// </summary>
+    public void WriteDatabaseSizes(Keyspace keyspace)
+    {
+        for (int db = 0; db < keyspace.DatabaseCount; db++)
+        {
+            long keys = keyspace.KeyCount(db);
+            if (keys == 0)
+                continue;
+            WriteByte(RdbConstants.OpSelectDb);
+            WriteLength((ulong)db);
+            _currentDb = db;
+            WriteByte(RdbConstants.OpResizeDb);
+            WriteLength((ulong)keys);
+            WriteLength((ulong)keyspace.ExpiresCount(db));
+        }
+    }
+
     /// <summary>The EOF opcode (the caller's <see cref="RdbOutput"/> then appends the checksum).</summary>
     public void WriteEof() => WriteByte(RdbConstants.OpEof);
 

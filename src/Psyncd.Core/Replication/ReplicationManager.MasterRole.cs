@@ -203,8 +203,7 @@ public sealed partial class ReplicationManager
             link.State = ReplicaState.SendBulk;
             Stream.AddListener(link);
         }
-        var thread = new Thread(() => DisklessTransferMain(links, stream, mark)) { IsBackground = true, Name = "psyncd diskless sync" };
-        thread.Start();
+        SnapshotThreads.Shared.Run(() => DisklessTransferMain(links, stream, mark));
     }
 
     private void DisklessTransferMain(List<ReplicaLink> links, Action<Stream> stream, string mark)

@@ -108,6 +108,7 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         Processor.AfterCommand = BlockingRegistry;
         Processor.MasterStream = ReplicationManager;
         Processor.Latency = Latency;
+        Loop.Latency = Latency;
         RdbPersistence.History = ReplicationManager;
         Aof.History = ReplicationManager;
         Stream.Aof = Aof;
@@ -215,7 +216,9 @@ public sealed class PsyncdServer : IShutdown, IAsyncDisposable
         else
             RdbPersistence.LoadAtStartup();
         // The first BGSAVE or full sync must not compile the snapshot's code inside the loop.
-        SnapshotWarmup.Start(Options.RdbCompression);
+        SnapshotWarmup.Start(Options.RdbCompression, [.. RdbPersistence.BgsaveMethods(), typeof(ReplicationManager).GetMethod(nameof(ReplicationManager.PointToSave))!]);
+        // A BGSAVE hands its work to a waiting thread rather than starting one inside the loop.
+        SnapshotThreads.Shared.Prestart();
         // Replication from the configured master (the slaveof directive) starts once listening.
         if (Options.SlaveOf is { } master)
             Loop.Run(() => ReplicationManager.BecomeReplicaOf(master.Host, master.Port));

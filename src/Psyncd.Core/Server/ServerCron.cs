@@ -58,6 +58,28 @@ internal sealed class ServerCron
         }
     }
 
+    /// <summary>The index of the last collection whose pause was sampled.</summary>
+    private long _lastGcIndex;
+
+    /// <summary>
+    /// The latency monitor's "gc" event (psyncd's own): the longest pause of the last collection, when one ran since
+    /// the previous tick. A pause stops every thread, the event loop's too; a tick that saw several samples the last.
+    /// </summary>
+    private void SampleGcPause()
+    {
+        var latency = _server.Latency;
+        if (!latency.IsEnabled)
+            return;
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        if (info.Index == _lastGcIndex)
+            return;
+        _lastGcIndex = info.Index;
+        var longest = TimeSpan.Zero;
+        foreach (var pause in info.PauseDurations)
+            longest = pause > longest ? pause : longest;
+        latency.AddSampleIfNeeded("gc", (long)longest.TotalMilliseconds);
+    }
+
     private void Tick(int periodMs)
     {
         var s = _server;
@@ -76,6 +98,7 @@ internal sealed class ServerCron
         long expireStart = Stopwatch.GetTimestamp();
         s.Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(periodMs / 4.0));
         s.Latency.AddSampleIfNeeded("expire-cycle", (long)Stopwatch.GetElapsedTime(expireStart).TotalMilliseconds);
+        SampleGcPause();
         s.Processor.Propagation.FlushTo(s.Stream, wrap: false);
         // A round of evictions that ran out of time goes on here too, as Redis's eviction time event does.
         s.Processor.Eviction.Perform();

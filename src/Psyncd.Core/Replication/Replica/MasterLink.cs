@@ -141,8 +141,13 @@ public sealed partial class MasterLink
     private void Run()
     {
         var token = _stop.Token;
+        bool first = true;
         while (true)
         {
+            // SLAVEOF logged the first "Connecting to MASTER"; Redis's cron logs each later attempt the same way.
+            if (!first)
+                _manager.Log.Notice("Connecting to MASTER " + Host + ":" + Port);
+            first = false;
             string? reason = null;
             // Redis's cadence: its cron reconnects once a second after a connection-level failure.
             long delayMs = 1000;
@@ -185,7 +190,14 @@ public sealed partial class MasterLink
                     DropMasterClient();
                     return;
                 }
-                LinkLost(reason, timedOut);
+                if (LinkLost(reason, timedOut))
+                {
+                    // Redis 7 reconnects at once when it loses a streaming master rather than at its next
+                    // cron: every second away is a second of writes the master's backlog must still hold.
+                    _manager.Log.Notice("Reconnecting to MASTER " + Host + ":" + Port);
+                    delayMs = 0;
+                    first = true;
+                }
             }
             finally
             {
@@ -196,10 +208,11 @@ public sealed partial class MasterLink
         }
     }
 
-    /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC.</summary>
-    private void LinkLost(string? reason, bool timedOut)
+    /// <summary>Inside the loop: the link is gone; keep the history for the next PSYNC. True when it was streaming.</summary>
+    private bool LinkLost(string? reason, bool timedOut)
     {
-        if (State == MasterLinkState.Connected)
+        bool streaming = State == MasterLinkState.Connected;
+        if (streaming)
         {
             _manager.Log.Notice("Connection with master lost: " + reason);
             if (_masterClient is not null)
@@ -216,6 +229,7 @@ public sealed partial class MasterLink
         }
         DropMasterClient();
         _manager.State.MasterLinkUp = false;
+        return streaming;
     }
 
     /// <summary>Inside the loop: forgets the master client (its connection removed it from the registry already, unless it never had one).</summary>

@@ -13,7 +13,7 @@ public class StackExchangeAdminTests
     public void Start()
     {
         _server = ServerProcess.StartPsyncd("--slowlog-log-slower-than", "0");
-        _mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",allowAdmin=true,abortConnect=false,name=se-admin");
+        _mux = StackExchangeClient.Connect(_server.Port, "allowAdmin=true,name=se-admin");
     }
 
     [OneTimeTearDown]

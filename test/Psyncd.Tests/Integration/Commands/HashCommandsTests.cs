@@ -154,7 +154,7 @@ public class HashCommandsTests : PsyncdFixture
     [Test]
     public void StackExchangeRedisHashOperations()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false,version=2.8.24");
+        using var mux = StackExchangeClient.Connect(Server.Port, "version=2.8.24");
         var db = mux.GetDatabase();
         RedisKey key = "h:se";
         db.HashSet(key, new[] { new HashEntry("name", "psyncd"), new HashEntry("n", 1) });

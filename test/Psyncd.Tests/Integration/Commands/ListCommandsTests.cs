@@ -226,7 +226,7 @@ public class ListCommandsTests : PsyncdFixture
     [Test]
     public void StackExchangeRedisListOperations()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false,version=2.8.24");
+        using var mux = StackExchangeClient.Connect(Server.Port, "version=2.8.24");
         var db = mux.GetDatabase();
         RedisKey key = "l:se";
         Assert.That(db.ListRightPush(key, new RedisValue[] { "a", "b", "c" }), Is.EqualTo(3));

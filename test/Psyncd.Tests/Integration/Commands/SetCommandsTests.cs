@@ -164,7 +164,7 @@ public class SetCommandsTests : PsyncdFixture
     [Test]
     public void StackExchangeRedisSetApi()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false");
+        using var mux = StackExchangeClient.Connect(Server.Port);
         var db = mux.GetDatabase();
         Assert.That(db.SetAdd("se:set", new RedisValue[] { "a", "b", "c" }), Is.EqualTo(3));
         Assert.That(db.SetAdd("se:set", "a"), Is.False);

@@ -243,7 +243,7 @@ public class SortedSetCommandsTests : PsyncdFixture
     [Test]
     public void StackExchangeRedisSortedSetApi()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + Server.Port + ",abortConnect=false");
+        using var mux = StackExchangeClient.Connect(Server.Port);
         var db = mux.GetDatabase();
         Assert.That(db.SortedSetAdd("se:z", new[] { new SortedSetEntry("a", 1), new SortedSetEntry("b", 2.5), new SortedSetEntry("c", 3) }), Is.EqualTo(3));
         Assert.That(db.SortedSetAdd("se:z", "a", 0.5), Is.False);

@@ -17,7 +17,7 @@ public class BasicServerTests
     [Test]
     public void StackExchangeRedisSetsAndGets()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = StackExchangeClient.Connect(_server.Port);
         var db = mux.GetDatabase();
         Assert.That(db.StringSet("se:key", "value"), Is.True);
         Assert.That((string?)db.StringGet("se:key"), Is.EqualTo("value"));

@@ -99,7 +99,7 @@ public class SortTests
     [Test]
     public void StackExchangeRedisSort()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = StackExchangeClient.Connect(_server.Port);
         var db = mux.GetDatabase();
         Assert.That(db.Sort("nums").Select(v => (string)v!), Is.EqualTo(new[] { "-4", "1", "2.5", "3", "10" }));
         Assert.That(db.Sort("words", sortType: SortType.Alphabetic, order: Order.Descending, take: 2).Select(v => (string)v!), Is.EqualTo(new[] { "pear", "fig" }));

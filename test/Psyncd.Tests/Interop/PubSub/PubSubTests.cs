@@ -127,7 +127,7 @@ public class PubSubTests
     [Test]
     public void StackExchangeRedisSubscribesAndPublishes()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = StackExchangeClient.Connect(_server.Port);
         var sub = mux.GetSubscriber();
         var received = new ConcurrentQueue<string>();
         sub.Subscribe("ps:se", (channel, value) => received.Enqueue(channel + "=" + value));

@@ -134,6 +134,52 @@ public class MasterLinkTests
         Eventually.True(() => replica.Output.Contains("Connection with master lost"), TimeSpan.FromSeconds(10), "the replica logs the lost link");
     }
 
+    /// <summary>
+    /// Redis 7 reconnects at once when a streaming link is lost, logging "Reconnecting to MASTER", instead of
+    /// waiting for its once-a-second cron: every second away is a second of writes the backlog must hold.
+    /// A link that fails before streaming still waits for the next second.
+    /// </summary>
+    [Test]
+    public void ALostStreamingLinkReconnectsAtOnceAsRedis7Does()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var replica = ServerProcess.StartPsyncd("--slaveof", "127.0.0.1", master.Port.ToString());
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        using (var m = master.Connect())
+            Assert.That(m.Command("CLIENT", "KILL", "TYPE", "slave"), Is.EqualTo(":1\r\n"));
+        Eventually.True(() => replica.Output.Contains("Master accepted a Partial Resynchronization"), TimeSpan.FromSeconds(15), "the replica continues");
+        string output = replica.Output;
+        int lost = output.IndexOf("Connection with master lost", StringComparison.Ordinal);
+        Assert.That(lost, Is.GreaterThan(0), "the lost link is logged");
+        var after = output[lost..].Split('\n');
+        Assert.That(after[2], Does.EndWith("* Reconnecting to MASTER 127.0.0.1:" + master.Port), "the line after caching the master: " + output[lost..]);
+        Assert.That(after[3], Does.EndWith("* MASTER <-> REPLICA sync started"));
+    }
+
+    /// <summary>
+    /// client-query-buffer-limit protects a server from its clients, not from its master: redis-server 7 exempts
+    /// the master client (checked here: a 5 MB SET reaches a 7.0 replica whose limit is 1 MB), and a replica
+    /// that dropped the link instead would meet the same write after every PSYNC and never catch up.
+    /// </summary>
+    [Test]
+    public void TheMasterIsNotHeldToTheQueryBufferLimit()
+    {
+        using var master = ServerProcess.StartPsyncd();
+        using var replica = ServerProcess.StartPsyncd("--client-query-buffer-limit", "1mb", "--slaveof", "127.0.0.1", master.Port.ToString());
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        string big = new('x', 5_000_000);
+        using (var m = master.Connect())
+        {
+            Assert.That(m.Command("SET", "big", big), Is.EqualTo("+OK\r\n"));
+            Assert.That(m.Command("SET", "after", "1"), Is.EqualTo("+OK\r\n"));
+        }
+        ReplicationWatch.WaitForSync(master.Port, replica.Port);
+        using (var r = replica.Connect())
+            Assert.That(r.Command("STRLEN", "big"), Is.EqualTo(":5000000\r\n"));
+        Assert.That(replica.Output, Does.Not.Contain("Closing client that reached max query buffer length"));
+        Assert.That(ReplicationWatch.Stat(master.Port, "sync_partial_ok"), Is.Zero, "the link was never dropped");
+    }
+
     [Test]
     public void MasterSilentWhileStreamingTimesOutAndTheLinkComesBack()
     {

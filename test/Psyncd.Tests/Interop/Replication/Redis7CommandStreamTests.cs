@@ -59,7 +59,9 @@ public class Redis7CommandStreamTests
         ReplicationWatch.WaitForSync(master.Port, replica.Port);
         using var r = replica.Connect();
         Assert.That(r.Command("GET", "after"), Is.EqualTo("$1\r\n1\r\n"));
-        Eventually.True(() => replica.Output.Contains("XADD"), TimeSpan.FromSeconds(10), "the replica logs the stream command");
+        // The process's output is read on its own thread: wait for the later of the two lines, the CRITICAL one.
+        Eventually.True(() => replica.Output.Contains("sending an error to its master: 'ERR unknown command 'XADD'"), TimeSpan.FromSeconds(10),
+            "the replica logs the stream command");
         Assert.That(replica.Output, Does.Contain("# Stream command XADD from the master not applied: psyncd has no stream type; key 'events' now differs from the master's"));
         Assert.That(replica.Output, Does.Contain("== CRITICAL == This replica is sending an error to its master: 'ERR unknown command 'XADD'"));
     }

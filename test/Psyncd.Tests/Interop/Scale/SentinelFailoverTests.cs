@@ -51,11 +51,11 @@ public class SentinelFailoverTests
             Assert.That(promoted, Is.AnyOf(replicaA.Port, replicaB.Port));
             var other = promoted == replicaA.Port ? replicaB : replicaA;
 
-            Eventually.True(() => ReplicationWatch.Info(promoted)["role"] == "master", TimeSpan.FromSeconds(30), "the promoted replica is a master");
+            Eventually.True(() => InfoDuringReconfiguration(promoted).GetValueOrDefault("role") == "master", TimeSpan.FromSeconds(30), "the promoted replica is a master");
             Eventually.True(() =>
             {
-                var info = ReplicationWatch.Info(other.Port);
-                return info["role"] == "slave" && info.GetValueOrDefault("master_port") == promoted.ToString() && info.GetValueOrDefault("master_link_status") == "up";
+                var info = InfoDuringReconfiguration(other.Port);
+                return info.GetValueOrDefault("role") == "slave" && info.GetValueOrDefault("master_port") == promoted.ToString() && info.GetValueOrDefault("master_link_status") == "up";
             }, TimeSpan.FromSeconds(60), "the other replica follows the promoted one");
 
             using (var newMaster = new RawClient(promoted))
@@ -71,8 +71,8 @@ public class SentinelFailoverTests
             rejoined = ServerProcess.StartPsyncdIn(master.Dir, master.Port);
             Eventually.True(() =>
             {
-                var info = ReplicationWatch.Info(master.Port);
-                return info["role"] == "slave" && info.GetValueOrDefault("master_port") == promoted.ToString() && info.GetValueOrDefault("master_link_status") == "up";
+                var info = InfoDuringReconfiguration(master.Port);
+                return info.GetValueOrDefault("role") == "slave" && info.GetValueOrDefault("master_port") == promoted.ToString() && info.GetValueOrDefault("master_link_status") == "up";
             }, TimeSpan.FromSeconds(90), "the old master rejoined as a replica of the new one");
             ReplicationWatch.WaitForSync(promoted, master.Port);
             string expected = DatasetText.Describe(promoted);
@@ -84,6 +84,24 @@ public class SentinelFailoverTests
             rejoined?.Dispose();
             foreach (var sentinel in sentinels)
                 sentinel.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// INFO replication of a node the sentinels may be reconfiguring right now, or no fields. A sentinel ends
+    /// each reconfiguration (REPLICAOF in a MULTI) with CLIENT KILL TYPE normal, as it does on redis-server,
+    /// so a poll that arrives at that moment sees its connection closed by the server: that is "not yet",
+    /// not a failure (CI failed on it once).
+    /// </summary>
+    private static Dictionary<string, string> InfoDuringReconfiguration(int port)
+    {
+        try
+        {
+            return ReplicationWatch.Info(port);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            return new Dictionary<string, string>();
         }
     }
 

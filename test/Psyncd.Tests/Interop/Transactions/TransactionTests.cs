@@ -293,7 +293,7 @@ public class TransactionTests
     [Test]
     public void StackExchangeRedisConditionalTransactions()
     {
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false");
+        using var mux = StackExchangeClient.Connect(_server.Port);
         var db = mux.GetDatabase();
         db.StringSet("tx:se", "v1");
 
@@ -316,9 +316,9 @@ public class TransactionTests
     [Test]
     public async Task StackExchangeRedisOptimisticCountersAddUp()
     {
-        // A generous timeout: on a loaded machine the default second is not what this test checks.
-        using var mux = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,syncTimeout=20000");
-        using var mux2 = ConnectionMultiplexer.Connect("127.0.0.1:" + _server.Port + ",abortConnect=false,syncTimeout=20000");
+        // StackExchangeClient waits as RawClient does: on a loaded machine the default second is not what this test checks.
+        using var mux = StackExchangeClient.Connect(_server.Port);
+        using var mux2 = StackExchangeClient.Connect(_server.Port);
         const string key = "tx:counter";
         mux.GetDatabase().StringSet(key, "0");
         int failures = 0;

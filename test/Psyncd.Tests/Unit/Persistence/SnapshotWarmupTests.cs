@@ -11,4 +11,14 @@ public class SnapshotWarmupTests
     {
         Assert.That(SnapshotWarmup.Run(compress, rethrow: true, rounds: 1), Is.EqualTo(14), "4 strings and 5 collections of each of 2 sizes");
     }
+
+    /// <summary>The BGSAVE command's methods the warm-up compiles ahead are found (a renamed one would fail here, not silently).</summary>
+    [Test]
+    public void EveryBgsaveMethodIsFoundAndCompiles()
+    {
+        var methods = RdbPersistence.BgsaveMethods();
+        Assert.That(methods, Has.Count.EqualTo(7).And.All.Not.Null);
+        Assert.That(methods.Select(m => m.Name), Is.Unique);
+        Assert.DoesNotThrow(() => SnapshotWarmup.Prepare(methods));
+    }
 }

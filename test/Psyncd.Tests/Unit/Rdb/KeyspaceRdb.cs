@@ -17,6 +17,7 @@ internal static class KeyspaceRdb
         var output = new RdbOutput(stream);
         var writer = new RdbWriter(compress);
         writer.WriteHeader(new RdbHeader("7.0.15", 1700000000, 1000000));
+        writer.WriteDatabaseSizes(keyspace);
         keyspace.BeginSnapshot(new DirectRdbSink(writer, output));
         while (!keyspace.ContinueSnapshot(1000))
         {
