@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using CommandLine;
 using Psyncd.Config;
@@ -128,6 +129,9 @@ public static class Program
         return exitCode;
     }
 
+    // CommandLineParser finds the flags by reflection: keep InfoFlags' constructor and properties in the
+    // native (ahead-of-time compiled) build, whose trimming would otherwise remove what nothing calls directly.
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.PublicProperties, typeof(InfoFlags))]
     private static int PrintInfo(string flag)
     {
         var result = new Parser(settings =>
@@ -197,7 +201,7 @@ public static class Program
             UseShellExecute = false,
         };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-            start.ArgumentList.Add(System.Reflection.Assembly.GetEntryAssembly()!.Location);
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(Program).Assembly.GetName().Name + ".dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         start.Environment[DaemonChildMarker] = "1";

@@ -50,9 +50,7 @@ public sealed partial class ServerProcess : IDisposable
     /// <summary>Starts psyncd in a directory the caller owns (kept when the process is disposed, e.g. to restart on its files).</summary>
     public static ServerProcess StartPsyncdIn(string dir, int port, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
-        start.ArgumentList.Add(PsyncdBuild.HostDll);
-        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        var start = PsyncdBuild.NewStart();
         AddDefaults(start, port, dir, args);
         return Launch(start, port, dir, "psyncd", waitReady: true);
     }
@@ -64,7 +62,11 @@ public sealed partial class ServerProcess : IDisposable
     public static ServerProcess StartPsyncdWithSigIntIgnored(params string[] args) => StartOnFreePort((dir, port) =>
     {
         var start = new ProcessStartInfo("bash") { UseShellExecute = false };
-        foreach (var arg in new[] { "-c", "trap '' INT; exec \"$0\" \"$@\"", "dotnet", PsyncdBuild.HostDll })
+        foreach (var arg in new[] { "-c", "trap '' INT; exec \"$0\" \"$@\"" })
+            start.ArgumentList.Add(arg);
+        var server = PsyncdBuild.NewStart();
+        start.ArgumentList.Add(server.FileName);
+        foreach (var arg in server.ArgumentList)
             start.ArgumentList.Add(arg);
         start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
         AddDefaults(start, port, dir, args);
@@ -123,9 +125,7 @@ public sealed partial class ServerProcess : IDisposable
     /// <summary>Starts psyncd without waiting for it to serve (for tests of startup failures).</summary>
     public static ServerProcess LaunchPsyncdRaw(string dir, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
-        start.ArgumentList.Add(PsyncdBuild.HostDll);
-        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        var start = PsyncdBuild.NewStart();
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         return Launch(start, 0, dir, "psyncd", waitReady: false);
@@ -297,6 +297,38 @@ public static class PsyncdBuild
 {
     /// <summary>The repository's root (the directory with Psyncd.sln).</summary>
     public static string RepoRoot { get; } = FindRoot();
+
+    /// <summary>
+    /// The environment variable naming the psyncd executable the tests run: scripts/test sets it to the
+    /// ahead-of-time compiled binary that scripts/native publishes (the build that ships). Without it the tests
+    /// run <see cref="HostDll"/> under <c>dotnet</c>.
+    /// </summary>
+    public const string ServerVariable = "PSYNCD_SERVER";
+
+    /// <summary>The native psyncd executable named by <see cref="ServerVariable"/>, or null to run <see cref="HostDll"/>.</summary>
+    public static string? NativeServer
+    {
+        get
+        {
+            string? path = Environment.GetEnvironmentVariable(ServerVariable);
+            if (string.IsNullOrEmpty(path))
+                return null;
+            if (!File.Exists(path))
+                Assert.Fail(ServerVariable + " names " + path + ", which does not exist");
+            return path;
+        }
+    }
+
+    /// <summary>A start of psyncd without its arguments: the native binary, or <c>dotnet psyncd.dll</c>.</summary>
+    public static ProcessStartInfo NewStart()
+    {
+        string? native = NativeServer;
+        var start = new ProcessStartInfo(native ?? "dotnet") { UseShellExecute = false };
+        if (native is null)
+            start.ArgumentList.Add(HostDll);
+        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        return start;
+    }
 
     /// <summary>The psyncd.dll built alongside the tests, in the same configuration.</summary>
     public static string HostDll
